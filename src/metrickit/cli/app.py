@@ -1,0 +1,147 @@
+"""Argument parsing for ``metrickit``. Only the standard library is imported here, so ``--help`` is fast;
+each command imports what it needs when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Callable, Sequence
+
+__all__ = ["build_parser", "main"]
+
+PROG = "metrickit"
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("common options")
+    group.add_argument("--threads", type=int, default=None, metavar="N", help="limit BLAS/torch threads to N")
+    group.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    group.add_argument("--json", action="store_true", help="print results as JSON on stdout")
+    group.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+
+
+def _data_source(parser: argparse.ArgumentParser, *, with_split: bool = True) -> None:
+    group = parser.add_argument_group("data (a bundled/shared dataset or your own files)")
+    group.add_argument("--data", choices=("iris", "wine", "digits", "mnist"), help="a bundled dataset, or MNIST from the data dir")
+    group.add_argument("--features", metavar="PATH", help="your features: .npy, .npz (X[, y]) or .csv")
+    group.add_argument("--labels", metavar="PATH", help="your labels: .npy, .csv or .txt (one per line)")
+    group.add_argument("--label-column", type=int, default=None, metavar="I", help="CSV column holding the labels (e.g. -1)")
+    group.add_argument("--data-dir", metavar="DIR", help="root of the shared datasets (default: $METRICKIT_DATA, else ../shared/data)")
+    if with_split:
+        group.add_argument("--test-size", type=float, default=0.3, help="held-out fraction, stratified (default 0.3; 0 = fit on all). MNIST uses its official test set")
+        group.add_argument("--n-train", type=int, default=None, metavar="N", help="use a stratified subsample of N training points")
+    group.add_argument("--standardize", action="store_true", help="scale features to zero mean and unit variance (fitted on the training part)")
+    group.add_argument("--pca", type=int, default=None, metavar="K", help="project on K principal axes fitted on the training part")
+
+
+def _lmnn_params(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("LMNN")
+    group.add_argument("--n-components", type=int, default=None, help="output dimension (default: input dimension)")
+    group.add_argument("--n-neighbors", type=int, default=3, help="target neighbours per point (default 3)")
+    group.add_argument("--margin", type=float, default=1.0, help="margin in squared distance (default 1)")
+    group.add_argument("--push-weight", type=float, default=0.5, help="weight mu of the impostor term (default 0.5)")
+    group.add_argument("--init", default="auto", choices=("auto", "identity", "pca", "lda", "random"))
+    group.add_argument("--solver", default="auto", choices=("auto", "lbfgs", "sdp"))
+    group.add_argument("--max-iter", type=int, default=1000, help="total L-BFGS iterations (default 1000)")
+    group.add_argument("--tol", type=float, default=1e-5, help="relative change of the exact objective to stop (default 1e-5)")
+    group.add_argument("--working-memory", type=float, default=None, metavar="MIB", help="memory budget of the blockwise searches")
+    group.add_argument("--seed", type=int, default=0, help="random seed for the split and init (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser: ``metrickit demo`` and ``metrickit lmnn {fit,transform,evaluate}``."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Learn distance functions from data. Commands follow `metrickit GROUP VERB`.",
+        epilog="Run `metrickit demo` for the main job; `metrickit GROUP VERB --help` for each command.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    groups = parser.add_subparsers(dest="group", metavar="COMMAND")
+
+    demo = groups.add_parser("demo", help="LMNN vs Euclidean 3-NN on digits (about a minute)", description=(
+        "The main job: scikit-learn's digits, stratified 70/30 split, 3-NN test error with Euclidean distance and with "
+        "the learned LMNN metric; writes results.json, projection.png, objective.png and model.npz."))
+    demo.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/demo-<timestamp>)")
+    demo.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
+    demo.add_argument("--quick", action="store_true", help="cap LMNN at 30 iterations (smoke test)")
+    demo.add_argument("--seed", type=int, default=0, help="split and init seed (default 0)")
+    _common(demo)
+    demo.set_defaults(handler="metrickit.cli.commands:demo_command")
+
+    lmnn = groups.add_parser("lmnn", help="Large Margin Nearest Neighbor: fit, transform, evaluate",
+                             description="Large Margin Nearest Neighbor metric learning.")
+    verbs = lmnn.add_subparsers(dest="verb", metavar="VERB")
+    fit = verbs.add_parser("fit", help="learn a metric and report k-NN error on a held-out split", description=(
+        "Fit LMNN on a dataset or your own features, report 3-NN test error with Euclidean and learned distance, "
+        "and save the model (.npz, no pickle) with --out."))
+    _data_source(fit)
+    _lmnn_params(fit)
+    fit.add_argument("--out", metavar="MODEL.npz", help="save the fitted model here")
+    fit.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    _common(fit)
+    fit.set_defaults(handler="metrickit.cli.commands:lmnn_fit_command")
+
+    transform = verbs.add_parser("transform", help="map features into the learned space", description=(
+        "Apply a saved model (its preprocessing, then L) to features and write them as .npy."))
+    transform.add_argument("--model", required=True, metavar="MODEL.npz")
+    transform.add_argument("--features", required=True, metavar="PATH", help=".npy, .npz or .csv")
+    transform.add_argument("--label-column", type=int, default=None, metavar="I", help="CSV column to drop as labels")
+    transform.add_argument("--out", required=True, metavar="OUT.npy")
+    transform.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    _common(transform)
+    transform.set_defaults(handler="metrickit.cli.commands:lmnn_transform_command")
+
+    evaluate = verbs.add_parser("evaluate", help="k-NN error of a saved model on labelled data", description=(
+        "k-NN test error with the saved model's distance and with Euclidean distance on the same preprocessed features. "
+        "The model's training data are the reference set: pass the same data options as for fit."))
+    evaluate.add_argument("--model", required=True, metavar="MODEL.npz")
+    _data_source(evaluate)
+    evaluate.add_argument("--seed", type=int, default=0, help="split seed (must match fit)")
+    evaluate.add_argument("--n-neighbors", type=int, default=3, help="k of the k-NN classifier (default 3)")
+    _common(evaluate)
+    evaluate.set_defaults(handler="metrickit.cli.commands:lmnn_evaluate_command")
+    return parser
+
+
+def _resolve(handler: str) -> Callable:
+    import importlib
+
+    module, name = handler.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors print one line to stderr and return 1 (``--debug`` raises instead)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from metrickit import __version__
+
+        print(f"{PROG} {__version__}")
+        return 0
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        (parser if args.group is None else parser._subparsers._group_actions[0].choices[args.group]).print_help()
+        return 2
+    try:
+        from threadpoolctl import threadpool_limits
+
+        if args.threads is not None and args.threads < 1:
+            raise ValueError(f"`--threads` must be >= 1; got {args.threads}.")
+        with threadpool_limits(limits=args.threads):
+            return int(_resolve(handler)(args) or 0)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one place that turns exceptions into an exit code
+        if getattr(args, "debug", False):
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+
+
+def timestamp() -> str:
+    """A sortable local timestamp for default output folders."""
+    return time.strftime("%Y%m%d-%H%M%S")

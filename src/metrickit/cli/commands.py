@@ -1,0 +1,140 @@
+"""The command bodies: each parses nothing, calls a public function and prints its result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from metrickit.cli.app import timestamp
+
+__all__ = ["demo_command", "lmnn_evaluate_command", "lmnn_fit_command", "lmnn_transform_command"]
+
+
+def _emit(args: argparse.Namespace, results: dict, text: str) -> None:
+    if args.json:
+        json.dump(results, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from metrickit.demo import format_table, run_demo
+
+    out = Path(args.out) if args.out else Path("runs") / f"demo-{timestamp()}"
+    results = run_demo(out, quick=args.quick, seed=args.seed, overwrite=args.overwrite, verbose=0 if args.quiet else 1, threads=args.threads)
+    _emit(args, results, format_table(results) + f"\nwrote {', '.join(results['files'])} to {out}")
+    return 0
+
+
+def _split(args: argparse.Namespace):
+    from metrickit.datasets import load_split
+
+    return load_split(
+        data=args.data,
+        features=args.features,
+        labels=args.labels,
+        label_column=args.label_column,
+        data_dir=args.data_dir,
+        test_size=getattr(args, "test_size", 0.3),
+        n_train=getattr(args, "n_train", None),
+        seed=args.seed,
+    )
+
+
+def _error_lines(results: dict) -> list[str]:
+    if "euclidean_error" not in results:
+        return []
+    k = results["eval_neighbors"]
+    return [
+        f"{k}-NN test error: Euclidean {results['euclidean_error']:.2%}, learned {results['lmnn_error']:.2%} "
+        f"({results['n_train']} train / {results['n_test']} test)"
+    ]
+
+
+def lmnn_fit_command(args: argparse.Namespace) -> int:
+    from metrickit._io import check_can_write
+    from metrickit.linear.io import save_model
+    from metrickit.linear.workflow import fit_lmnn_model, fit_preprocessor
+
+    if args.out:
+        check_can_write(args.out, overwrite=args.overwrite)  # fail before a long fit, not after
+    split = _split(args)
+    prep = fit_preprocessor(split.X_train, standardize=args.standardize, pca=args.pca)
+    model, results = fit_lmnn_model(
+        split.X_train,
+        split.y_train,
+        X_test=split.X_test,
+        y_test=split.y_test,
+        preprocessor=prep,
+        n_components=args.n_components,
+        n_neighbors=args.n_neighbors,
+        margin=args.margin,
+        push_weight=args.push_weight,
+        init=args.init,
+        solver=args.solver,
+        max_iter=args.max_iter,
+        tol=args.tol,
+        working_memory=args.working_memory,
+        random_state=args.seed,
+        verbose=0 if args.quiet else 1,
+    )
+    results["data"] = split.info
+    model.metadata["data"] = split.info
+    model.metadata["preprocessing"] = {"standardize": args.standardize, "pca": args.pca}
+    if args.out:
+        save_model(model, args.out, overwrite=args.overwrite)
+        results["model"] = str(args.out)
+    lines = [
+        f"LMNN on {split.info['dataset']}: objective {results['objective']:.6g}, {results['n_iter']} iterations, "
+        f"{'converged' if results['converged'] else 'NOT converged'}, {results['fit_seconds']:.1f} s",
+        *_error_lines(results),
+    ]
+    if args.out:
+        lines.append(f"saved {args.out}")
+    _emit(args, results, "\n".join(lines))
+    return 0
+
+
+def lmnn_transform_command(args: argparse.Namespace) -> int:
+    from metrickit._io import atomic_path, check_can_write
+    from metrickit.datasets import load_features
+    from metrickit.linear.io import load_model
+
+    check_can_write(args.out, overwrite=args.overwrite)
+    model = load_model(args.model)
+    X, _ = load_features(args.features, label_column=args.label_column)
+    Z = model.transform(X)
+    with atomic_path(args.out, overwrite=args.overwrite) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, Z)
+    results = {"model": args.model, "n_samples": int(Z.shape[0]), "n_components": int(Z.shape[1]), "out": args.out}
+    _emit(args, results, f"wrote {Z.shape[0]} x {Z.shape[1]} embeddings to {args.out}")
+    return 0
+
+
+def lmnn_evaluate_command(args: argparse.Namespace) -> int:
+    from metrickit.linear.io import load_model
+    from metrickit.linear.workflow import knn_error
+
+    model = load_model(args.model)
+    split = _split(args)
+    if split.X_test is None:
+        raise ValueError("evaluate needs a held-out part: use --test-size > 0 (MNIST uses its test set).")
+    P_train, P_test = model.preprocess(split.X_train), model.preprocess(split.X_test)
+    L = model.components
+    results = {
+        "model": args.model,
+        "data": split.info,
+        "n_train": int(len(P_train)),
+        "n_test": int(len(P_test)),
+        "eval_neighbors": args.n_neighbors,
+        "euclidean_error": knn_error(P_train, split.y_train, P_test, split.y_test, args.n_neighbors),
+        "lmnn_error": knn_error(P_train @ L.T, split.y_train, P_test @ L.T, split.y_test, args.n_neighbors),
+    }
+    _emit(args, results, "\n".join(_error_lines(results)))
+    return 0

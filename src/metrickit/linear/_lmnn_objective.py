@@ -1,0 +1,262 @@
+"""The LMNN objective of Weinberger & Saul, its gradient, and the neighbour and impostor searches.
+
+Notation: ``mu = push_weight``; target neighbours ``j ~> i`` are fixed; ``d2`` is the squared
+distance after the linear map ``L`` (``M = L^T L``)::
+
+    eps(M) = (1 - mu) sum_{i, j~>i} d2(i, j)
+             + mu sum_{i, j~>i, l: y_l != y_i} [margin + d2(i, j) - d2(i, l)]_+
+
+Triplets are never listed. For each anchor ``i`` only points ``l`` of another class inside the
+radius ``max_j d2(i, j) + margin`` can make a hinge positive; those *impostor pairs* (i, l) are
+found by a blockwise search, and each pair is scored against all targets of ``i`` at once
+(an (n_pairs, n_neighbors) array). Gradients use a sparse graph Laplacian, so the cost per
+evaluation is O(n_pairs * n_features + n_samples * n_components * n_features).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from metrickit.distances.functional import block_slices, top_k_neighbors
+
+__all__ = [
+    "ImpostorPairs",
+    "PairGraph",
+    "TargetNeighbors",
+    "find_impostors",
+    "lmnn_radius",
+    "loss_and_grad",
+    "objective_on_pairs",
+    "pair_distances",
+    "select_target_neighbors",
+    "target_distances",
+]
+
+_FLOAT32_EPS = float(np.finfo(np.float32).eps)
+
+
+@dataclass(frozen=True)
+class TargetNeighbors:
+    """Target neighbours of every point: ``indices`` (n_samples, n_neighbors), padded where ``mask`` is False."""
+
+    indices: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.mask.sum())
+
+    def safe_indices(self) -> np.ndarray:
+        """Indices with padding replaced by the point itself (distance 0, masked out later)."""
+        return np.where(self.mask, self.indices, np.arange(len(self.indices))[:, None])
+
+
+@dataclass(frozen=True)
+class ImpostorPairs:
+    """Candidate impostor pairs (anchor ``i``, other-class point ``l``), sorted by anchor."""
+
+    anchors: np.ndarray
+    others: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.anchors)
+
+
+def select_target_neighbors(
+    X: np.ndarray, y: np.ndarray, n_neighbors: int, *, working_memory: float | None = None
+) -> tuple[TargetNeighbors, list[int]]:
+    """The ``n_neighbors`` nearest same-class points of each point, in Euclidean distance.
+
+    A class with ``s <= n_neighbors`` points gives each member ``s - 1`` targets (singletons none).
+
+    Returns
+    -------
+    targets : TargetNeighbors
+    small_classes : list of int
+        Codes of the classes that had fewer than ``n_neighbors + 1`` points.
+    """
+    n = len(X)
+    indices = np.zeros((n, n_neighbors), dtype=np.intp)
+    mask = np.zeros((n, n_neighbors), dtype=bool)
+    small = []
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        k = min(n_neighbors, len(members) - 1)
+        if k < n_neighbors:
+            small.append(int(c))
+        if k == 0:
+            continue
+        local = top_k_neighbors(X[members], n_neighbors=k, squared=True, working_memory=working_memory).indices
+        indices[members, :k] = members[local]
+        mask[members, :k] = True
+    return TargetNeighbors(indices, mask), small
+
+
+def target_distances(Z: np.ndarray, targets: TargetNeighbors, working_memory: float | None = None) -> np.ndarray:
+    """Squared distances (n_samples, n_neighbors) to the target neighbours in the mapped space ``Z``; 0 at padding."""
+    n, k = targets.indices.shape
+    safe = targets.safe_indices()
+    out = np.empty((n, k))
+    for rows in block_slices(n, 8.0 * k * Z.shape[1] * 2, working_memory):
+        diff = Z[rows, None, :] - Z[safe[rows]]  # (b, k, r)
+        out[rows] = np.einsum("ijk,ijk->ij", diff, diff)
+    return out
+
+
+def pair_distances(Z: np.ndarray, pairs: ImpostorPairs, working_memory: float | None = None) -> np.ndarray:
+    """Squared distances (n_pairs,) between the anchors and the others of ``pairs`` in ``Z``."""
+    out = np.empty(len(pairs))
+    for rows in block_slices(len(pairs), 8.0 * Z.shape[1] * 2, working_memory):
+        diff = Z[pairs.anchors[rows]] - Z[pairs.others[rows]]  # (b, r)
+        out[rows] = np.einsum("ij,ij->i", diff, diff)
+    return out
+
+
+def find_impostors(
+    Z: np.ndarray,
+    y: np.ndarray,
+    radius: np.ndarray,
+    *,
+    working_memory: float | None = None,
+) -> tuple[ImpostorPairs, np.ndarray]:
+    """All pairs (i, l) with ``y_l != y_i`` and ``d2(i, l) < radius[i]``, by a blockwise search.
+
+    The search runs in float32 with a slack that provably covers its rounding error, then every
+    candidate's distance is recomputed in float64 and compared exactly, so no pair is lost or added
+    by rounding. Memory is bounded by ``working_memory`` (MiB).
+
+    Returns
+    -------
+    pairs : ImpostorPairs
+    d2 : ndarray of shape (n_pairs,)
+        Exact squared distances of the pairs.
+    """
+    n, r = Z.shape
+    Zc = Z - Z.mean(axis=0)
+    Z32 = Zc.astype(np.float32)
+    norms = np.einsum("ij,ij->i", Zc, Zc)
+    # |float32 d2 - d2| <= (r + 4) * eps32 * (|z_i|^2 + |z_l|^2): GEMM error bound plus the casts.
+    slack = (r + 4) * _FLOAT32_EPS
+    col_term = ((1.0 - slack) * norms).astype(np.float32)
+    row_bound = radius - (1.0 - slack) * norms
+    anchors, others = [], []
+    for rows in block_slices(n, 4.0 * n * 2, working_memory):
+        G = Z32[rows] @ Z32.T  # (b, n): -2 z_i.z_l + (1 - slack)|z_l|^2 < radius_i - (1 - slack)|z_i|^2
+        G *= -2.0
+        G += col_term
+        hit_rows, hit_cols = np.nonzero(G < row_bound[rows, None].astype(np.float32))
+        hit_rows += rows.start
+        keep = y[hit_rows] != y[hit_cols]
+        anchors.append(hit_rows[keep])
+        others.append(hit_cols[keep])
+    pairs = ImpostorPairs(np.concatenate(anchors), np.concatenate(others))
+    d2 = pair_distances(Z, pairs, working_memory)
+    keep = d2 < radius[pairs.anchors]
+    return ImpostorPairs(pairs.anchors[keep], pairs.others[keep]), d2[keep]
+
+
+def _hinges(
+    d_target: np.ndarray, targets: TargetNeighbors, pairs: ImpostorPairs, d_pairs: np.ndarray, margin: float
+) -> np.ndarray:
+    """Hinge arguments ``margin + d2(i, j) - d2(i, l)``, shape (n_pairs, n_neighbors); -inf at padding."""
+    dt = np.where(targets.mask, d_target, -np.inf)  # (n, k)
+    return margin + dt[pairs.anchors] - d_pairs[:, None]
+
+
+def objective_on_pairs(
+    d_target: np.ndarray,
+    targets: TargetNeighbors,
+    pairs: ImpostorPairs,
+    d_pairs: np.ndarray,
+    margin: float,
+    push_weight: float,
+) -> tuple[float, int]:
+    """The objective restricted to ``pairs`` (exact when ``pairs`` holds every impostor) and the active-triplet count."""
+    h = _hinges(d_target, targets, pairs, d_pairs, margin)
+    active = h > 0
+    pull = float(d_target[targets.mask].sum())
+    push = float(h[active].sum())
+    return (1.0 - push_weight) * pull + push_weight * push, int(active.sum())
+
+
+class PairGraph:
+    """The fixed sparsity pattern of target and candidate pairs; builds ``sum_ab w_ab (z_a - z_b)(x_a - x_b)^T`` fast."""
+
+    def __init__(self, n: int, targets: TargetNeighbors, pairs: ImpostorPairs):
+        rows_t, cols_t = np.nonzero(targets.mask)
+        self.n = n
+        self.n_target_pairs = len(rows_t)
+        self.rows = np.concatenate([rows_t, pairs.anchors])
+        self.cols = np.concatenate([targets.indices[rows_t, cols_t], pairs.others])
+        self._target_pos = (rows_t, cols_t)
+        # Pairs are unique (targets are same-class, impostors other-class), so CSR order is a permutation.
+        W = sp.csr_matrix((np.arange(1, len(self.rows) + 1, dtype=np.float64), (self.rows, self.cols)), shape=(n, n))
+        self._order = W.data.astype(np.intp) - 1
+        self._W = W
+        self._WT = W.T.tocsr()
+        self._order_T = self._WT.data.astype(np.intp) - 1
+
+    def weighted_outer_sum(self, weights: np.ndarray, Z: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """``sum_ab w_ab (z_a - z_b)(x_a - x_b)^T = Z^T (D - W - W^T) X``; shape (n_components, n_features)."""
+        self._W.data = weights[self._order]
+        self._WT.data = weights[self._order_T]
+        degree = np.bincount(self.rows, weights, minlength=self.n) + np.bincount(self.cols, weights, minlength=self.n)
+        laplacian_X = degree[:, None] * X - self._W @ X - self._WT @ X  # (n, d)
+        return Z.T @ laplacian_X
+
+    def target_weights(self, per_target: np.ndarray) -> np.ndarray:
+        """Flatten (n, k) per-target weights in this graph's pair order."""
+        return per_target[self._target_pos]
+
+
+def loss_and_grad(
+    L: np.ndarray,
+    X: np.ndarray,
+    targets: TargetNeighbors,
+    pairs: ImpostorPairs,
+    graph: PairGraph,
+    margin: float,
+    push_weight: float,
+    working_memory: float | None = None,
+) -> tuple[float, np.ndarray]:
+    """Objective on the candidate ``pairs`` and its gradient with respect to ``L`` (shape of ``L``).
+
+    ``d eps / d L = 2 L sum_ab w_ab (x_a - x_b)(x_a - x_b)^T`` with pull weights
+    ``(1 - mu) + mu * #active(i, j, .)`` on target pairs and ``-mu * #active(i, ., l)`` on impostor pairs.
+    """
+    Z = X @ L.T  # (n, r)
+    d_target = target_distances(Z, targets, working_memory)  # (n, k)
+    d_pairs = pair_distances(Z, pairs, working_memory)  # (m,)
+    h = _hinges(d_target, targets, pairs, d_pairs, margin)  # (m, k)
+    active = h > 0
+    loss = (1.0 - push_weight) * float(d_target[targets.mask].sum()) + push_weight * float(h[active].sum())
+    n, k = d_target.shape
+    active_per_target = np.stack(
+        [np.bincount(pairs.anchors, active[:, j], minlength=n) for j in range(k)], axis=1
+    )  # (n, k)
+    w_target = graph.target_weights((1.0 - push_weight) + push_weight * active_per_target)
+    w_pairs = -push_weight * active.sum(axis=1)
+    weights = np.concatenate([w_target, w_pairs.astype(np.float64)])
+    grad = 2.0 * graph.weighted_outer_sum(weights, Z, X)
+    return loss, grad
+
+
+def lmnn_radius(d_target: np.ndarray, targets: TargetNeighbors, margin: float) -> np.ndarray:
+    """Per anchor, the squared radius inside which an other-class point is an impostor; -inf without targets."""
+    return np.where(targets.mask, d_target, -np.inf).max(axis=1) + margin
+
+
+def warn_small_classes(small: list[int], classes: np.ndarray, n_neighbors: int) -> None:
+    """Warn once, naming the classes that have too few points for ``n_neighbors`` targets."""
+    if small:
+        names = ", ".join(repr(classes[c].item() if isinstance(classes[c], np.generic) else classes[c]) for c in small[:10]) + (" ..." if len(small) > 10 else "")
+        warnings.warn(
+            f"{len(small)} class(es) have at most `n_neighbors` ({n_neighbors}) points and use fewer "
+            f"target neighbours (class size - 1; singletons none): {names}.",
+            UserWarning,
+            stacklevel=3,
+        )

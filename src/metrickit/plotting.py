@@ -1,0 +1,63 @@
+"""Figures written to PNG files (matplotlib, Agg backend), atomically."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from metrickit._io import atomic_path
+
+__all__ = ["plot_projections", "plot_objective"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_projections(
+    panels: Sequence[tuple[str, np.ndarray]], labels: np.ndarray, path: str | os.PathLike, *, overwrite: bool = False
+) -> Path:
+    """Scatter plots side by side, one per ``(title, points of shape (n, 2))``, coloured by ``labels``."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
+    classes, codes = np.unique(labels, return_inverse=True)
+    cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    for ax, (title, points) in zip(axes[0], panels):
+        scatter = ax.scatter(points[:, 0], points[:, 1], c=codes, cmap=cmap, s=9, alpha=0.8, vmin=0, vmax=max(len(classes) - 1, 1))
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if len(classes) <= 20:
+        handles = scatter.legend_elements()[0]
+        fig.legend(handles, [str(c) for c in classes], loc="center right", title="class", fontsize=8)
+        fig.subplots_adjust(right=0.9)
+    return _save(fig, path, overwrite)
+
+
+def plot_objective(history: Sequence[float], path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """The exact LMNN objective after each outer iteration (log scale)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.semilogy(np.arange(len(history)), history, marker="o")
+    ax.set_xlabel("outer iteration (impostor search)")
+    ax.set_ylabel("exact objective")
+    ax.grid(True, alpha=0.3)
+    return _save(fig, path, overwrite)
+
+
+def _save(fig, path: str | os.PathLike, overwrite: bool) -> Path:
+    plt = _pyplot()
+    try:
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    finally:
+        plt.close(fig)
+    return Path(path)

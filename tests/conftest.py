@@ -1,0 +1,45 @@
+"""Shared fixtures: seeded generators and the shared real datasets (skip outside CI, fail in CI)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metrickit.datasets.paths import default_data_dir
+
+_REAL_DATA_RAN: list[str] = []
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+def _shared_dataset(name: str) -> Path:
+    folder = default_data_dir() / name
+    if not folder.is_dir():
+        message = f"shared dataset '{name}' not found at {folder} (set METRICKIT_DATA or place ../shared/data)"
+        if _in_ci():
+            pytest.fail(f"CI=true but {message}")
+        pytest.skip(message)
+    return folder
+
+
+@pytest.fixture
+def mnist_dir(request) -> Path:
+    folder = _shared_dataset("mnist")
+    _REAL_DATA_RAN.append(request.node.nodeid)
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    passed = {r.nodeid for r in terminalreporter.stats.get("passed", [])}
+    ran = [nodeid for nodeid in _REAL_DATA_RAN if nodeid in passed]
+    terminalreporter.write_line(f"real-data tests passed: {len(ran)} (of {len(_REAL_DATA_RAN)} that used shared data)")

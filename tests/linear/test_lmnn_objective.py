@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+from scipy.optimize import check_grad
+
+from metrickit.linear import lmnn_objective
+from metrickit.linear._lmnn_objective import (
+    PairGraph,
+    find_impostors,
+    lmnn_radius,
+    loss_and_grad,
+    objective_on_pairs,
+    select_target_neighbors,
+    target_distances,
+)
+from tests._reference import lmnn_objective_bruteforce
+
+
+def _problem(rng, n=40, d=4, n_classes=3):
+    X = rng.normal(size=(n, d))
+    y = rng.integers(0, n_classes, size=n)
+    return X, y
+
+
+@pytest.mark.parametrize("push_weight", [0.0, 0.3, 0.5, 0.9])
+def test_objective_matches_bruteforce_loops(rng, push_weight):
+    X, y = _problem(rng)
+    L = rng.normal(size=(2, 4))
+    expected = lmnn_objective_bruteforce(X, y, L, 3, 1.0, push_weight)
+    assert lmnn_objective(X, y, L=L, push_weight=push_weight) == pytest.approx(expected, rel=1e-10)
+
+
+def test_objective_from_M_equals_objective_from_L(rng):
+    X, y = _problem(rng)
+    L = rng.normal(size=(4, 4))
+    assert lmnn_objective(X, y, M=L.T @ L, margin=2.0) == pytest.approx(lmnn_objective(X, y, L=L, margin=2.0), rel=1e-9)
+
+
+def test_objective_handles_small_classes_and_singletons(rng):
+    X = rng.normal(size=(12, 3))
+    y = np.array(["a"] * 6 + ["b"] * 3 + ["c"] * 2 + ["d"])
+    L = rng.normal(size=(3, 3))
+    expected = lmnn_objective_bruteforce(X, y, L, 3, 1.0, 0.5)
+    assert lmnn_objective(X, y, L=L) == pytest.approx(expected, rel=1e-10)
+
+
+def test_target_neighbours_use_size_minus_one_in_small_classes(rng):
+    X = rng.normal(size=(7, 2))
+    y = np.array([0, 0, 0, 0, 1, 1, 2])
+    targets, small = select_target_neighbors(X, y, 3)
+    assert small == [1, 2]
+    np.testing.assert_array_equal(targets.mask.sum(axis=1), [3, 3, 3, 3, 1, 1, 0])
+    assert set(targets.indices[4][targets.mask[4]]) == {5}
+
+
+def test_impostor_search_is_exact_despite_float32_search(rng):
+    X, y = _problem(rng, n=300, d=6)
+    Z = X + 1000.0  # large offset: float32 alone would misjudge borderline pairs
+    radius = rng.uniform(0.5, 3.0, size=300)
+    pairs, d2 = find_impostors(Z, y, radius, working_memory=0.05)
+    D = ((Z[:, None, :] - Z[None, :, :]) ** 2).sum(-1)
+    expected = (D < radius[:, None]) & (y[:, None] != y[None, :])
+    got = np.zeros_like(expected)
+    got[pairs.anchors, pairs.others] = True
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(d2, D[pairs.anchors, pairs.others], rtol=1e-9)
+    assert np.all(np.diff(pairs.anchors) >= 0)
+
+
+def test_gradient_matches_finite_differences(rng):
+    X, y = _problem(rng, n=50, d=5)
+    targets, _ = select_target_neighbors(X, y, 3)
+    L = rng.normal(size=(3, 5))
+    Z = X @ L.T
+    radius = lmnn_radius(target_distances(Z, targets), targets, 1.0) * 4.0
+    pairs, _ = find_impostors(Z, y, radius)
+    graph = PairGraph(len(X), targets, pairs)
+
+    def f(flat):
+        return loss_and_grad(flat.reshape(L.shape), X, targets, pairs, graph, 1.0, 0.5)[0]
+
+    def g(flat):
+        return loss_and_grad(flat.reshape(L.shape), X, targets, pairs, graph, 1.0, 0.5)[1].ravel()
+
+    err = check_grad(f, g, L.ravel(), epsilon=1e-7)
+    assert err < 1e-4 * np.linalg.norm(g(L.ravel()))
+
+
+def test_restricted_objective_equals_exact_when_pairs_cover_the_radius(rng):
+    X, y = _problem(rng)
+    targets, _ = select_target_neighbors(X, y, 3)
+    L = rng.normal(size=(4, 4))
+    Z = X @ L.T
+    d_target = target_distances(Z, targets)
+    pairs, d_pairs = find_impostors(Z, y, lmnn_radius(d_target, targets, 1.0) * 2.0)
+    value, _ = objective_on_pairs(d_target, targets, pairs, d_pairs, 1.0, 0.5)
+    assert value == pytest.approx(lmnn_objective_bruteforce(X, y, L, 3, 1.0, 0.5), rel=1e-10)
+    loss, _ = loss_and_grad(L, X, targets, pairs, PairGraph(len(X), targets, pairs), 1.0, 0.5)
+    assert loss == pytest.approx(value, rel=1e-12)
+
+
+def test_objective_rejects_label_length_mismatch(rng):
+    X, y = _problem(rng)
+    with pytest.raises(ValueError, match="`y` must be 1-D with one label per row of `X`"):
+        lmnn_objective(X, y[:-1], L=np.eye(4))

@@ -66,7 +66,8 @@ def test_impostor_search_is_exact_despite_float32_search(rng):
     assert np.all(np.diff(pairs.anchors) >= 0)
 
 
-def test_gradient_matches_finite_differences(rng):
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_gradient_matches_finite_differences(rng, smoothing):
     X, y = _problem(rng, n=50, d=5)
     targets, _ = select_target_neighbors(X, y, 3)
     L = rng.normal(size=(3, 5))
@@ -76,10 +77,10 @@ def test_gradient_matches_finite_differences(rng):
     graph = PairGraph(len(X), targets, pairs)
 
     def f(flat):
-        return loss_and_grad(flat.reshape(L.shape), X, targets, pairs, graph, 1.0, 0.5)[0]
+        return loss_and_grad(flat.reshape(L.shape), X, targets, pairs, graph, 1.0, 0.5, smoothing=smoothing)[0]
 
     def g(flat):
-        return loss_and_grad(flat.reshape(L.shape), X, targets, pairs, graph, 1.0, 0.5)[1].ravel()
+        return loss_and_grad(flat.reshape(L.shape), X, targets, pairs, graph, 1.0, 0.5, smoothing=smoothing)[1].ravel()
 
     err = check_grad(f, g, L.ravel(), epsilon=1e-7)
     assert err < 1e-4 * np.linalg.norm(g(L.ravel()))
@@ -102,3 +103,16 @@ def test_objective_rejects_label_length_mismatch(rng):
     X, y = _problem(rng)
     with pytest.raises(ValueError, match="`y` must be 1-D with one label per row of `X`"):
         lmnn_objective(X, y[:-1], L=np.eye(4))
+
+
+def test_smoothed_hinge_is_below_the_hinge_by_at_most_half_the_width_per_triplet(rng):
+    X, y = _problem(rng)
+    targets, _ = select_target_neighbors(X, y, 3)
+    L = rng.normal(size=(4, 4))
+    Z = X @ L.T
+    pairs, _ = find_impostors(Z, y, lmnn_radius(target_distances(Z, targets), targets, 1.0))
+    graph = PairGraph(len(X), targets, pairs)
+    exact, _ = loss_and_grad(L, X, targets, pairs, graph, 1.0, 0.5)
+    smooth, _ = loss_and_grad(L, X, targets, pairs, graph, 1.0, 0.5, smoothing=0.2)
+    n_terms = len(pairs) * 3
+    assert exact - 0.5 * 0.1 * n_terms <= smooth <= exact

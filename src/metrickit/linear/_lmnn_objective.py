@@ -222,26 +222,32 @@ def loss_and_grad(
     margin: float,
     push_weight: float,
     working_memory: float | None = None,
+    smoothing: float = 0.0,
 ) -> tuple[float, np.ndarray]:
     """Objective on the candidate ``pairs`` and its gradient with respect to ``L`` (shape of ``L``).
 
     ``d eps / d L = 2 L sum_ab w_ab (x_a - x_b)(x_a - x_b)^T`` with pull weights
     ``(1 - mu) + mu * #active(i, j, .)`` on target pairs and ``-mu * #active(i, ., l)`` on impostor pairs.
+    With ``smoothing = s > 0`` the hinge is replaced by its Huber smoothing (``z^2 / 2s`` on
+    ``[0, s]``, ``z - s/2`` above), which differs from it by at most ``s/2`` per triplet and has a
+    continuous gradient; ``s = 0`` is the exact hinge.
     """
     Z = X @ L.T  # (n, r)
     d_target = target_distances(Z, targets, working_memory)  # (n, k)
     d_pairs = pair_distances(Z, pairs, working_memory)  # (m,)
     h = _hinges(d_target, targets, pairs, d_pairs, margin)  # (m, k)
-    active = h > 0
-    loss = (1.0 - push_weight) * float(d_target[targets.mask].sum()) + push_weight * float(h[active].sum())
+    if smoothing > 0:
+        slope = np.clip(h / smoothing, 0.0, 1.0)  # d loss / d h, in [0, 1]
+        push = float(np.where(h >= smoothing, h - smoothing / 2.0, slope * h / 2.0).sum())
+    else:
+        slope = (h > 0).astype(np.float64)
+        push = float(h[h > 0].sum())
+    loss = (1.0 - push_weight) * float(d_target[targets.mask].sum()) + push_weight * push
     n, k = d_target.shape
-    active_per_target = np.stack(
-        [np.bincount(pairs.anchors, active[:, j], minlength=n) for j in range(k)], axis=1
-    )  # (n, k)
-    w_target = graph.target_weights((1.0 - push_weight) + push_weight * active_per_target)
-    w_pairs = -push_weight * active.sum(axis=1)
-    weights = np.concatenate([w_target, w_pairs.astype(np.float64)])
-    grad = 2.0 * graph.weighted_outer_sum(weights, Z, X)
+    slope_per_target = np.stack([np.bincount(pairs.anchors, slope[:, j], minlength=n) for j in range(k)], axis=1)  # (n, k)
+    w_target = graph.target_weights((1.0 - push_weight) + push_weight * slope_per_target)
+    w_pairs = -push_weight * slope.sum(axis=1)
+    grad = 2.0 * graph.weighted_outer_sum(np.concatenate([w_target, w_pairs]), Z, X)
     return loss, grad
 
 

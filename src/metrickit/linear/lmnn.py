@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 SOLVERS = ("auto", "lbfgs", "sdp")
 _CANDIDATE_SLACK = 0.2  # candidate impostors lie within (1 + slack) x the impostor radius (in distance)
 _INNER_MAX_ITER = 200  # L-BFGS iterations between two impostor searches
+_SMOOTHING = (0.1, 0.01, 0.001)  # Huber widths (x margin) of the first inner solves; then the exact hinge
+_RESCALE_MARGINS = 10.0  # shrink the initial map until the median target distance^2 is this many margins
 
 
 def _plain(label):
@@ -80,7 +82,8 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
         Starting ``L``: 'auto' is 'identity' at full dimension and 'pca' below it.
     solver : {'auto', 'lbfgs', 'sdp'}, default='auto'
         - 'lbfgs' (what 'auto' picks): alternates an exact blockwise impostor search with L-BFGS on ``L``
-          over the candidate impostors, until the exact objective changes by less than ``tol``
+          over the candidate impostors (a Huber-smoothed hinge in the first three rounds, then the
+          exact hinge), until an exact-hinge round changes the exact objective by less than ``tol``
           (relative). Memory is O(n_samples * n_neighbors + n_impostor_pairs), never n x n.
         - 'sdp': the exact convex program in ``M`` (cvxpy, every triplet listed), a reference for
           problems of at most a few hundred points; larger ones are refused.
@@ -225,31 +228,37 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
         mu, margin, wm = self.push_weight, self.margin, self.working_memory
         eps, pairs, n_active = _exact_objective(X, y, L, targets, margin, mu, wm, _CANDIDATE_SLACK)
         history, best = [eps], (eps, L)
-        n_iter, converged = 0, False
+        n_iter, converged, change, stage = 0, False, np.inf, 0
         bar = tqdm(total=self.max_iter, desc="LMNN", unit="it", disable=self.verbose < 1, leave=False)
         while n_iter < self.max_iter:
+            smoothing = _SMOOTHING[stage] * margin if stage < len(_SMOOTHING) else 0.0
             graph = PairGraph(len(X), targets, pairs)
             result = minimize(
-                lambda flat: _flat_loss_grad(flat, L.shape, X, targets, pairs, graph, margin, mu, wm),
+                lambda flat: _flat_loss_grad(flat, L.shape, X, targets, pairs, graph, margin, mu, wm, smoothing),
                 L.ravel(),
                 jac=True,
                 method="L-BFGS-B",
                 options={"maxiter": min(_INNER_MAX_ITER, self.max_iter - n_iter), "ftol": self.tol * 1e-2, "gtol": 0.0},
             )
-            n_iter += max(int(result.nit), 1)
+            steps = max(int(result.nit), 1)
+            n_iter += steps
             L = result.x.reshape(L.shape)
             eps, pairs, n_active = _exact_objective(X, y, L, targets, margin, mu, wm, _CANDIDATE_SLACK)
             change = abs(history[-1] - eps) / max(abs(history[-1]), np.finfo(float).tiny)
             history.append(eps)
             if eps < best[0]:
                 best = (eps, L)
-            bar.update(max(int(result.nit), 1))
+            bar.update(steps)
             bar.set_postfix(objective=f"{eps:.5g}", active=n_active, pairs=len(pairs))
             if self.verbose >= 2:
-                logger.info("outer %d: objective %.6g, %d active triplets, %d candidate pairs", len(history) - 1, eps, n_active, len(pairs))
-            if change <= self.tol:
+                logger.info(
+                    "outer %d (smoothing %.3g): objective %.6g, %d active triplets, %d candidate pairs",
+                    len(history) - 1, smoothing, eps, n_active, len(pairs),
+                )
+            if smoothing == 0.0 and change <= self.tol:
                 converged = True
                 break
+            stage += 1
         bar.close()
         self.objective_, self.components_ = best
         self.objective_history_ = history
@@ -266,18 +275,20 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
 
 
 def _rescale_to_margin(L, X, targets, margin, working_memory) -> np.ndarray:
-    """Shrink ``L`` so the median squared target distance is about ``margin`` (never enlarge it).
+    """Shrink ``L`` so the median squared target distance is ``_RESCALE_MARGINS`` margins (never enlarge it).
 
     The objective is not scale-free: with distances far above the margin the pull term dominates and
-    L-BFGS spends hundreds of iterations shrinking ``L``. The direction of ``L`` is kept.
+    L-BFGS spends hundreds of iterations shrinking ``L``; shrinking much further would inflate the
+    impostor set. The direction of ``L`` is kept.
     """
     d_target = target_distances(X @ L.T, targets, working_memory)[targets.mask]
     median = float(np.median(d_target)) if d_target.size else 0.0
-    return L * np.sqrt(margin / median) if median > margin else L
+    goal = _RESCALE_MARGINS * margin
+    return L * np.sqrt(goal / median) if median > goal else L
 
 
-def _flat_loss_grad(flat, shape, X, targets, pairs, graph, margin, mu, wm):
-    loss, grad = loss_and_grad(flat.reshape(shape), X, targets, pairs, graph, margin, mu, wm)
+def _flat_loss_grad(flat, shape, X, targets, pairs, graph, margin, mu, wm, smoothing):
+    loss, grad = loss_and_grad(flat.reshape(shape), X, targets, pairs, graph, margin, mu, wm, smoothing)
     return loss, grad.ravel()
 
 

@@ -116,3 +116,17 @@ def test_smoothed_hinge_is_below_the_hinge_by_at_most_half_the_width_per_triplet
     smooth, _ = loss_and_grad(L, X, targets, pairs, graph, 1.0, 0.5, smoothing=0.2)
     n_terms = len(pairs) * 3
     assert exact - 0.5 * 0.1 * n_terms <= smooth <= exact
+
+
+def test_smoothed_loss_is_finite_with_padded_targets(rng):
+    X = rng.normal(size=(12, 3))
+    y = np.array([0] * 6 + [1] * 3 + [2] * 2 + [3])  # classes smaller than n_neighbors + 1: padded targets
+    targets, _ = select_target_neighbors(X, y, 3)
+    assert not targets.mask.all()
+    L = rng.normal(size=(3, 3))
+    Z = X @ L.T
+    pairs, _ = find_impostors(Z, y, lmnn_radius(target_distances(Z, targets), targets, 1.0) * 3.0)
+    graph = PairGraph(len(X), targets, pairs)
+    with np.errstate(all="raise"):
+        loss, grad = loss_and_grad(L, X, targets, pairs, graph, 1.0, 0.5, smoothing=0.1)
+    assert np.isfinite(loss) and np.all(np.isfinite(grad))

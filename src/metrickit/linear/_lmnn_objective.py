@@ -238,7 +238,8 @@ def loss_and_grad(
     h = _hinges(d_target, targets, pairs, d_pairs, margin)  # (m, k)
     if smoothing > 0:
         slope = np.clip(h / smoothing, 0.0, 1.0)  # d loss / d h, in [0, 1]
-        push = float(np.where(h >= smoothing, h - smoothing / 2.0, slope * h / 2.0).sum())
+        # Huber form without 0 * inf at padded targets (h = -inf): clip(h, 0, s)^2 / 2s + max(h - s, 0).
+        push = float((np.square(np.clip(h, 0.0, smoothing)) / (2.0 * smoothing) + np.maximum(h - smoothing, 0.0)).sum())
     else:
         slope = (h > 0).astype(np.float64)
         push = float(h[h > 0].sum())

@@ -44,7 +44,7 @@ def _lmnn_params(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--init", default="auto", choices=("auto", "identity", "pca", "lda", "random"))
     group.add_argument("--solver", default="auto", choices=("auto", "lbfgs", "sdp"))
     group.add_argument("--max-iter", type=int, default=1000, help="total L-BFGS iterations (default 1000)")
-    group.add_argument("--tol", type=float, default=1e-5, help="relative change of the exact objective to stop (default 1e-5)")
+    group.add_argument("--tol", type=float, default=1e-3, help="relative change of the exact objective to stop (default 1e-3)")
     group.add_argument("--working-memory", type=float, default=None, metavar="MIB", help="memory budget of the blockwise searches")
     group.add_argument("--seed", type=int, default=0, help="random seed for the split and init (default 0)")
 

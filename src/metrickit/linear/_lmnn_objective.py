@@ -100,18 +100,20 @@ def target_distances(Z: np.ndarray, targets: TargetNeighbors, working_memory: fl
     """Squared distances (n_samples, n_neighbors) to the target neighbours in the mapped space ``Z``; 0 at padding."""
     n, k = targets.indices.shape
     safe = targets.safe_indices()
-    out = np.empty((n, k))
-    for rows in block_slices(n, 8.0 * k * Z.shape[1] * 2, working_memory):
-        diff = Z[rows, None, :] - Z[safe[rows]]  # (b, k, r)
+    out = np.empty((n, k), dtype=Z.dtype)
+    for rows in block_slices(n, Z.itemsize * k * Z.shape[1] * 2, working_memory):
+        diff = np.take(Z, safe[rows], axis=0)  # (b, k, r)
+        diff -= Z[rows, None, :]
         out[rows] = np.einsum("ijk,ijk->ij", diff, diff)
     return out
 
 
 def pair_distances(Z: np.ndarray, pairs: ImpostorPairs, working_memory: float | None = None) -> np.ndarray:
-    """Squared distances (n_pairs,) between the anchors and the others of ``pairs`` in ``Z``."""
-    out = np.empty(len(pairs))
-    for rows in block_slices(len(pairs), 8.0 * Z.shape[1] * 2, working_memory):
-        diff = Z[pairs.anchors[rows]] - Z[pairs.others[rows]]  # (b, r)
+    """Squared distances (n_pairs,) between the anchors and the others of ``pairs`` in ``Z`` (in ``Z``'s dtype)."""
+    out = np.empty(len(pairs), dtype=Z.dtype)
+    for rows in block_slices(len(pairs), Z.itemsize * Z.shape[1] * 2, working_memory):
+        diff = np.take(Z, pairs.anchors[rows], axis=0)  # (b, r)
+        diff -= np.take(Z, pairs.others[rows], axis=0)
         out[rows] = np.einsum("ij,ij->i", diff, diff)
     return out
 
@@ -137,23 +139,34 @@ def find_impostors(
     """
     n, r = Z.shape
     Zc = Z - Z.mean(axis=0)
-    Z32 = Zc.astype(np.float32)
     norms = np.einsum("ij,ij->i", Zc, Zc)
-    # |float32 d2 - d2| <= (r + 4) * eps32 * (|z_i|^2 + |z_l|^2): GEMM error bound plus the casts.
-    slack = (r + 4) * _FLOAT32_EPS
-    col_term = ((1.0 - slack) * norms).astype(np.float32)
-    row_bound = radius - (1.0 - slack) * norms
+    # float32 d2 - d2 is at most gamma * (|z_i|^2 + |z_l|^2) with gamma = (r + 8) eps32 (an (r + 1)-term
+    # dot product whose absolute terms sum to <= 2 (|z_i|^2 + |z_l|^2), plus the casts); we search with
+    # lower bounds d2 - 2 gamma (...) so no pair inside the radius can be missed.
+    gamma = 2.0 * (r + 8) * _FLOAT32_EPS
+    # Augmented rows: [-2 z_i, 1] . [z_l, (1 - gamma) |z_l|^2] = -2 z_i.z_l + (1 - gamma)|z_l|^2, one GEMM.
+    left = np.hstack([-2.0 * Zc, np.ones((n, 1))]).astype(np.float32)
+    right = np.hstack([Zc, (1.0 - gamma) * norms[:, None]]).astype(np.float32)
+    row_bound = (radius - (1.0 - gamma) * norms).astype(np.float32)
     anchors, others = [], []
-    for rows in block_slices(n, 4.0 * n * 2, working_memory):
-        G = Z32[rows] @ Z32.T  # (b, n): -2 z_i.z_l + (1 - slack)|z_l|^2 < radius_i - (1 - slack)|z_i|^2
-        G *= -2.0
-        G += col_term
-        hit_rows, hit_cols = np.nonzero(G < row_bound[rows, None].astype(np.float32))
-        hit_rows += rows.start
-        keep = y[hit_rows] != y[hit_cols]
-        anchors.append(hit_rows[keep])
-        others.append(hit_cols[keep])
-    pairs = ImpostorPairs(np.concatenate(anchors), np.concatenate(others))
+    for c in np.unique(y):
+        members = np.flatnonzero((y == c) & np.isfinite(radius))  # anchors with targets
+        if len(members) == 0:
+            continue
+        outsiders = np.flatnonzero(y != c)
+        right_c = np.ascontiguousarray(right[outsiders])  # (n_out, r + 1)
+        for rows in block_slices(len(members), 5.0 * len(outsiders), working_memory):
+            block = members[rows]
+            G = left[block] @ right_c.T  # (b, n_out)
+            hit_rows, hit_cols = np.nonzero(G < row_bound[block, None])
+            anchors.append(block[hit_rows])
+            others.append(outsiders[hit_cols])
+    if not anchors:
+        empty = np.zeros(0, dtype=np.intp)
+        return ImpostorPairs(empty, empty.copy()), np.zeros(0)
+    anchors_all, others_all = np.concatenate(anchors), np.concatenate(others)
+    order = np.argsort(anchors_all, kind="stable")
+    pairs = ImpostorPairs(anchors_all[order], others_all[order])
     d2 = pair_distances(Z, pairs, working_memory)
     keep = d2 < radius[pairs.anchors]
     return ImpostorPairs(pairs.anchors[keep], pairs.others[keep]), d2[keep]
@@ -205,7 +218,9 @@ class PairGraph:
         self._W.data = weights[self._order]
         self._WT.data = weights[self._order_T]
         degree = np.bincount(self.rows, weights, minlength=self.n) + np.bincount(self.cols, weights, minlength=self.n)
-        laplacian_X = degree[:, None] * X - self._W @ X - self._WT @ X  # (n, d)
+        laplacian_X = degree.astype(X.dtype)[:, None] * X  # (n, d)
+        laplacian_X -= self._W @ X
+        laplacian_X -= self._WT @ X
         return Z.T @ laplacian_X
 
     def target_weights(self, per_target: np.ndarray) -> np.ndarray:
@@ -232,24 +247,26 @@ def loss_and_grad(
     ``[0, s]``, ``z - s/2`` above), which differs from it by at most ``s/2`` per triplet and has a
     continuous gradient; ``s = 0`` is the exact hinge.
     """
-    Z = X @ L.T  # (n, r)
+    dtype = X.dtype  # float32 X runs the whole evaluation in float32, accumulating sums in float64
+    Z = X @ L.astype(dtype).T  # (n, r)
     d_target = target_distances(Z, targets, working_memory)  # (n, k)
     d_pairs = pair_distances(Z, pairs, working_memory)  # (m,)
     h = _hinges(d_target, targets, pairs, d_pairs, margin)  # (m, k)
     if smoothing > 0:
-        slope = np.clip(h / smoothing, 0.0, 1.0)  # d loss / d h, in [0, 1]
+        slope = np.clip(h / dtype.type(smoothing), 0.0, 1.0)  # d loss / d h, in [0, 1]
         # Huber form without 0 * inf at padded targets (h = -inf): clip(h, 0, s)^2 / 2s + max(h - s, 0).
-        push = float((np.square(np.clip(h, 0.0, smoothing)) / (2.0 * smoothing) + np.maximum(h - smoothing, 0.0)).sum())
+        push = float(np.square(np.clip(h, 0.0, smoothing)).sum(dtype=np.float64)) / (2.0 * smoothing)
+        push += float(np.maximum(h - dtype.type(smoothing), 0.0).sum(dtype=np.float64))
     else:
-        slope = (h > 0).astype(np.float64)
-        push = float(h[h > 0].sum())
-    loss = (1.0 - push_weight) * float(d_target[targets.mask].sum()) + push_weight * push
+        slope = (h > 0).astype(dtype)
+        push = float(np.maximum(h, 0.0).sum(dtype=np.float64))
+    loss = (1.0 - push_weight) * float(d_target[targets.mask].sum(dtype=np.float64)) + push_weight * push
     n, k = d_target.shape
     slope_per_target = np.stack([np.bincount(pairs.anchors, slope[:, j], minlength=n) for j in range(k)], axis=1)  # (n, k)
     w_target = graph.target_weights((1.0 - push_weight) + push_weight * slope_per_target)
-    w_pairs = -push_weight * slope.sum(axis=1)
-    grad = 2.0 * graph.weighted_outer_sum(np.concatenate([w_target, w_pairs]), Z, X)
-    return loss, grad
+    w_pairs = -push_weight * slope.sum(axis=1, dtype=np.float64)
+    grad = 2.0 * graph.weighted_outer_sum(np.concatenate([w_target, w_pairs]).astype(dtype), Z, X)
+    return loss, grad.astype(np.float64)
 
 
 def lmnn_radius(d_target: np.ndarray, targets: TargetNeighbors, margin: float) -> np.ndarray:

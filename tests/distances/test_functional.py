@@ -107,3 +107,14 @@ def test_top_k_rejects_more_neighbours_than_points(rng):
     X = rng.normal(size=(5, 2))
     with pytest.raises(ValueError, match=re.escape("`n_neighbors` (5) is larger than the number of candidate neighbours (4")):
         top_k_neighbors(X, n_neighbors=5)
+
+
+@pytest.mark.parametrize("n_neighbors", [1, 3, 8, 9, 20])
+def test_top_k_small_and_large_k_paths_agree_with_sorting(rng, n_neighbors):
+    # 32 integer points: the mean is a multiple of 1/32, so centred distances are exact and ties stay ties.
+    X = rng.integers(0, 4, size=(32, 2)).astype(float)
+    result = top_k_neighbors(X, n_neighbors=n_neighbors, squared=True)
+    D = cdist(X, X, "sqeuclidean")
+    np.fill_diagonal(D, np.inf)
+    order = np.lexsort((np.broadcast_to(np.arange(32), D.shape), D), axis=1)[:, :n_neighbors]
+    np.testing.assert_array_equal(result.indices, order)

@@ -178,7 +178,8 @@ def top_k_neighbors(
     """The ``n_neighbors`` nearest rows of ``Y`` for each row of ``X``, never holding the full matrix.
 
     With ``Y=None`` the neighbours come from ``X`` itself and each point is excluded from its own
-    list. Ties are broken by the lower index.
+    list. Equal computed distances are ordered by index (rounding in the matrix-product form can
+    separate mathematically tied distances by a few ulps).
 
     Returns
     -------
@@ -208,9 +209,27 @@ def top_k_neighbors(
 
 
 def _smallest_k(D: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the ``k`` smallest entries of ``D`` and their columns, sorted by (value, column)."""
+    """Per row, the ``k`` smallest entries of ``D`` and their columns, sorted by (value, column).
+
+    For small ``k`` (at most 8) ``k`` argmin passes beat ``argpartition`` several-fold; ``D`` is then
+    overwritten (the found entries become +inf).
+    """
+    if k <= 8 and k < D.shape[1]:
+        rows = np.arange(D.shape[0])
+        cand = np.empty((D.shape[0], k), dtype=np.intp)
+        vals = np.empty((D.shape[0], k), dtype=D.dtype)
+        for j in range(k):
+            cand[:, j] = np.argmin(D, axis=1)  # argmin returns the first (lowest-index) minimum: ties by index
+            vals[:, j] = D[rows, cand[:, j]]
+            D[rows, cand[:, j]] = np.inf
+        return vals, cand
     if k < D.shape[1]:
-        cand = np.argpartition(D, k - 1, axis=1)[:, :k]  # (b, k), unordered
+        # argpartition may keep any of several entries tied at the k-th value; keep the lowest-index ones.
+        kth = np.partition(D, k - 1, axis=1)[:, k - 1 : k]  # (b, 1)
+        below = D < kth
+        tied = D == kth
+        take = below | (tied & (np.cumsum(tied, axis=1) <= k - below.sum(axis=1, keepdims=True)))
+        cand = np.nonzero(take)[1].reshape(D.shape[0], k)  # (b, k), unordered
     else:
         cand = np.broadcast_to(np.arange(D.shape[1]), D.shape).copy()
     vals = np.take_along_axis(D, cand, axis=1)

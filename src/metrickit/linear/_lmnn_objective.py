@@ -155,10 +155,14 @@ def find_impostors(
             continue
         outsiders = np.flatnonzero(y != c)
         right_c = np.ascontiguousarray(right[outsiders])  # (n_out, r + 1)
-        for rows in block_slices(len(members), 5.0 * len(outsiders), working_memory):
+        slices = list(block_slices(len(members), 5.0 * len(outsiders), working_memory))
+        hits = np.empty((slices[0].stop - slices[0].start, len(outsiders)), dtype=bool)  # reused mask buffer
+        for rows in slices:
             block = members[rows]
             G = left[block] @ right_c.T  # (b, n_out)
-            hit_rows, hit_cols = np.nonzero(G < row_bound[block, None])
+            mask = np.less(G, row_bound[block, None], out=hits[: len(block)])
+            # flatnonzero + divmod is an order of magnitude faster than 2-D nonzero on sparse masks.
+            hit_rows, hit_cols = np.divmod(np.flatnonzero(mask), len(outsiders))
             anchors.append(block[hit_rows])
             others.append(outsiders[hit_cols])
     if not anchors:

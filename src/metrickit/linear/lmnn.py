@@ -43,7 +43,7 @@ _FIRST_ROUND_ITER = 5  # L-BFGS iterations before the first fresh impostor searc
 _INNER_MAX_ITER = 200  # ... up to this many between two searches
 _MAXCOR = 10  # L-BFGS memory
 _SMOOTHING = (0.1, 0.01)  # Huber widths (x margin) of the first two rounds; then the exact hinge
-_RESCALE_MARGINS = 10.0  # shrink the initial map until the median target distance^2 is this many margins
+_RESCALE_MARGINS = 5.0  # shrink the initial map until the median target distance^2 is this many margins
 
 
 def _plain(label):
@@ -188,7 +188,9 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
         if self.solver == "sdp":
             return self._fit_sdp(Xc, codes, targets, n_components)
         L0 = initial_components(self.init, Xc, codes, n_components, self.random_state_)
-        return self._fit_lbfgs(Xc, codes, targets, _rescale_to_margin(L0, Xc, targets, self.margin, self.working_memory))
+        L0 = _rescale_to_margin(L0, Xc, targets, self.margin, self.working_memory)
+        L0, start = _best_scale(L0, Xc, codes, targets, self.margin, self.push_weight, self.working_memory)
+        return self._fit_lbfgs(Xc, codes, targets, L0, start)
 
     def _check_params(self) -> None:
         check_positive_int(self.n_neighbors, "n_neighbors")
@@ -228,12 +230,15 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
         self.converged_ = True
         return self
 
-    def _fit_lbfgs(self, X: np.ndarray, y: np.ndarray, targets: TargetNeighbors, L: np.ndarray) -> "LMNN":
+    def _fit_lbfgs(
+        self, X: np.ndarray, y: np.ndarray, targets: TargetNeighbors, L: np.ndarray, start: tuple | None = None
+    ) -> "LMNN":
+        """L-BFGS rounds from ``L``; ``start`` is ``(objective, pairs, n_active)`` at ``L`` when already known."""
         from tqdm.auto import tqdm
 
         mu, margin, wm = self.push_weight, self.margin, self.working_memory
         X_inner = X.astype(np.float32)  # L-BFGS rounds run in float32; the exact objective stays float64
-        eps, pairs, n_active = _exact_objective(X, y, L, targets, margin, mu, wm, _CANDIDATE_SLACK)
+        eps, pairs, n_active = start or _exact_objective(X, y, L, targets, margin, mu, wm, _CANDIDATE_SLACK)
         history, best = [eps], (eps, L)
         n_iter, converged, change, stage = 0, False, np.inf, 0
         bar = tqdm(total=self.max_iter, desc="LMNN", unit="it", disable=self.verbose < 1, leave=False)
@@ -251,7 +256,7 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
                     method="L-BFGS-B",
                     options={
                         "maxiter": min(_FIRST_ROUND_ITER * 2**stage, _INNER_MAX_ITER, self.max_iter - n_iter),
-                        "ftol": self.tol * 1e-2,
+                        "ftol": 1e-12,  # rounds end at their budget or a failed line search; `tol` judges the exact objective
                         "gtol": 0.0,
                         "maxcor": _MAXCOR,
                     },
@@ -304,6 +309,44 @@ def _rescale_to_margin(L, X, targets, margin, working_memory) -> np.ndarray:
     median = float(np.median(d_target)) if d_target.size else 0.0
     goal = _RESCALE_MARGINS * margin
     return L * np.sqrt(goal / median) if median > goal else L
+
+
+def _best_scale(
+    L, X, y, targets, margin, push_weight, working_memory, t_low=0.5, max_steps=4
+) -> tuple[np.ndarray, tuple | None]:
+    """``sqrt(t) L`` for the ``t`` that minimises the exact objective along ``M = t L^T L``.
+
+    Along that ray the objective is ``(1 - mu) t P + mu sum [margin + t (d_ij - d_il)]_+``, convex and
+    piecewise linear in ``t``. One search with radius ``max_j d_ij + margin / t_low`` holds every triplet
+    that can be active for ``t >= t_low``, so the minimum over ``[t_low, inf)`` is exact: walk the
+    breakpoints ``margin / (d_il - d_ij)`` until the slope turns non-negative. If the minimum sits at
+    ``t_low`` the ray is searched again from there (at most ``max_steps`` times). Starting at the best
+    scale keeps the first L-BFGS steps from shrinking ``L`` far past it, which floods the impostor set.
+
+    Returns the scaled map and ``(objective, pairs, n_active)`` there: the search's pairs hold every
+    impostor at the chosen scale, so they serve as the first candidate set.
+    """
+    for _ in range(max_steps):
+        Z = X @ L.T
+        d_target = target_distances(Z, targets, working_memory)
+        radius = np.where(targets.mask, d_target, -np.inf).max(axis=1) + margin / t_low
+        pairs, d_pairs = find_impostors(Z, y, radius, working_memory=working_memory)
+        delta = (np.where(targets.mask, d_target, -np.inf)[pairs.anchors] - d_pairs[:, None]).ravel()
+        delta = delta[np.isfinite(delta)]  # (n_triplets,): d_ij - d_il of every possibly active triplet
+        slope = (1.0 - push_weight) * float(d_target[targets.mask].sum()) + push_weight * float(delta[delta >= 0].sum())
+        negative = delta[delta < 0]
+        breaks = margin / -negative  # the hinge of a triplet with delta < 0 switches off at t = margin / -delta
+        order = np.argsort(breaks)
+        breaks, negative = breaks[order], negative[order]
+        active = breaks > t_low
+        slope_after = slope + push_weight * (negative[active].sum() - np.cumsum(negative[active]))  # just past each break
+        if slope + push_weight * negative[active].sum() >= 0:  # increasing from t_low on: minimum at or below it
+            L = L * np.sqrt(t_low)
+            continue
+        t_best = float(breaks[active][np.argmax(slope_after >= 0)]) if np.any(slope_after >= 0) else 1.0
+        eps, n_active = objective_on_pairs(t_best * d_target, targets, pairs, t_best * d_pairs, margin, push_weight)
+        return L * np.sqrt(t_best), (eps, pairs, n_active)
+    return L, None
 
 
 def _flat_loss_grad(flat, shape, X, targets, pairs, graph, margin, mu, wm, smoothing):

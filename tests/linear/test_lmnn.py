@@ -187,3 +187,11 @@ def test_peak_memory_at_fifty_thousand_points_stays_far_below_n_squared():
     n_squared_bytes = n * n * 8  # 20 GB: one dense n x n float64 matrix
     assert peak < 1.5 * 2**30, f"peak {peak / 2**20:.0f} MiB"
     assert peak < n_squared_bytes / 10
+
+
+def test_a_tiny_memory_budget_streams_impostors_and_stays_exact(rng):
+    X, y = _blobs(rng, n=90, spread=0.3)  # overlapping classes: many impostors
+    stored = LMNN(random_state=0).fit(X, y)
+    streamed = LMNN(random_state=0, working_memory=0.01).fit(X, y)  # ~90 pairs fit in 0.01 MiB
+    assert streamed.objective_ == pytest.approx(lmnn_objective(X, y, L=streamed.components_), rel=1e-10)
+    assert streamed.objective_ == pytest.approx(stored.objective_, rel=2e-2)

@@ -145,3 +145,26 @@ def test_best_scale_minimises_the_exact_objective_along_the_ray(rng):
     grid = np.geomspace(1e-3, 10.0, 400)
     on_grid = [lmnn_objective(X, y, L=np.sqrt(t) * L0) for t in grid]
     assert best <= min(on_grid) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_streaming_evaluation_equals_the_stored_one(rng, smoothing):
+    from metrickit.linear._lmnn_objective import streaming_loss_and_grad
+
+    X, y = _problem(rng, n=80, d=4)
+    targets, _ = select_target_neighbors(X, y, 3)
+    L = rng.normal(size=(3, 4))
+    Z = X @ L.T
+    pairs, _ = find_impostors(Z, y, lmnn_radius(target_distances(Z, targets), targets, 1.0))
+    stored, stored_grad = loss_and_grad(L, X, targets, pairs, PairGraph(len(X), targets, pairs), 1.0, 0.5, smoothing=smoothing)
+    streamed, streamed_grad, _ = streaming_loss_and_grad(L, X, y, targets, 1.0, 0.5, working_memory=1e-3, smoothing=smoothing)
+    assert streamed == pytest.approx(stored, rel=1e-12)
+    np.testing.assert_allclose(streamed_grad, stored_grad, rtol=1e-10, atol=1e-10)
+
+
+def test_impostor_budget_is_enforced(rng):
+    from metrickit.linear._lmnn_objective import ImpostorBudgetExceeded
+
+    X, y = _problem(rng, n=100, d=2)
+    with pytest.raises(ImpostorBudgetExceeded):
+        find_impostors(X, y, np.full(100, 1e6), max_pairs=10)

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import scipy.sparse as sp
 
+from metrickit._validation import check_working_memory
 from metrickit.distances.functional import block_slices, top_k_neighbors
 
 __all__ = [
@@ -29,8 +31,13 @@ __all__ = [
     "TargetNeighbors",
     "find_impostors",
     "lmnn_radius",
+    "ImpostorBudgetExceeded",
+    "hinge_terms",
+    "iter_impostor_candidates",
+    "laplacian_product",
     "loss_and_grad",
     "objective_on_pairs",
+    "streaming_loss_and_grad",
     "pair_distances",
     "select_target_neighbors",
     "target_distances",
@@ -118,62 +125,91 @@ def pair_distances(Z: np.ndarray, pairs: ImpostorPairs, working_memory: float | 
     return out
 
 
+class ImpostorBudgetExceeded(RuntimeError):
+    """More impostor pairs than the memory budget allows: the caller switches to streaming evaluation."""
+
+
+def iter_impostor_candidates(
+    Z: np.ndarray, y: np.ndarray, radius: np.ndarray, working_memory: float | None = None
+) -> Iterator[ImpostorPairs]:
+    """Blocks of candidate pairs (i, l), ``y_l != y_i``, a superset of those with ``d2(i, l) < radius[i]``.
+
+    Each class's anchors are checked against the other classes with one augmented float32 matrix
+    product per block, against lower bounds ``d2 - 2 gamma (|z_i|^2 + |z_l|^2)`` with
+    ``gamma = (r + 8) eps32``, which covers the product's rounding (an (r + 1)-term dot product whose
+    absolute terms sum to at most ``2 (|z_i|^2 + |z_l|^2)``) and the casts. So no pair inside the
+    radius is missed; callers confirm candidates in their own precision. Block sizes follow the
+    ``working_memory`` budget and shrink when hits are dense, so memory stays bounded either way.
+    """
+    n, r = Z.shape
+    Zc = (Z - Z.mean(axis=0)).astype(np.float64)
+    norms = np.einsum("ij,ij->i", Zc, Zc)
+    gamma = 2.0 * (r + 8) * _FLOAT32_EPS
+    # [-2 z_i, 1] . [z_l, (1 - gamma)|z_l|^2] = -2 z_i.z_l + (1 - gamma)|z_l|^2 in one GEMM.
+    left = np.hstack([-2.0 * Zc, np.ones((n, 1))]).astype(np.float32)
+    right = np.hstack([Zc, (1.0 - gamma) * norms[:, None]]).astype(np.float32)
+    row_bound = (radius - (1.0 - gamma) * norms).astype(np.float32)
+    budget = check_working_memory(working_memory) * 2**20
+    chunk = max(1, int(budget // (16 * r + 64)))
+    for c in np.unique(y):
+        members = np.flatnonzero((y == c) & np.isfinite(radius))  # anchors with targets
+        outsiders = np.flatnonzero(y != c)
+        if len(members) == 0 or len(outsiders) == 0:
+            continue
+        right_c = np.ascontiguousarray(right[outsiders])  # (n_out, r + 1)
+        density, start = 0.02, 0  # hit fraction: a cautious guess, then the largest seen
+        while start < len(members):
+            # G (4 bytes) + mask (1 byte) per element, plus ~40 bytes per hit for the index arrays.
+            rows = max(1, int(budget // (len(outsiders) * (5.0 + 40.0 * density))))
+            block = members[start : start + rows]
+            G = left[block] @ right_c.T  # (b, n_out)
+            mask = G < row_bound[block, None]
+            del G
+            # flatnonzero + divmod is an order of magnitude faster than 2-D nonzero on sparse masks.
+            hit_rows, hit_cols = np.divmod(np.flatnonzero(mask), len(outsiders))
+            del mask
+            density = max(density, len(hit_rows) / (len(block) * len(outsiders)))
+            start += len(block)
+            for part in range(0, len(hit_rows), chunk):  # consumers hold ~(16 r + 64) bytes per pair
+                yield ImpostorPairs(block[hit_rows[part : part + chunk]], outsiders[hit_cols[part : part + chunk]])
+
+
 def find_impostors(
     Z: np.ndarray,
     y: np.ndarray,
     radius: np.ndarray,
     *,
     working_memory: float | None = None,
+    max_pairs: int | None = None,
 ) -> tuple[ImpostorPairs, np.ndarray]:
-    """All pairs (i, l) with ``y_l != y_i`` and ``d2(i, l) < radius[i]``, by a blockwise search.
+    """All pairs (i, l) with ``y_l != y_i`` and ``d2(i, l) < radius[i]``, sorted by anchor, by a blockwise search.
 
-    The search runs in float32 with a slack that provably covers its rounding error, then every
-    candidate's distance is recomputed in float64 and compared exactly, so no pair is lost or added
-    by rounding. Memory is bounded by ``working_memory`` (MiB).
+    Candidates from :func:`iter_impostor_candidates` are confirmed with distances recomputed in
+    ``Z``'s precision (float64 gives the exact set). Raises :class:`ImpostorBudgetExceeded` once more
+    than ``max_pairs`` pairs are found.
 
     Returns
     -------
     pairs : ImpostorPairs
     d2 : ndarray of shape (n_pairs,)
-        Exact squared distances of the pairs.
+        Squared distances of the pairs.
     """
-    n, r = Z.shape
-    Zc = Z - Z.mean(axis=0)
-    norms = np.einsum("ij,ij->i", Zc, Zc)
-    # float32 d2 - d2 is at most gamma * (|z_i|^2 + |z_l|^2) with gamma = (r + 8) eps32 (an (r + 1)-term
-    # dot product whose absolute terms sum to <= 2 (|z_i|^2 + |z_l|^2), plus the casts); we search with
-    # lower bounds d2 - 2 gamma (...) so no pair inside the radius can be missed.
-    gamma = 2.0 * (r + 8) * _FLOAT32_EPS
-    # Augmented rows: [-2 z_i, 1] . [z_l, (1 - gamma) |z_l|^2] = -2 z_i.z_l + (1 - gamma)|z_l|^2, one GEMM.
-    left = np.hstack([-2.0 * Zc, np.ones((n, 1))]).astype(np.float32)
-    right = np.hstack([Zc, (1.0 - gamma) * norms[:, None]]).astype(np.float32)
-    row_bound = (radius - (1.0 - gamma) * norms).astype(np.float32)
-    anchors, others = [], []
-    for c in np.unique(y):
-        members = np.flatnonzero((y == c) & np.isfinite(radius))  # anchors with targets
-        if len(members) == 0:
-            continue
-        outsiders = np.flatnonzero(y != c)
-        right_c = np.ascontiguousarray(right[outsiders])  # (n_out, r + 1)
-        slices = list(block_slices(len(members), 5.0 * len(outsiders), working_memory))
-        hits = np.empty((slices[0].stop - slices[0].start, len(outsiders)), dtype=bool)  # reused mask buffer
-        for rows in slices:
-            block = members[rows]
-            G = left[block] @ right_c.T  # (b, n_out)
-            mask = np.less(G, row_bound[block, None], out=hits[: len(block)])
-            # flatnonzero + divmod is an order of magnitude faster than 2-D nonzero on sparse masks.
-            hit_rows, hit_cols = np.divmod(np.flatnonzero(mask), len(outsiders))
-            anchors.append(block[hit_rows])
-            others.append(outsiders[hit_cols])
-    if not anchors:
+    kept_pairs, kept_d2, total = [], [], 0
+    for cand in iter_impostor_candidates(Z, y, radius, working_memory):
+        d2 = pair_distances(Z, cand, working_memory)
+        keep = d2 < radius[cand.anchors]
+        kept_pairs.append(ImpostorPairs(cand.anchors[keep], cand.others[keep]))
+        kept_d2.append(d2[keep])
+        total += int(keep.sum())
+        if max_pairs is not None and total > max_pairs:
+            raise ImpostorBudgetExceeded(f"more than {max_pairs} impostor pairs")
+    if not kept_pairs:
         empty = np.zeros(0, dtype=np.intp)
-        return ImpostorPairs(empty, empty.copy()), np.zeros(0)
-    anchors_all, others_all = np.concatenate(anchors), np.concatenate(others)
-    order = np.argsort(anchors_all, kind="stable")
-    pairs = ImpostorPairs(anchors_all[order], others_all[order])
-    d2 = pair_distances(Z, pairs, working_memory)
-    keep = d2 < radius[pairs.anchors]
-    return ImpostorPairs(pairs.anchors[keep], pairs.others[keep]), d2[keep]
+        return ImpostorPairs(empty, empty.copy()), np.zeros(0, dtype=Z.dtype)
+    anchors = np.concatenate([p.anchors for p in kept_pairs])
+    order = np.argsort(anchors, kind="stable")
+    others = np.concatenate([p.others for p in kept_pairs])[order]
+    return ImpostorPairs(anchors[order], others), np.concatenate(kept_d2)[order]
 
 
 def _hinges(
@@ -232,6 +268,78 @@ class PairGraph:
         return per_target[self._target_pos]
 
 
+def hinge_terms(h: np.ndarray, smoothing: float) -> tuple[float, np.ndarray]:
+    """Sum of the (optionally Huber-smoothed) hinge over ``h`` and its slope ``d loss / d h`` in [0, 1].
+
+    With ``smoothing = s > 0`` the hinge becomes ``z^2 / 2s`` on ``[0, s]`` and ``z - s/2`` above: at
+    most ``s/2`` below the hinge per triplet, with a continuous gradient. ``s = 0`` is the exact hinge.
+    """
+    if smoothing > 0:
+        s = h.dtype.type(smoothing)
+        slope = np.clip(h / s, 0.0, 1.0)
+        # Huber form without 0 * inf at padded targets (h = -inf): clip(h, 0, s)^2 / 2s + max(h - s, 0).
+        push = float(np.square(np.clip(h, 0.0, s)).sum(dtype=np.float64)) / (2.0 * smoothing)
+        push += float(np.maximum(h - s, 0.0).sum(dtype=np.float64))
+        return push, slope
+    return float(np.maximum(h, 0.0).sum(dtype=np.float64)), (h > 0).astype(h.dtype)
+
+
+def laplacian_product(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``(D - W - W^T) X`` for the weighted pairs ``(rows, cols)``: ``sum_ab w_ab (z_a - z_b)(x_a - x_b)^T = Z^T`` times it."""
+    n = len(X)
+    W = sp.csr_matrix((weights.astype(X.dtype), (rows, cols)), shape=(n, n))
+    degree = np.bincount(rows, weights, minlength=n) + np.bincount(cols, weights, minlength=n)
+    out = degree.astype(X.dtype)[:, None] * X  # (n, d)
+    out -= W @ X
+    out -= W.T @ X
+    return out
+
+
+def streaming_loss_and_grad(
+    L: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    targets: TargetNeighbors,
+    margin: float,
+    push_weight: float,
+    working_memory: float | None = None,
+    smoothing: float = 0.0,
+    with_grad: bool = True,
+) -> tuple[float, np.ndarray | None, int]:
+    """The objective over *all* impostors (and its gradient), found afresh block by block and never stored.
+
+    Memory is bounded by ``working_memory`` whatever the number of impostors; each call costs one
+    full search. In float64 the value is the exact objective. Returns ``(loss, grad or None, n_active)``.
+    """
+    dtype = X.dtype
+    Z = X @ L.astype(dtype).T  # (n, r)
+    d_target = target_distances(Z, targets, working_memory)  # (n, k)
+    radius = lmnn_radius(d_target.astype(np.float64), targets, margin)
+    n, k = d_target.shape
+    push, n_active = 0.0, 0
+    slope_per_target = np.zeros((n, k))
+    laplacian_X = np.zeros_like(X) if with_grad else None
+    for cand in iter_impostor_candidates(Z, y, radius, working_memory):
+        d_pairs = pair_distances(Z, cand, working_memory)
+        keep = d_pairs < radius[cand.anchors]
+        pairs = ImpostorPairs(cand.anchors[keep], cand.others[keep])
+        h = _hinges(d_target, targets, pairs, d_pairs[keep], margin)  # (p, k)
+        part, slope = hinge_terms(h, smoothing)
+        push += part
+        n_active += int((h > 0).sum())
+        if with_grad:
+            for j in range(k):
+                slope_per_target[:, j] += np.bincount(pairs.anchors, slope[:, j], minlength=n)
+            laplacian_X += laplacian_product(pairs.anchors, pairs.others, -push_weight * slope.sum(axis=1, dtype=np.float64), X)
+    loss = (1.0 - push_weight) * float(d_target[targets.mask].sum(dtype=np.float64)) + push_weight * push
+    if not with_grad:
+        return loss, None, n_active
+    rows_t, cols_t = np.nonzero(targets.mask)
+    w_target = (1.0 - push_weight) + push_weight * slope_per_target[rows_t, cols_t]
+    laplacian_X += laplacian_product(rows_t, targets.indices[rows_t, cols_t], w_target, X)
+    return loss, (2.0 * (Z.T @ laplacian_X)).astype(np.float64), n_active
+
+
 def loss_and_grad(
     L: np.ndarray,
     X: np.ndarray,
@@ -256,14 +364,7 @@ def loss_and_grad(
     d_target = target_distances(Z, targets, working_memory)  # (n, k)
     d_pairs = pair_distances(Z, pairs, working_memory)  # (m,)
     h = _hinges(d_target, targets, pairs, d_pairs, margin)  # (m, k)
-    if smoothing > 0:
-        slope = np.clip(h / dtype.type(smoothing), 0.0, 1.0)  # d loss / d h, in [0, 1]
-        # Huber form without 0 * inf at padded targets (h = -inf): clip(h, 0, s)^2 / 2s + max(h - s, 0).
-        push = float(np.square(np.clip(h, 0.0, smoothing)).sum(dtype=np.float64)) / (2.0 * smoothing)
-        push += float(np.maximum(h - dtype.type(smoothing), 0.0).sum(dtype=np.float64))
-    else:
-        slope = (h > 0).astype(dtype)
-        push = float(np.maximum(h, 0.0).sum(dtype=np.float64))
+    push, slope = hinge_terms(h, smoothing)
     loss = (1.0 - push_weight) * float(d_target[targets.mask].sum(dtype=np.float64)) + push_weight * push
     n, k = d_target.shape
     slope_per_target = np.stack([np.bincount(pairs.anchors, slope[:, j], minlength=n) for j in range(k)], axis=1)  # (n, k)

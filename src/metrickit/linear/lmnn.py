@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +21,7 @@ from metrickit.distances.mahalanobis import components_from_matrix
 from metrickit.exceptions import ConvergenceWarning
 from metrickit.linear._init import INIT_OPTIONS, initial_components
 from metrickit.linear._lmnn_objective import (
+    ImpostorBudgetExceeded,
     ImpostorPairs,
     PairGraph,
     TargetNeighbors,
@@ -28,6 +30,7 @@ from metrickit.linear._lmnn_objective import (
     loss_and_grad,
     objective_on_pairs,
     select_target_neighbors,
+    streaming_loss_and_grad,
     target_distances,
     warn_small_classes,
 )
@@ -238,19 +241,24 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
 
         mu, margin, wm = self.push_weight, self.margin, self.working_memory
         X_inner = X.astype(np.float32)  # L-BFGS rounds run in float32; the exact objective stays float64
-        eps, pairs, n_active = start or _exact_objective(X, y, L, targets, margin, mu, wm, _CANDIDATE_SLACK)
+        budget = _pair_budget(wm, targets.indices.shape[1])
+        eps, pairs, n_active = start or _exact_objective(X, y, L, targets, margin, mu, wm, _CANDIDATE_SLACK, budget)
         history, best = [eps], (eps, L)
         n_iter, converged, change, stage = 0, False, np.inf, 0
         bar = tqdm(total=self.max_iter, desc="LMNN", unit="it", disable=self.verbose < 1, leave=False)
         while n_iter < self.max_iter:
             smoothing = _SMOOTHING[stage] * margin if stage < len(_SMOOTHING) else 0.0
             round_start = time.perf_counter()
-            graph = PairGraph(len(X), targets, pairs)
+            if pairs is None:  # more impostors than the memory budget: every evaluation searches afresh
+                fun = partial(_streaming_flat, shape=L.shape, X=X_inner, y=y, targets=targets, margin=margin, mu=mu, wm=wm, smoothing=smoothing)
+            else:
+                graph = PairGraph(len(X), targets, pairs)
+                fun = partial(_flat_loss_grad, shape=L.shape, X=X_inner, targets=targets, pairs=pairs, graph=graph, margin=margin, mu=mu, wm=wm, smoothing=smoothing)
             # One BLAS thread: the evaluations are memory-bound gathers and small products, and idle
             # OpenBLAS workers spinning between calls slow them down several-fold on few cores.
             with threadpool_limits(limits=1, user_api="blas"):
                 result = minimize(
-                    lambda flat: _flat_loss_grad(flat, L.shape, X_inner, targets, pairs, graph, margin, mu, wm, smoothing),
+                    fun,
                     L.ravel(),
                     jac=True,
                     method="L-BFGS-B",
@@ -265,19 +273,19 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
             inner_seconds = time.perf_counter() - round_start
             n_iter += steps
             L = result.x.reshape(L.shape)
-            eps, pairs, n_active = _exact_objective(X, y, L, targets, margin, mu, wm, _CANDIDATE_SLACK)
+            eps, pairs, n_active = _exact_objective(X, y, L, targets, margin, mu, wm, _CANDIDATE_SLACK, budget)
             change = abs(history[-1] - eps) / max(abs(history[-1]), np.finfo(float).tiny)
             history.append(eps)
             if eps < best[0]:
                 best = (eps, L)
             bar.update(steps)
-            bar.set_postfix(objective=f"{eps:.5g}", active=n_active, pairs=len(pairs))
+            bar.set_postfix(objective=f"{eps:.5g}", active=n_active, pairs="streamed" if pairs is None else len(pairs))
             if self.verbose >= 2:
                 logger.info(
                     "round %d (smoothing %.3g): %d L-BFGS iterations, %d evaluations in %.2f s (%s); "
                     "exact objective %.6g, %d active triplets, %d candidate pairs",
                     len(history) - 1, smoothing, result.nit, result.nfev, inner_seconds, result.message,
-                    eps, n_active, len(pairs),
+                    eps, n_active, -1 if pairs is None else len(pairs),
                 )
             if smoothing == 0.0 and change <= self.tol:
                 converged = True
@@ -330,7 +338,12 @@ def _best_scale(
         Z = X @ L.T
         d_target = target_distances(Z, targets, working_memory)
         radius = np.where(targets.mask, d_target, -np.inf).max(axis=1) + margin / t_low
-        pairs, d_pairs = find_impostors(Z, y, radius, working_memory=working_memory)
+        try:
+            pairs, d_pairs = find_impostors(
+                Z, y, radius, working_memory=working_memory, max_pairs=_pair_budget(working_memory, targets.indices.shape[1])
+            )
+        except ImpostorBudgetExceeded:  # too many impostors to hold: start from the current scale
+            return L, None
         delta = (np.where(targets.mask, d_target, -np.inf)[pairs.anchors] - d_pairs[:, None]).ravel()
         delta = delta[np.isfinite(delta)]  # (n_triplets,): d_ij - d_il of every possibly active triplet
         slope = (1.0 - push_weight) * float(d_target[targets.mask].sum()) + push_weight * float(delta[delta >= 0].sum())
@@ -349,9 +362,19 @@ def _best_scale(
     return L, None
 
 
-def _flat_loss_grad(flat, shape, X, targets, pairs, graph, margin, mu, wm, smoothing):
+def _streaming_flat(flat, *, shape, X, y, targets, margin, mu, wm, smoothing):
+    loss, grad, _ = streaming_loss_and_grad(flat.reshape(shape), X, y, targets, margin, mu, wm, smoothing)
+    return loss, grad.ravel()
+
+
+def _flat_loss_grad(flat, *, shape, X, targets, pairs, graph, margin, mu, wm, smoothing):
     loss, grad = loss_and_grad(flat.reshape(shape), X, targets, pairs, graph, margin, mu, wm, smoothing)
     return loss, grad.ravel()
+
+
+def _pair_budget(working_memory: float | None, n_neighbors: int) -> int:
+    """How many candidate pairs the stored path may hold within ``working_memory`` (about 112 + 8k bytes each)."""
+    return int(check_working_memory(working_memory) * 2**20 // (112 + 8 * n_neighbors))
 
 
 def _exact_objective(
@@ -362,14 +385,21 @@ def _exact_objective(
     margin: float,
     push_weight: float,
     working_memory: float | None,
-    slack: float | None = 0.0,
-) -> tuple[float, ImpostorPairs, int]:
-    """Exact objective of ``L`` and the impostor pairs within ``(1 + slack)`` x the radius (in distance)."""
+    slack: float = 0.0,
+    max_pairs: int | None = None,
+) -> tuple[float, ImpostorPairs | None, int]:
+    """Exact objective of ``L`` and the impostor pairs within ``(1 + slack)`` x the radius (in distance).
+
+    With more than ``max_pairs`` pairs the objective is computed by streaming and the pairs are ``None``.
+    """
     Z = X @ L.T
     d_target = target_distances(Z, targets, working_memory)
     radius = lmnn_radius(d_target, targets, margin)
-    search_radius = radius * (1.0 + (slack or 0.0)) ** 2
-    pairs, d_pairs = find_impostors(Z, y, search_radius, working_memory=working_memory)
+    try:
+        pairs, d_pairs = find_impostors(Z, y, radius * (1.0 + slack) ** 2, working_memory=working_memory, max_pairs=max_pairs)
+    except ImpostorBudgetExceeded:
+        eps, _, n_active = streaming_loss_and_grad(L, X, y, targets, margin, push_weight, working_memory, with_grad=False)
+        return eps, None, n_active
     eps, n_active = objective_on_pairs(d_target, targets, pairs, d_pairs, margin, push_weight)
     return eps, pairs, n_active
 
@@ -420,4 +450,6 @@ def lmnn_objective(
     codes, _ = encode_labels(y)
     Xc = X - X.mean(axis=0)
     targets, _ = select_target_neighbors(Xc, codes, n_neighbors, working_memory=working_memory)
-    return _exact_objective(Xc, codes, metric.components, targets, margin, push_weight, working_memory)[0]
+    return streaming_loss_and_grad(
+        metric.components, Xc, codes, targets, margin, push_weight, working_memory, with_grad=False
+    )[0]

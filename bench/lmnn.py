@@ -117,6 +117,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args(argv)
     methods = args.methods.split(",")
+    failed_at: dict[str, str] = {}  # MNIST: a method that failed at a smaller size is not run at larger ones
     for dataset in args.datasets.split(","):
         configs = [(dataset, None, s) for s in range(args.splits)] if dataset != "mnist" else [
             ("mnist", int(n) if int(n) < 60000 else None, 0) for n in args.mnist_sizes.split(",")]
@@ -126,6 +127,9 @@ def main(argv=None) -> int:
                       "threads": args.threads, "timeout_s": args.timeout, "mem_limit_gb": args.mem_gb,
                       "provenance": provenance(args.threads), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
             dead: set[str] = set()
+            for method, reason in failed_at.items():
+                record["methods"][method] = {"per_split": [{"seed": 0, "status": f"not run: {reason}"}]}
+                dead.add(method)
             for seed in seeds:
                 arrays, info = prepare(name, seed, n_train, args.pca)
                 record["splits"].append({"seed": seed, **info, "n_train": len(arrays["y_train"]), "n_test": len(arrays["y_test"])})
@@ -142,7 +146,9 @@ def main(argv=None) -> int:
                         first = runs[0]
                         if first["status"] != "ok":
                             entry["per_split"].append({"seed": seed, "status": first["status"]})
-                            dead.add(method)  # larger or later splits would fail the same way
+                            dead.add(method)  # later splits would fail the same way
+                            if name == "mnist":
+                                failed_at[method] = f"{first['status']} at n_train={len(arrays['y_train'])}"
                             print(f"{name} n={n_train} seed={seed} {method}: {first['status']}", flush=True)
                             continue
                         times = [r["fit_seconds"] for r in runs if r["status"] == "ok"]
@@ -151,7 +157,7 @@ def main(argv=None) -> int:
                         entry["per_split"].append(result)
                         print(f"{name} n={n_train} seed={seed} {method}: error {result['test_error']:.4f} "
                               f"objective {result['objective']:.6g} fit {np.median(times):.2f}s", flush=True)
-            suffix = f"-{n_train or 60000}" if name == "mnist" else ""
+            suffix = f"-{n_train or 60000}-pca{args.pca}" if name == "mnist" else ""
             path = Path(args.out) / f"lmnn-{name}{suffix}.json"
             record["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
             write_json_atomic(path, record, overwrite=True)

@@ -12,8 +12,6 @@ returned L on the same target neighbours (metrickit.linear.lmnn_objective).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import resource
 import subprocess
 import sys

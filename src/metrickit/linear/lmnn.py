@@ -249,26 +249,8 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
         while n_iter < self.max_iter:
             smoothing = _SMOOTHING[stage] * margin if stage < len(_SMOOTHING) else 0.0
             round_start = time.perf_counter()
-            if pairs is None:  # more impostors than the memory budget: every evaluation searches afresh
-                fun = partial(_streaming_flat, shape=L.shape, X=X_inner, y=y, targets=targets, margin=margin, mu=mu, wm=wm, smoothing=smoothing)
-            else:
-                graph = PairGraph(len(X), targets, pairs)
-                fun = partial(_flat_loss_grad, shape=L.shape, X=X_inner, targets=targets, pairs=pairs, graph=graph, margin=margin, mu=mu, wm=wm, smoothing=smoothing)
-            # One BLAS thread: the evaluations are memory-bound gathers and small products, and idle
-            # OpenBLAS workers spinning between calls slow them down several-fold on few cores.
-            with threadpool_limits(limits=1, user_api="blas"):
-                result = minimize(
-                    fun,
-                    L.ravel(),
-                    jac=True,
-                    method="L-BFGS-B",
-                    options={
-                        "maxiter": min(_FIRST_ROUND_ITER * 2**stage, _INNER_MAX_ITER, self.max_iter - n_iter),
-                        "ftol": 1e-12,  # rounds end at their budget or a failed line search; `tol` judges the exact objective
-                        "gtol": 0.0,
-                        "maxcor": _MAXCOR,
-                    },
-                )
+            maxiter = min(_FIRST_ROUND_ITER * 2**stage, _INNER_MAX_ITER, self.max_iter - n_iter)
+            result = _lbfgs_round(L, X_inner, y, targets, pairs, margin, mu, wm, smoothing, maxiter)
             steps = max(int(result.nit), 1)
             inner_seconds = time.perf_counter() - round_start
             n_iter += steps
@@ -304,6 +286,29 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+
+def _lbfgs_round(L, X, y, targets, pairs, margin, mu, wm, smoothing, maxiter):
+    """One L-BFGS round on the candidate ``pairs`` (or streaming all impostors when ``pairs`` is None)."""
+    if pairs is None:  # more impostors than the memory budget: every evaluation searches afresh
+        fun = partial(_streaming_flat, shape=L.shape, X=X, y=y, targets=targets, margin=margin, mu=mu, wm=wm, smoothing=smoothing)
+    else:
+        graph = PairGraph(len(X), targets, pairs)
+        fun = partial(
+            _flat_loss_grad, shape=L.shape, X=X, targets=targets, pairs=pairs, graph=graph, margin=margin, mu=mu, wm=wm,
+            smoothing=smoothing,
+        )
+    # One BLAS thread: the evaluations are memory-bound gathers and small products, and idle OpenBLAS
+    # workers spinning between calls slow them down several-fold on few cores.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return minimize(
+            fun,
+            L.ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            # Rounds end at their budget or a failed line search; `tol` judges the exact objective.
+            options={"maxiter": maxiter, "ftol": 1e-12, "gtol": 0.0, "maxcor": _MAXCOR},
+        )
 
 
 def _rescale_to_margin(L, X, targets, margin, working_memory) -> np.ndarray:

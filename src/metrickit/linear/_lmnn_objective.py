@@ -257,11 +257,7 @@ class PairGraph:
         """``sum_ab w_ab (z_a - z_b)(x_a - x_b)^T = Z^T (D - W - W^T) X``; shape (n_components, n_features)."""
         self._W.data = weights[self._order]
         self._WT.data = weights[self._order_T]
-        degree = np.bincount(self.rows, weights, minlength=self.n) + np.bincount(self.cols, weights, minlength=self.n)
-        laplacian_X = degree.astype(X.dtype)[:, None] * X  # (n, d)
-        laplacian_X -= self._W @ X
-        laplacian_X -= self._WT @ X
-        return Z.T @ laplacian_X
+        return Z.T @ _apply_laplacian(self._W, self._WT, self.rows, self.cols, weights, X)
 
     def target_weights(self, per_target: np.ndarray) -> np.ndarray:
         """Flatten (n, k) per-target weights in this graph's pair order."""
@@ -288,10 +284,15 @@ def laplacian_product(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, X
     """``(D - W - W^T) X`` for the weighted pairs ``(rows, cols)``: ``sum_ab w_ab (z_a - z_b)(x_a - x_b)^T = Z^T`` times it."""
     n = len(X)
     W = sp.csr_matrix((weights.astype(X.dtype), (rows, cols)), shape=(n, n))
-    degree = np.bincount(rows, weights, minlength=n) + np.bincount(cols, weights, minlength=n)
+    return _apply_laplacian(W, W.T, rows, cols, weights, X)
+
+
+def _apply_laplacian(W, WT, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``(D - W - W^T) X`` with ``D`` the degrees of the weighted pairs; ``W``/``WT`` hold the same weights."""
+    degree = np.bincount(rows, weights, minlength=len(X)) + np.bincount(cols, weights, minlength=len(X))
     out = degree.astype(X.dtype)[:, None] * X  # (n, d)
     out -= W @ X
-    out -= W.T @ X
+    out -= WT @ X
     return out
 
 

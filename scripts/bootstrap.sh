@@ -16,7 +16,7 @@ pip_install() {
     fi
     grep -v "is ignored: it is neither a file nor a directory" "$log" || true; rm -f "$log"
 }
-pip_install torch
+pip_install torch numpy
 .venv/bin/python - <<'PYCHECK'
 import sys, torch
 if "+cpu" not in torch.__version__:

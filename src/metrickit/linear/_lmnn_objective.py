@@ -32,8 +32,9 @@ __all__ = [
     "find_impostors",
     "lmnn_radius",
     "ImpostorBudgetExceeded",
+    "hinge_arguments",
     "hinge_terms",
-    "iter_impostor_candidates",
+    "iter_impostors",
     "laplacian_product",
     "loss_and_grad",
     "objective_on_pairs",
@@ -129,17 +130,25 @@ class ImpostorBudgetExceeded(RuntimeError):
     """More impostor pairs than the memory budget allows: the caller switches to streaming evaluation."""
 
 
-def iter_impostor_candidates(
+def iter_impostors(
     Z: np.ndarray, y: np.ndarray, radius: np.ndarray, working_memory: float | None = None
-) -> Iterator[ImpostorPairs]:
-    """Blocks of candidate pairs (i, l), ``y_l != y_i``, a superset of those with ``d2(i, l) < radius[i]``.
+) -> Iterator[tuple[ImpostorPairs, np.ndarray]]:
+    """Blocks of the pairs (i, l) with ``y_l != y_i`` and ``d2(i, l) < radius[i]``, and their distances.
 
     Each class's anchors are checked against the other classes with one augmented float32 matrix
     product per block, against lower bounds ``d2 - 2 gamma (|z_i|^2 + |z_l|^2)`` with
     ``gamma = (r + 8) eps32``, which covers the product's rounding (an (r + 1)-term dot product whose
     absolute terms sum to at most ``2 (|z_i|^2 + |z_l|^2)``) and the casts. So no pair inside the
-    radius is missed; callers confirm candidates in their own precision. Block sizes follow the
-    ``working_memory`` budget and shrink when hits are dense, so memory stays bounded either way.
+    radius is missed; each candidate is then confirmed with its distance recomputed in ``Z``'s
+    precision (float64 gives the exact set). Block sizes follow the ``working_memory`` budget and
+    shrink when hits are dense, so memory stays bounded either way.
+
+    Yields
+    ------
+    pairs : ImpostorPairs
+        Confirmed pairs of one block.
+    d2 : ndarray of shape (n_pairs,)
+        Their squared distances.
     """
     n, r = Z.shape
     Zc = (Z - Z.mean(axis=0)).astype(np.float64)
@@ -171,7 +180,10 @@ def iter_impostor_candidates(
             density = max(density, len(hit_rows) / (len(block) * len(outsiders)))
             start += len(block)
             for part in range(0, len(hit_rows), chunk):  # consumers hold ~(16 r + 64) bytes per pair
-                yield ImpostorPairs(block[hit_rows[part : part + chunk]], outsiders[hit_cols[part : part + chunk]])
+                cand = ImpostorPairs(block[hit_rows[part : part + chunk]], outsiders[hit_cols[part : part + chunk]])
+                d2 = pair_distances(Z, cand, working_memory)
+                keep = d2 < radius[cand.anchors]
+                yield ImpostorPairs(cand.anchors[keep], cand.others[keep]), d2[keep]
 
 
 def find_impostors(
@@ -184,9 +196,8 @@ def find_impostors(
 ) -> tuple[ImpostorPairs, np.ndarray]:
     """All pairs (i, l) with ``y_l != y_i`` and ``d2(i, l) < radius[i]``, sorted by anchor, by a blockwise search.
 
-    Candidates from :func:`iter_impostor_candidates` are confirmed with distances recomputed in
-    ``Z``'s precision (float64 gives the exact set). Raises :class:`ImpostorBudgetExceeded` once more
-    than ``max_pairs`` pairs are found.
+    Blocks come from :func:`iter_impostors` (float64 ``Z`` gives the exact set). Raises
+    :class:`ImpostorBudgetExceeded` once more than ``max_pairs`` pairs are found.
 
     Returns
     -------
@@ -195,12 +206,10 @@ def find_impostors(
         Squared distances of the pairs.
     """
     kept_pairs, kept_d2, total = [], [], 0
-    for cand in iter_impostor_candidates(Z, y, radius, working_memory):
-        d2 = pair_distances(Z, cand, working_memory)
-        keep = d2 < radius[cand.anchors]
-        kept_pairs.append(ImpostorPairs(cand.anchors[keep], cand.others[keep]))
-        kept_d2.append(d2[keep])
-        total += int(keep.sum())
+    for pairs, d2 in iter_impostors(Z, y, radius, working_memory):
+        kept_pairs.append(pairs)
+        kept_d2.append(d2)
+        total += len(pairs)
         if max_pairs is not None and total > max_pairs:
             raise ImpostorBudgetExceeded(f"more than {max_pairs} impostor pairs")
     if not kept_pairs:
@@ -212,7 +221,7 @@ def find_impostors(
     return ImpostorPairs(anchors[order], others), np.concatenate(kept_d2)[order]
 
 
-def _hinges(
+def hinge_arguments(
     d_target: np.ndarray, targets: TargetNeighbors, pairs: ImpostorPairs, d_pairs: np.ndarray, margin: float
 ) -> np.ndarray:
     """Hinge arguments ``margin + d2(i, j) - d2(i, l)``, shape (n_pairs, n_neighbors); -inf at padding."""
@@ -229,7 +238,7 @@ def objective_on_pairs(
     push_weight: float,
 ) -> tuple[float, int]:
     """The objective restricted to ``pairs`` (exact when ``pairs`` holds every impostor) and the active-triplet count."""
-    h = _hinges(d_target, targets, pairs, d_pairs, margin)
+    h = hinge_arguments(d_target, targets, pairs, d_pairs, margin)
     active = h > 0
     pull = float(d_target[targets.mask].sum())
     push = float(h[active].sum())
@@ -320,11 +329,8 @@ def streaming_loss_and_grad(
     push, n_active = 0.0, 0
     slope_per_target = np.zeros((n, k))
     laplacian_X = np.zeros_like(X) if with_grad else None
-    for cand in iter_impostor_candidates(Z, y, radius, working_memory):
-        d_pairs = pair_distances(Z, cand, working_memory)
-        keep = d_pairs < radius[cand.anchors]
-        pairs = ImpostorPairs(cand.anchors[keep], cand.others[keep])
-        h = _hinges(d_target, targets, pairs, d_pairs[keep], margin)  # (p, k)
+    for pairs, d_pairs in iter_impostors(Z, y, radius, working_memory):
+        h = hinge_arguments(d_target, targets, pairs, d_pairs, margin)  # (p, k)
         part, slope = hinge_terms(h, smoothing)
         push += part
         n_active += int((h > 0).sum())
@@ -364,7 +370,7 @@ def loss_and_grad(
     Z = X @ L.astype(dtype).T  # (n, r)
     d_target = target_distances(Z, targets, working_memory)  # (n, k)
     d_pairs = pair_distances(Z, pairs, working_memory)  # (m,)
-    h = _hinges(d_target, targets, pairs, d_pairs, margin)  # (m, k)
+    h = hinge_arguments(d_target, targets, pairs, d_pairs, margin)  # (m, k)
     push, slope = hinge_terms(h, smoothing)
     loss = (1.0 - push_weight) * float(d_target[targets.mask].sum(dtype=np.float64)) + push_weight * push
     n, k = d_target.shape

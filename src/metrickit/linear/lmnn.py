@@ -11,10 +11,10 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, TransformerMixin
-from threadpoolctl import threadpool_limits
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
+from threadpoolctl import threadpool_limits
 
 from metrickit._validation import check_positive_int, check_real, check_working_memory, validate_choice
 from metrickit.distances.mahalanobis import components_from_matrix
@@ -26,6 +26,7 @@ from metrickit.linear._lmnn_objective import (
     PairGraph,
     TargetNeighbors,
     find_impostors,
+    hinge_arguments,
     lmnn_radius,
     loss_and_grad,
     objective_on_pairs,
@@ -342,15 +343,15 @@ def _best_scale(
     for _ in range(max_steps):
         Z = X @ L.T
         d_target = target_distances(Z, targets, working_memory)
-        radius = np.where(targets.mask, d_target, -np.inf).max(axis=1) + margin / t_low
+        radius = lmnn_radius(d_target, targets, margin / t_low)
         try:
             pairs, d_pairs = find_impostors(
                 Z, y, radius, working_memory=working_memory, max_pairs=_pair_budget(working_memory, targets.indices.shape[1])
             )
         except ImpostorBudgetExceeded:  # too many impostors to hold: start from the current scale
             return L, None
-        delta = (np.where(targets.mask, d_target, -np.inf)[pairs.anchors] - d_pairs[:, None]).ravel()
-        delta = delta[np.isfinite(delta)]  # (n_triplets,): d_ij - d_il of every possibly active triplet
+        delta = hinge_arguments(d_target, targets, pairs, d_pairs, 0.0).ravel()  # d_ij - d_il; -inf at padding
+        delta = delta[np.isfinite(delta)]  # (n_triplets,): every possibly active triplet
         slope = (1.0 - push_weight) * float(d_target[targets.mask].sum()) + push_weight * float(delta[delta >= 0].sum())
         negative = delta[delta < 0]
         breaks = margin / -negative  # the hinge of a triplet with delta < 0 switches off at t = margin / -delta

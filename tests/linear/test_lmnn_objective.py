@@ -21,6 +21,14 @@ def _problem(rng, n=40, d=4, n_classes=3):
     return X, y
 
 
+def _candidate_graph(X, y, L, radius_factor=1.0):
+    """Targets (k=3), the impostor pairs within ``radius_factor`` x the LMNN radius at ``L``, and their graph."""
+    targets, _ = select_target_neighbors(X, y, 3)
+    Z = X @ L.T
+    pairs, _ = find_impostors(Z, y, lmnn_radius(target_distances(Z, targets), targets, 1.0) * radius_factor)
+    return targets, pairs, PairGraph(len(X), targets, pairs)
+
+
 @pytest.mark.parametrize("push_weight", [0.0, 0.3, 0.5, 0.9])
 def test_objective_matches_bruteforce_loops(rng, push_weight):
     X, y = _problem(rng)
@@ -69,12 +77,8 @@ def test_impostor_search_is_exact_despite_float32_search(rng):
 @pytest.mark.parametrize("smoothing", [0.0, 0.3])
 def test_gradient_matches_finite_differences(rng, smoothing):
     X, y = _problem(rng, n=50, d=5)
-    targets, _ = select_target_neighbors(X, y, 3)
     L = rng.normal(size=(3, 5))
-    Z = X @ L.T
-    radius = lmnn_radius(target_distances(Z, targets), targets, 1.0) * 4.0
-    pairs, _ = find_impostors(Z, y, radius)
-    graph = PairGraph(len(X), targets, pairs)
+    targets, pairs, graph = _candidate_graph(X, y, L, radius_factor=4.0)
 
     def f(flat):
         return loss_and_grad(flat.reshape(L.shape), X, targets, pairs, graph, 1.0, 0.5, smoothing=smoothing)[0]
@@ -107,11 +111,8 @@ def test_objective_rejects_label_length_mismatch(rng):
 
 def test_smoothed_hinge_is_below_the_hinge_by_at_most_half_the_width_per_triplet(rng):
     X, y = _problem(rng)
-    targets, _ = select_target_neighbors(X, y, 3)
     L = rng.normal(size=(4, 4))
-    Z = X @ L.T
-    pairs, _ = find_impostors(Z, y, lmnn_radius(target_distances(Z, targets), targets, 1.0))
-    graph = PairGraph(len(X), targets, pairs)
+    targets, pairs, graph = _candidate_graph(X, y, L)
     exact, _ = loss_and_grad(L, X, targets, pairs, graph, 1.0, 0.5)
     smooth, _ = loss_and_grad(L, X, targets, pairs, graph, 1.0, 0.5, smoothing=0.2)
     n_terms = len(pairs) * 3
@@ -121,12 +122,9 @@ def test_smoothed_hinge_is_below_the_hinge_by_at_most_half_the_width_per_triplet
 def test_smoothed_loss_is_finite_with_padded_targets(rng):
     X = rng.normal(size=(12, 3))
     y = np.array([0] * 6 + [1] * 3 + [2] * 2 + [3])  # classes smaller than n_neighbors + 1: padded targets
-    targets, _ = select_target_neighbors(X, y, 3)
-    assert not targets.mask.all()
     L = rng.normal(size=(3, 3))
-    Z = X @ L.T
-    pairs, _ = find_impostors(Z, y, lmnn_radius(target_distances(Z, targets), targets, 1.0) * 3.0)
-    graph = PairGraph(len(X), targets, pairs)
+    targets, pairs, graph = _candidate_graph(X, y, L, radius_factor=3.0)
+    assert not targets.mask.all()
     with np.errstate(all="raise"):
         loss, grad = loss_and_grad(L, X, targets, pairs, graph, 1.0, 0.5, smoothing=0.1)
     assert np.isfinite(loss) and np.all(np.isfinite(grad))
@@ -152,11 +150,9 @@ def test_streaming_evaluation_equals_the_stored_one(rng, smoothing):
     from metrickit.linear._lmnn_objective import streaming_loss_and_grad
 
     X, y = _problem(rng, n=80, d=4)
-    targets, _ = select_target_neighbors(X, y, 3)
     L = rng.normal(size=(3, 4))
-    Z = X @ L.T
-    pairs, _ = find_impostors(Z, y, lmnn_radius(target_distances(Z, targets), targets, 1.0))
-    stored, stored_grad = loss_and_grad(L, X, targets, pairs, PairGraph(len(X), targets, pairs), 1.0, 0.5, smoothing=smoothing)
+    targets, pairs, graph = _candidate_graph(X, y, L)
+    stored, stored_grad = loss_and_grad(L, X, targets, pairs, graph, 1.0, 0.5, smoothing=smoothing)
     streamed, streamed_grad, _ = streaming_loss_and_grad(L, X, y, targets, 1.0, 0.5, working_memory=1e-3, smoothing=smoothing)
     assert streamed == pytest.approx(stored, rel=1e-12)
     np.testing.assert_allclose(streamed_grad, stored_grad, rtol=1e-10, atol=1e-10)

@@ -3,7 +3,9 @@ import pytest
 from scipy.optimize import check_grad
 
 from metrickit.linear import lmnn_objective
+from metrickit.linear import _lmnn_objective
 from metrickit.linear._lmnn_objective import (
+    Laplacian,
     PairGraph,
     find_impostors,
     lmnn_radius,
@@ -26,7 +28,7 @@ def _candidate_graph(X, y, L, radius_factor=1.0):
     targets, _ = select_target_neighbors(X, y, 3)
     Z = X @ L.T
     pairs, _ = find_impostors(Z, y, lmnn_radius(target_distances(Z, targets), targets, 1.0) * radius_factor)
-    return targets, pairs, PairGraph(len(X), targets, pairs)
+    return targets, pairs, PairGraph(X, targets, pairs)
 
 
 @pytest.mark.parametrize("push_weight", [0.0, 0.3, 0.5, 0.9])
@@ -99,7 +101,7 @@ def test_restricted_objective_equals_exact_when_pairs_cover_the_radius(rng):
     pairs, d_pairs = find_impostors(Z, y, lmnn_radius(d_target, targets, 1.0) * 2.0)
     value, _ = objective_on_pairs(d_target, targets, pairs, d_pairs, 1.0, 0.5)
     assert value == pytest.approx(lmnn_objective_bruteforce(X, y, L, 3, 1.0, 0.5), rel=1e-10)
-    loss, _ = loss_and_grad(L, X, targets, pairs, PairGraph(len(X), targets, pairs), 1.0, 0.5)
+    loss, _ = loss_and_grad(L, X, targets, pairs, PairGraph(X, targets, pairs), 1.0, 0.5)
     assert loss == pytest.approx(value, rel=1e-12)
 
 
@@ -164,3 +166,22 @@ def test_impostor_budget_is_enforced(rng):
     X, y = _problem(rng, n=100, d=2)
     with pytest.raises(ImpostorBudgetExceeded):
         find_impostors(X, y, np.full(100, 1e6), max_pairs=10)
+
+
+@pytest.mark.parametrize("n_threads", [1, 3])
+def test_laplacian_matches_dense_with_reverse_pairs(rng, monkeypatch, n_threads):
+    monkeypatch.setattr(_lmnn_objective, "_MIN_BLOCK_ENTRIES", 10)  # several row blocks even when small
+    n, m = 30, 200
+    rows, cols = rng.integers(0, n, m), rng.integers(0, n, m)
+    rows[:20], cols[:20] = cols[20:40], rows[20:40]  # pairs whose reverse also occurs
+    weights = rng.normal(size=m)
+    X, Z = rng.normal(size=(n, 4)), rng.normal(size=(n, 3))
+    W = np.zeros((n, n))
+    np.add.at(W, (rows, cols), weights)
+    dense = np.diag(W.sum(0) + W.sum(1)) - W - W.T
+    lap = Laplacian(rows, cols, X, n_threads)
+    assert len(lap.blocks) == n_threads
+    np.testing.assert_allclose(lap.product(weights), dense @ X, atol=1e-12)
+    np.testing.assert_allclose(lap.outer_sum(weights, Z), Z.T @ dense @ X, atol=1e-12)
+    expected = sum(w * np.outer(Z[a] - Z[b], X[a] - X[b]) for a, b, w in zip(rows, cols, weights))
+    np.testing.assert_allclose(lap.outer_sum(weights, Z), expected, atol=1e-12)

@@ -34,9 +34,18 @@ class Neighbors(NamedTuple):
     indices: np.ndarray
 
 
-def block_slices(n_rows: int, bytes_per_row: float, working_memory: float | None) -> Iterator[slice]:
-    """Yield row slices whose temporaries (``bytes_per_row`` each) fit in ``working_memory`` MiB."""
+def block_slices(
+    n_rows: int, bytes_per_row: float, working_memory: float | None, *, cap_mib: float | None = None
+) -> Iterator[slice]:
+    """Yield row slices whose temporaries (``bytes_per_row`` each) fit in ``working_memory`` MiB.
+
+    ``cap_mib`` bounds the blocks further for streaming work (gathers, row-wise sums), which runs
+    fastest on cache-sized blocks: fresh blocks of hundreds of MiB cost more in page faults than
+    the arithmetic.
+    """
     budget = check_working_memory(working_memory) * _MIB
+    if cap_mib is not None:
+        budget = min(budget, cap_mib * _MIB)
     rows = max(1, int(budget // max(bytes_per_row, 1.0)))
     for start in range(0, n_rows, rows):
         yield slice(start, min(start + rows, n_rows))

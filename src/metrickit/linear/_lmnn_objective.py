@@ -8,7 +8,7 @@ distance after the linear map ``L`` (``M = L^T L``)::
 
 Triplets are never listed. For each anchor ``i`` only points ``l`` of another class inside the
 radius ``max_j d2(i, j) + margin`` can make a hinge positive; those *impostor pairs* (i, l) are
-found by a blockwise search, and each pair is scored against all targets of ``i`` at once
+found by a tiled search (``_impostor_search``), and each pair is scored against all targets of ``i`` at once
 (an (n_pairs, n_neighbors) array). Gradients use a sparse graph Laplacian, so the cost per
 evaluation is O(n_pairs * n_features + n_samples * n_components * n_features).
 """
@@ -16,17 +16,19 @@ evaluation is O(n_pairs * n_features + n_samples * n_components * n_features).
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterator
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 
-from metrickit._validation import check_working_memory
 from metrickit.distances.functional import block_slices, top_k_neighbors
+from metrickit.linear._impostor_search import STREAM_MIB, ImpostorPairs, iter_impostors, pair_distances
 
 __all__ = [
     "ImpostorPairs",
+    "Laplacian",
     "PairGraph",
     "TargetNeighbors",
     "find_impostors",
@@ -44,8 +46,6 @@ __all__ = [
     "target_distances",
 ]
 
-_FLOAT32_EPS = float(np.finfo(np.float32).eps)
-
 
 @dataclass(frozen=True)
 class TargetNeighbors:
@@ -61,17 +61,6 @@ class TargetNeighbors:
     def safe_indices(self) -> np.ndarray:
         """Indices with padding replaced by the point itself (distance 0, masked out later)."""
         return np.where(self.mask, self.indices, np.arange(len(self.indices))[:, None])
-
-
-@dataclass(frozen=True)
-class ImpostorPairs:
-    """Candidate impostor pairs (anchor ``i``, other-class point ``l``), sorted by anchor."""
-
-    anchors: np.ndarray
-    others: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.anchors)
 
 
 def select_target_neighbors(
@@ -109,81 +98,15 @@ def target_distances(Z: np.ndarray, targets: TargetNeighbors, working_memory: fl
     n, k = targets.indices.shape
     safe = targets.safe_indices()
     out = np.empty((n, k), dtype=Z.dtype)
-    for rows in block_slices(n, Z.itemsize * k * Z.shape[1] * 2, working_memory):
+    for rows in block_slices(n, Z.itemsize * k * Z.shape[1] * 2, working_memory, cap_mib=STREAM_MIB):
         diff = np.take(Z, safe[rows], axis=0)  # (b, k, r)
         diff -= Z[rows, None, :]
         out[rows] = np.einsum("ijk,ijk->ij", diff, diff)
     return out
 
 
-def pair_distances(Z: np.ndarray, pairs: ImpostorPairs, working_memory: float | None = None) -> np.ndarray:
-    """Squared distances (n_pairs,) between the anchors and the others of ``pairs`` in ``Z`` (in ``Z``'s dtype)."""
-    out = np.empty(len(pairs), dtype=Z.dtype)
-    for rows in block_slices(len(pairs), Z.itemsize * Z.shape[1] * 2, working_memory):
-        diff = np.take(Z, pairs.anchors[rows], axis=0)  # (b, r)
-        diff -= np.take(Z, pairs.others[rows], axis=0)
-        out[rows] = np.einsum("ij,ij->i", diff, diff)
-    return out
-
-
 class ImpostorBudgetExceeded(RuntimeError):
     """More impostor pairs than the memory budget allows: the caller switches to streaming evaluation."""
-
-
-def iter_impostors(
-    Z: np.ndarray, y: np.ndarray, radius: np.ndarray, working_memory: float | None = None
-) -> Iterator[tuple[ImpostorPairs, np.ndarray]]:
-    """Blocks of the pairs (i, l) with ``y_l != y_i`` and ``d2(i, l) < radius[i]``, and their distances.
-
-    Each class's anchors are checked against the other classes with one augmented float32 matrix
-    product per block, against lower bounds ``d2 - 2 gamma (|z_i|^2 + |z_l|^2)`` with
-    ``gamma = (r + 8) eps32``, which covers the product's rounding (an (r + 1)-term dot product whose
-    absolute terms sum to at most ``2 (|z_i|^2 + |z_l|^2)``) and the casts. So no pair inside the
-    radius is missed; each candidate is then confirmed with its distance recomputed in ``Z``'s
-    precision (float64 gives the exact set). Block sizes follow the ``working_memory`` budget and
-    shrink when hits are dense, so memory stays bounded either way.
-
-    Yields
-    ------
-    pairs : ImpostorPairs
-        Confirmed pairs of one block.
-    d2 : ndarray of shape (n_pairs,)
-        Their squared distances.
-    """
-    n, r = Z.shape
-    Zc = (Z - Z.mean(axis=0)).astype(np.float64)
-    norms = np.einsum("ij,ij->i", Zc, Zc)
-    gamma = 2.0 * (r + 8) * _FLOAT32_EPS
-    # [-2 z_i, 1] . [z_l, (1 - gamma)|z_l|^2] = -2 z_i.z_l + (1 - gamma)|z_l|^2 in one GEMM.
-    left = np.hstack([-2.0 * Zc, np.ones((n, 1))]).astype(np.float32)
-    right = np.hstack([Zc, (1.0 - gamma) * norms[:, None]]).astype(np.float32)
-    row_bound = (radius - (1.0 - gamma) * norms).astype(np.float32)
-    budget = check_working_memory(working_memory) * 2**20
-    chunk = max(1, int(budget // (16 * r + 64)))
-    for c in np.unique(y):
-        members = np.flatnonzero((y == c) & np.isfinite(radius))  # anchors with targets
-        outsiders = np.flatnonzero(y != c)
-        if len(members) == 0 or len(outsiders) == 0:
-            continue
-        right_c = np.ascontiguousarray(right[outsiders])  # (n_out, r + 1)
-        density, start = 0.02, 0  # hit fraction: a cautious guess, then the largest seen
-        while start < len(members):
-            # G (4 bytes) + mask (1 byte) per element, plus ~40 bytes per hit for the index arrays.
-            rows = max(1, int(budget // (len(outsiders) * (5.0 + 40.0 * density))))
-            block = members[start : start + rows]
-            G = left[block] @ right_c.T  # (b, n_out)
-            mask = G < row_bound[block, None]
-            del G
-            # flatnonzero + divmod is an order of magnitude faster than 2-D nonzero on sparse masks.
-            hit_rows, hit_cols = np.divmod(np.flatnonzero(mask), len(outsiders))
-            del mask
-            density = max(density, len(hit_rows) / (len(block) * len(outsiders)))
-            start += len(block)
-            for part in range(0, len(hit_rows), chunk):  # consumers hold ~(16 r + 64) bytes per pair
-                cand = ImpostorPairs(block[hit_rows[part : part + chunk]], outsiders[hit_cols[part : part + chunk]])
-                d2 = pair_distances(Z, cand, working_memory)
-                keep = d2 < radius[cand.anchors]
-                yield ImpostorPairs(cand.anchors[keep], cand.others[keep]), d2[keep]
 
 
 def find_impostors(
@@ -194,7 +117,7 @@ def find_impostors(
     working_memory: float | None = None,
     max_pairs: int | None = None,
 ) -> tuple[ImpostorPairs, np.ndarray]:
-    """All pairs (i, l) with ``y_l != y_i`` and ``d2(i, l) < radius[i]``, sorted by anchor, by a blockwise search.
+    """All pairs (i, l) with ``y_l != y_i`` and ``d2(i, l) < radius[i]``, sorted by anchor then other, by a tiled search.
 
     Blocks come from :func:`iter_impostors` (float64 ``Z`` gives the exact set). Raises
     :class:`ImpostorBudgetExceeded` once more than ``max_pairs`` pairs are found.
@@ -216,9 +139,9 @@ def find_impostors(
         empty = np.zeros(0, dtype=np.intp)
         return ImpostorPairs(empty, empty.copy()), np.zeros(0, dtype=Z.dtype)
     anchors = np.concatenate([p.anchors for p in kept_pairs])
-    order = np.argsort(anchors, kind="stable")
-    others = np.concatenate([p.others for p in kept_pairs])[order]
-    return ImpostorPairs(anchors[order], others), np.concatenate(kept_d2)[order]
+    others = np.concatenate([p.others for p in kept_pairs])
+    order = np.argsort(anchors * len(Z) + others)  # pairs are unique: a canonical order, whatever the tiling
+    return ImpostorPairs(anchors[order], others[order]), np.concatenate(kept_d2)[order]
 
 
 def hinge_arguments(
@@ -245,28 +168,67 @@ def objective_on_pairs(
     return (1.0 - push_weight) * pull + push_weight * push, int(active.sum())
 
 
+_MIN_BLOCK_ENTRIES = 100_000  # smaller Laplacian products are not worth a thread
+
+
+class Laplacian:
+    """The graph Laplacian ``D - W - W^T`` of fixed weighted pairs ``(rows[p], cols[p])``, applied to ``X``.
+
+    ``sum_p w_p (z_a - z_b)(x_a - x_b)^T = Z^T (D - W - W^T) X``: the gradient of any weighted sum of
+    squared distances. The pattern of ``W + W^T`` is built once (a pair and its reverse may both
+    occur; duplicates are kept and summed by the product); each product only gathers the weights.
+    A column of ones appended to ``X`` yields the degrees in the same sparse product. The rows are
+    split into ``n_threads`` blocks of equal work, multiplied on as many threads.
+    """
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, X: np.ndarray, n_threads: int = 1):
+        n, m = len(X), len(rows)
+        both_rows = np.concatenate([rows, cols])
+        order = np.argsort(both_rows, kind="stable")
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(both_rows, minlength=n))]).astype(np.intp)
+        self.indices = np.concatenate([cols, rows])[order].astype(np.intp)
+        self.pair_of_entry = order % max(m, 1)
+        self.X_aug = np.hstack([X, np.ones((n, 1), dtype=X.dtype)])
+        n_blocks = int(np.clip(2 * m // _MIN_BLOCK_ENTRIES, 1, max(1, n_threads)))
+        cuts = np.searchsorted(self.indptr, np.linspace(0, 2 * m, n_blocks + 1)[1:-1])
+        self.blocks = [(a, b) for a, b in zip([0, *cuts], [*cuts, n]) if b > a]
+
+    def _block(self, weights: np.ndarray, a: int, b: int) -> np.ndarray:
+        lo, hi = self.indptr[a], self.indptr[b]
+        data = weights[self.pair_of_entry[lo:hi]].astype(self.X_aug.dtype)
+        W = sp.csr_matrix((data, self.indices[lo:hi], self.indptr[a : b + 1] - lo), shape=(b - a, len(self.X_aug)))
+        WX = W @ self.X_aug  # (b - a, d + 1): the last column holds the degrees
+        return WX[:, -1:] * self.X_aug[a:b, :-1] - WX[:, :-1]
+
+    def _map(self, function) -> list:
+        if len(self.blocks) == 1:
+            return [function(*self.blocks[0])]
+        with ThreadPoolExecutor(len(self.blocks)) as pool:
+            return list(pool.map(lambda block: function(*block), self.blocks))
+
+    def product(self, weights: np.ndarray) -> np.ndarray:
+        """``(D - W - W^T) X``, shape (n_samples, n_features)."""
+        return np.concatenate(self._map(partial(self._block, weights)))
+
+    def outer_sum(self, weights: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        """``Z^T (D - W - W^T) X``, shape (n_components, n_features)."""
+        return sum(self._map(lambda a, b: Z[a:b].T @ self._block(weights, a, b)))
+
+
 class PairGraph:
-    """The fixed sparsity pattern of target and candidate pairs; builds ``sum_ab w_ab (z_a - z_b)(x_a - x_b)^T`` fast."""
+    """The fixed target and candidate pairs of one L-BFGS round, with their :class:`Laplacian` and threads."""
 
-    def __init__(self, n: int, targets: TargetNeighbors, pairs: ImpostorPairs):
+    def __init__(self, X: np.ndarray, targets: TargetNeighbors, pairs: ImpostorPairs, n_threads: int = 1):
         rows_t, cols_t = np.nonzero(targets.mask)
-        self.n = n
-        self.n_target_pairs = len(rows_t)
-        self.rows = np.concatenate([rows_t, pairs.anchors])
-        self.cols = np.concatenate([targets.indices[rows_t, cols_t], pairs.others])
+        self.n_threads = n_threads
         self._target_pos = (rows_t, cols_t)
-        # Pairs are unique (targets are same-class, impostors other-class), so CSR order is a permutation.
-        W = sp.csr_matrix((np.arange(1, len(self.rows) + 1, dtype=np.float64), (self.rows, self.cols)), shape=(n, n))
-        self._order = W.data.astype(np.intp) - 1
-        self._W = W
-        self._WT = W.T.tocsr()
-        self._order_T = self._WT.data.astype(np.intp) - 1
+        rows = np.concatenate([rows_t, pairs.anchors])
+        cols = np.concatenate([targets.indices[rows_t, cols_t], pairs.others])
+        self.laplacian = Laplacian(rows, cols, X, n_threads)
 
-    def weighted_outer_sum(self, weights: np.ndarray, Z: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """``sum_ab w_ab (z_a - z_b)(x_a - x_b)^T = Z^T (D - W - W^T) X``; shape (n_components, n_features)."""
-        self._W.data = weights[self._order]
-        self._WT.data = weights[self._order_T]
-        return Z.T @ _apply_laplacian(self._W, self._WT, self.rows, self.cols, weights, X)
+    def weighted_outer_sum(self, weights: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        """``sum_ab w_ab (z_a - z_b)(x_a - x_b)^T`` over the targets then the candidates; shape (n_components, n_features)."""
+        return self.laplacian.outer_sum(weights, Z)
 
     def target_weights(self, per_target: np.ndarray) -> np.ndarray:
         """Flatten (n, k) per-target weights in this graph's pair order."""
@@ -290,19 +252,8 @@ def hinge_terms(h: np.ndarray, smoothing: float) -> tuple[float, np.ndarray]:
 
 
 def laplacian_product(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``(D - W - W^T) X`` for the weighted pairs ``(rows, cols)``: ``sum_ab w_ab (z_a - z_b)(x_a - x_b)^T = Z^T`` times it."""
-    n = len(X)
-    W = sp.csr_matrix((weights.astype(X.dtype), (rows, cols)), shape=(n, n))
-    return _apply_laplacian(W, W.T, rows, cols, weights, X)
-
-
-def _apply_laplacian(W, WT, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``(D - W - W^T) X`` with ``D`` the degrees of the weighted pairs; ``W``/``WT`` hold the same weights."""
-    degree = np.bincount(rows, weights, minlength=len(X)) + np.bincount(cols, weights, minlength=len(X))
-    out = degree.astype(X.dtype)[:, None] * X  # (n, d)
-    out -= W @ X
-    out -= WT @ X
-    return out
+    """``(D - W - W^T) X`` for the weighted pairs ``(rows, cols)`` (see :class:`Laplacian`)."""
+    return Laplacian(rows, cols, X).product(weights)
 
 
 def streaming_loss_and_grad(
@@ -315,11 +266,13 @@ def streaming_loss_and_grad(
     working_memory: float | None = None,
     smoothing: float = 0.0,
     with_grad: bool = True,
+    n_threads: int | None = None,
 ) -> tuple[float, np.ndarray | None, int]:
     """The objective over *all* impostors (and its gradient), found afresh block by block and never stored.
 
     Memory is bounded by ``working_memory`` whatever the number of impostors; each call costs one
-    full search. In float64 the value is the exact objective. Returns ``(loss, grad or None, n_active)``.
+    full search (on ``n_threads`` threads; default the BLAS thread count). In float64 the value is the
+    exact objective. Returns ``(loss, grad or None, n_active)``.
     """
     dtype = X.dtype
     Z = X @ L.astype(dtype).T  # (n, r)
@@ -329,7 +282,7 @@ def streaming_loss_and_grad(
     push, n_active = 0.0, 0
     slope_per_target = np.zeros((n, k))
     laplacian_X = np.zeros_like(X) if with_grad else None
-    for pairs, d_pairs in iter_impostors(Z, y, radius, working_memory):
+    for pairs, d_pairs in iter_impostors(Z, y, radius, working_memory, n_threads):
         h = hinge_arguments(d_target, targets, pairs, d_pairs, margin)  # (p, k)
         part, slope = hinge_terms(h, smoothing)
         push += part
@@ -369,7 +322,7 @@ def loss_and_grad(
     dtype = X.dtype  # float32 X runs the whole evaluation in float32, accumulating sums in float64
     Z = X @ L.astype(dtype).T  # (n, r)
     d_target = target_distances(Z, targets, working_memory)  # (n, k)
-    d_pairs = pair_distances(Z, pairs, working_memory)  # (m,)
+    d_pairs = pair_distances(Z, pairs, working_memory, graph.n_threads)  # (m,)
     h = hinge_arguments(d_target, targets, pairs, d_pairs, margin)  # (m, k)
     push, slope = hinge_terms(h, smoothing)
     loss = (1.0 - push_weight) * float(d_target[targets.mask].sum(dtype=np.float64)) + push_weight * push
@@ -377,7 +330,7 @@ def loss_and_grad(
     slope_per_target = np.stack([np.bincount(pairs.anchors, slope[:, j], minlength=n) for j in range(k)], axis=1)  # (n, k)
     w_target = graph.target_weights((1.0 - push_weight) + push_weight * slope_per_target)
     w_pairs = -push_weight * slope.sum(axis=1, dtype=np.float64)
-    grad = 2.0 * graph.weighted_outer_sum(np.concatenate([w_target, w_pairs]).astype(dtype), Z, X)
+    grad = 2.0 * graph.weighted_outer_sum(np.concatenate([w_target, w_pairs]), Z)
     return loss, grad.astype(np.float64)
 
 

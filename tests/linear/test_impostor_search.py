@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from metrickit.linear import _impostor_search
-from metrickit.linear._impostor_search import ImpostorPairs, blas_threads, iter_impostors, pair_distances
+from metrickit._threads import Workers, blas_threads
+from metrickit.linear._impostor_search import ImpostorPairs, iter_impostors, pair_distances
 
 
 def _brute_force(Z, y, radius):
@@ -74,7 +75,8 @@ def test_pair_distances_in_blocks(rng, monkeypatch, n_threads):
     Z = rng.normal(size=(60, 4))
     pairs = ImpostorPairs(rng.integers(0, 60, 500), rng.integers(0, 60, 500))
     expected = ((Z[pairs.anchors] - Z[pairs.others]) ** 2).sum(1)
-    np.testing.assert_allclose(pair_distances(Z, pairs, n_threads=n_threads), expected, rtol=1e-12)
+    with Workers(n_threads) as workers:
+        np.testing.assert_allclose(pair_distances(Z, pairs, workers=workers), expected, rtol=1e-12)
 
 
 def test_blas_threads_follows_threadpool_limits():

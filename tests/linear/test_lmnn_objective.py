@@ -3,6 +3,7 @@ import pytest
 from scipy.optimize import check_grad
 
 from metrickit.linear import lmnn_objective
+from metrickit._threads import Workers
 from metrickit.linear import _lmnn_objective
 from metrickit.linear._lmnn_objective import (
     Laplacian,
@@ -179,8 +180,12 @@ def test_laplacian_matches_dense_with_reverse_pairs(rng, monkeypatch, n_threads)
     W = np.zeros((n, n))
     np.add.at(W, (rows, cols), weights)
     dense = np.diag(W.sum(0) + W.sum(1)) - W - W.T
-    lap = Laplacian(rows, cols, X, n_threads)
-    assert len(lap.blocks) == n_threads
+    with Workers(n_threads) as workers:
+        lap = Laplacian(rows, cols, X, workers)
+        assert len(lap.blocks) == n_threads
+        np.testing.assert_allclose(lap.product(weights), dense @ X, atol=1e-12)
+        np.testing.assert_allclose(lap.outer_sum(weights, Z), Z.T @ dense @ X, atol=1e-12)
+    lap = Laplacian(rows, cols, X)
     np.testing.assert_allclose(lap.product(weights), dense @ X, atol=1e-12)
     np.testing.assert_allclose(lap.outer_sum(weights, Z), Z.T @ dense @ X, atol=1e-12)
     expected = sum(w * np.outer(Z[a] - Z[b], X[a] - X[b]) for a, b, w in zip(rows, cols, weights))

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
+from metrickit._threads import Workers, blas_threads
 from metrickit._validation import check_working_memory
 from metrickit.distances.functional import block_slices
 
-__all__ = ["STREAM_MIB", "ImpostorPairs", "blas_threads", "iter_impostors", "pair_distances"]
+__all__ = ["STREAM_MIB", "ImpostorPairs", "gathered_distances", "iter_impostors", "pair_distances", "pair_slices"]
 
 _FLOAT32_EPS = float(np.finfo(np.float32).eps)
 _MAX_TILE = 768  # rows = columns of a tile: 2.25 MiB of float32, near the per-core cache
@@ -40,29 +41,28 @@ class ImpostorPairs:
         return len(self.anchors)
 
 
-def blas_threads() -> int:
-    """Threads the loaded BLAS may use now (1 when none is reported)."""
-    return max((info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"), default=1)
+def pair_slices(pairs: ImpostorPairs, Z: np.ndarray, working_memory: float | None) -> list[slice]:
+    """Cache-sized blocks of ``pairs`` for gathering their rows of ``Z``."""
+    return list(block_slices(len(pairs), Z.itemsize * Z.shape[1] * 2, working_memory, cap_mib=STREAM_MIB))
+
+
+def gathered_distances(Z: np.ndarray, anchors: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Squared distances between the rows ``anchors`` and ``others`` of ``Z``, in ``Z``'s dtype."""
+    diff = np.take(Z, anchors, axis=0)  # (b, r)
+    diff -= np.take(Z, others, axis=0)
+    return np.einsum("ij,ij->i", diff, diff)
 
 
 def pair_distances(
-    Z: np.ndarray, pairs: ImpostorPairs, working_memory: float | None = None, n_threads: int = 1
+    Z: np.ndarray, pairs: ImpostorPairs, working_memory: float | None = None, workers: Workers | None = None
 ) -> np.ndarray:
     """Squared distances (n_pairs,) between the anchors and the others of ``pairs`` in ``Z`` (in ``Z``'s dtype)."""
     out = np.empty(len(pairs), dtype=Z.dtype)
 
     def fill(rows: slice) -> None:
-        diff = np.take(Z, pairs.anchors[rows], axis=0)  # (b, r)
-        diff -= np.take(Z, pairs.others[rows], axis=0)
-        out[rows] = np.einsum("ij,ij->i", diff, diff)
+        out[rows] = gathered_distances(Z, pairs.anchors[rows], pairs.others[rows])
 
-    blocks = list(block_slices(len(pairs), Z.itemsize * Z.shape[1] * 2, working_memory, cap_mib=STREAM_MIB))
-    if n_threads > 1 and len(blocks) > 1:
-        with ThreadPoolExecutor(n_threads) as pool:
-            list(pool.map(fill, blocks))
-    else:
-        for rows in blocks:
-            fill(rows)
+    (workers or Workers()).map(fill, pair_slices(pairs, Z, working_memory))
     return out
 
 

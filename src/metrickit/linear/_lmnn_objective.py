@@ -16,15 +16,21 @@ evaluation is O(n_pairs * n_features + n_samples * n_components * n_features).
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 
 from metrickit.distances.functional import block_slices, top_k_neighbors
-from metrickit.linear._impostor_search import STREAM_MIB, ImpostorPairs, iter_impostors, pair_distances
+from metrickit._threads import Workers
+from metrickit.linear._impostor_search import (
+    STREAM_MIB,
+    ImpostorPairs,
+    gathered_distances,
+    iter_impostors,
+    pair_distances,
+    pair_slices,
+)
 
 __all__ = [
     "ImpostorPairs",
@@ -40,6 +46,7 @@ __all__ = [
     "laplacian_product",
     "loss_and_grad",
     "objective_on_pairs",
+    "padded_target_distances",
     "streaming_loss_and_grad",
     "pair_distances",
     "select_target_neighbors",
@@ -144,12 +151,20 @@ def find_impostors(
     return ImpostorPairs(anchors[order], others[order]), np.concatenate(kept_d2)[order]
 
 
+def padded_target_distances(d_target: np.ndarray, targets: TargetNeighbors) -> np.ndarray:
+    """Target distances (n_samples, n_neighbors) with -inf at padding: padded targets never make a hinge positive."""
+    return np.where(targets.mask, d_target, -np.inf)
+
+
 def hinge_arguments(
     d_target: np.ndarray, targets: TargetNeighbors, pairs: ImpostorPairs, d_pairs: np.ndarray, margin: float
 ) -> np.ndarray:
     """Hinge arguments ``margin + d2(i, j) - d2(i, l)``, shape (n_pairs, n_neighbors); -inf at padding."""
-    dt = np.where(targets.mask, d_target, -np.inf)  # (n, k)
-    return margin + dt[pairs.anchors] - d_pairs[:, None]
+    return _hinge_block(padded_target_distances(d_target, targets), pairs.anchors, d_pairs, margin)
+
+
+def _hinge_block(padded: np.ndarray, anchors: np.ndarray, d_pairs: np.ndarray, margin: float) -> np.ndarray:
+    return margin + padded[anchors] - d_pairs[:, None]
 
 
 def objective_on_pairs(
@@ -178,10 +193,10 @@ class Laplacian:
     squared distances. The pattern of ``W + W^T`` is built once (a pair and its reverse may both
     occur; duplicates are kept and summed by the product); each product only gathers the weights.
     A column of ones appended to ``X`` yields the degrees in the same sparse product. The rows are
-    split into ``n_threads`` blocks of equal work, multiplied on as many threads.
+    split into one block of equal work per thread of ``workers``.
     """
 
-    def __init__(self, rows: np.ndarray, cols: np.ndarray, X: np.ndarray, n_threads: int = 1):
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, X: np.ndarray, workers: Workers | None = None):
         n, m = len(X), len(rows)
         both_rows = np.concatenate([rows, cols])
         order = np.argsort(both_rows, kind="stable")
@@ -189,7 +204,8 @@ class Laplacian:
         self.indices = np.concatenate([cols, rows])[order].astype(np.intp)
         self.pair_of_entry = order % max(m, 1)
         self.X_aug = np.hstack([X, np.ones((n, 1), dtype=X.dtype)])
-        n_blocks = int(np.clip(2 * m // _MIN_BLOCK_ENTRIES, 1, max(1, n_threads)))
+        self.workers = workers or Workers()
+        n_blocks = int(np.clip(2 * m // _MIN_BLOCK_ENTRIES, 1, self.workers.n_threads))
         cuts = np.searchsorted(self.indptr, np.linspace(0, 2 * m, n_blocks + 1)[1:-1])
         self.blocks = [(a, b) for a, b in zip([0, *cuts], [*cuts, n]) if b > a]
 
@@ -200,31 +216,34 @@ class Laplacian:
         WX = W @ self.X_aug  # (b - a, d + 1): the last column holds the degrees
         return WX[:, -1:] * self.X_aug[a:b, :-1] - WX[:, :-1]
 
-    def _map(self, function) -> list:
-        if len(self.blocks) == 1:
-            return [function(*self.blocks[0])]
-        with ThreadPoolExecutor(len(self.blocks)) as pool:
-            return list(pool.map(lambda block: function(*block), self.blocks))
-
     def product(self, weights: np.ndarray) -> np.ndarray:
         """``(D - W - W^T) X``, shape (n_samples, n_features)."""
-        return np.concatenate(self._map(partial(self._block, weights)))
+        return np.concatenate(self.workers.map(lambda block: self._block(weights, *block), self.blocks))
 
     def outer_sum(self, weights: np.ndarray, Z: np.ndarray) -> np.ndarray:
         """``Z^T (D - W - W^T) X``, shape (n_components, n_features)."""
-        return sum(self._map(lambda a, b: Z[a:b].T @ self._block(weights, a, b)))
+        return sum(self.workers.map(lambda block: Z[block[0] : block[1]].T @ self._block(weights, *block), self.blocks))
 
 
 class PairGraph:
-    """The fixed target and candidate pairs of one L-BFGS round, with their :class:`Laplacian` and threads."""
+    """The fixed target and candidate pairs of one L-BFGS round: their :class:`Laplacian`, blocks and threads."""
 
-    def __init__(self, X: np.ndarray, targets: TargetNeighbors, pairs: ImpostorPairs, n_threads: int = 1):
+    def __init__(
+        self,
+        X: np.ndarray,
+        targets: TargetNeighbors,
+        pairs: ImpostorPairs,
+        workers: Workers | None = None,
+        working_memory: float | None = None,
+    ):
         rows_t, cols_t = np.nonzero(targets.mask)
-        self.n_threads = n_threads
+        self.workers = workers or Workers()
+        self.pairs = pairs
+        self.blocks = pair_slices(pairs, X, working_memory)
         self._target_pos = (rows_t, cols_t)
         rows = np.concatenate([rows_t, pairs.anchors])
         cols = np.concatenate([targets.indices[rows_t, cols_t], pairs.others])
-        self.laplacian = Laplacian(rows, cols, X, n_threads)
+        self.laplacian = Laplacian(rows, cols, X, self.workers)
 
     def weighted_outer_sum(self, weights: np.ndarray, Z: np.ndarray) -> np.ndarray:
         """``sum_ab w_ab (z_a - z_b)(x_a - x_b)^T`` over the targets then the candidates; shape (n_components, n_features)."""
@@ -322,21 +341,33 @@ def loss_and_grad(
     dtype = X.dtype  # float32 X runs the whole evaluation in float32, accumulating sums in float64
     Z = X @ L.astype(dtype).T  # (n, r)
     d_target = target_distances(Z, targets, working_memory)  # (n, k)
-    d_pairs = pair_distances(Z, pairs, working_memory, graph.n_threads)  # (m,)
-    h = hinge_arguments(d_target, targets, pairs, d_pairs, margin)  # (m, k)
-    push, slope = hinge_terms(h, smoothing)
-    loss = (1.0 - push_weight) * float(d_target[targets.mask].sum(dtype=np.float64)) + push_weight * push
+    padded = padded_target_distances(d_target, targets)
     n, k = d_target.shape
-    slope_per_target = np.stack([np.bincount(pairs.anchors, slope[:, j], minlength=n) for j in range(k)], axis=1)  # (n, k)
+
+    def score(rows: slice) -> tuple[float, np.ndarray, int, np.ndarray]:
+        """One cache-sized block of pairs: its push term, pair slopes, and per-target slopes from its first anchor on."""
+        anchors = pairs.anchors[rows]
+        d_pairs = gathered_distances(Z, anchors, pairs.others[rows])
+        push, slope = hinge_terms(_hinge_block(padded, anchors, d_pairs, margin), smoothing)
+        first = int(anchors.min())  # pairs come sorted by anchor, so blocks cover short anchor ranges
+        per_target = np.stack([np.bincount(anchors - first, slope[:, j]) for j in range(k)], axis=1)
+        return push, slope.sum(axis=1), first, per_target
+
+    scored = graph.workers.map(score, graph.blocks)
+    slope_per_target = np.zeros((n, k))
+    for _, _, first, per_target in scored:  # neighbouring blocks may share an anchor
+        slope_per_target[first : first + len(per_target)] += per_target
+    push = sum(block[0] for block in scored)
+    loss = (1.0 - push_weight) * float(d_target[targets.mask].sum(dtype=np.float64)) + push_weight * push
     w_target = graph.target_weights((1.0 - push_weight) + push_weight * slope_per_target)
-    w_pairs = -push_weight * slope.sum(axis=1, dtype=np.float64)
+    w_pairs = -push_weight * np.concatenate([block[1] for block in scored] or [np.zeros(0, dtype)])
     grad = 2.0 * graph.weighted_outer_sum(np.concatenate([w_target, w_pairs]), Z)
     return loss, grad.astype(np.float64)
 
 
 def lmnn_radius(d_target: np.ndarray, targets: TargetNeighbors, margin: float) -> np.ndarray:
     """Per anchor, the squared radius inside which an other-class point is an impostor; -inf without targets."""
-    return np.where(targets.mask, d_target, -np.inf).max(axis=1) + margin
+    return padded_target_distances(d_target, targets).max(axis=1) + margin
 
 
 def warn_small_classes(small: list[int], classes: np.ndarray, n_neighbors: int) -> None:

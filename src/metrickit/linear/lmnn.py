@@ -16,10 +16,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
 
+from metrickit._threads import Workers, blas_threads
 from metrickit._validation import check_positive_int, check_real, check_working_memory, validate_choice
 from metrickit.distances.mahalanobis import components_from_matrix
 from metrickit.exceptions import ConvergenceWarning
-from metrickit.linear._impostor_search import blas_threads
 from metrickit.linear._init import INIT_OPTIONS, initial_components
 from metrickit.linear._lmnn_objective import (
     ImpostorBudgetExceeded,
@@ -293,20 +293,20 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
 def _lbfgs_round(L, X, y, targets, pairs, margin, mu, wm, smoothing, maxiter):
     """One L-BFGS round on the candidate ``pairs`` (or streaming all impostors when ``pairs`` is None)."""
     n_threads = blas_threads()  # the evaluations run their blocks on this many threads, each BLAS single-threaded
-    if pairs is None:  # more impostors than the memory budget: every evaluation searches afresh
-        fun = partial(
-            _streaming_flat, shape=L.shape, X=X, y=y, targets=targets, margin=margin, mu=mu, wm=wm, smoothing=smoothing,
-            n_threads=n_threads,
-        )
-    else:
-        graph = PairGraph(X, targets, pairs, n_threads)
-        fun = partial(
-            _flat_loss_grad, shape=L.shape, X=X, targets=targets, pairs=pairs, graph=graph, margin=margin, mu=mu, wm=wm,
-            smoothing=smoothing,
-        )
     # One BLAS thread: the evaluations are memory-bound gathers and small products, threaded by block
     # instead; idle OpenBLAS workers spinning between calls slow them down several-fold on few cores.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), Workers(n_threads) as workers:
+        if pairs is None:  # more impostors than the memory budget: every evaluation searches afresh
+            fun = partial(
+                _streaming_flat, shape=L.shape, X=X, y=y, targets=targets, margin=margin, mu=mu, wm=wm,
+                smoothing=smoothing, n_threads=n_threads,
+            )
+        else:
+            graph = PairGraph(X, targets, pairs, workers, wm)
+            fun = partial(
+                _flat_loss_grad, shape=L.shape, X=X, targets=targets, pairs=pairs, graph=graph, margin=margin, mu=mu,
+                wm=wm, smoothing=smoothing,
+            )
         return minimize(
             fun,
             L.ravel(),

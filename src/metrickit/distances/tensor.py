@@ -1,0 +1,42 @@
+"""Distances between torch tensors, with gradients that stay finite at zero distance.
+
+Kept apart from :mod:`metrickit.distances.functional` so the numpy side never imports torch.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["paired_squared_distances", "pairwise_squared_distances", "safe_sqrt", "to_units"]
+
+
+def pairwise_squared_distances(query: torch.Tensor, ref: torch.Tensor | None = None) -> torch.Tensor:
+    """Squared Euclidean distances, shape (n_query, n_ref), clamped at zero.
+
+    Uses ``|q|^2 + |r|^2 - 2 q.r`` (one matrix product); with ``ref=None`` the reference is
+    ``query`` and the diagonal is exactly zero.
+    """
+    same = ref is None
+    ref = query if same else ref
+    d2 = (query * query).sum(1, keepdim=True) + (ref * ref).sum(1)[None, :] - 2.0 * query @ ref.T  # (n_query, n_ref)
+    d2 = d2.clamp_min(0.0)
+    if same:
+        d2 = d2.masked_fill(torch.eye(len(query), dtype=torch.bool, device=query.device), 0.0)
+    return d2
+
+
+def paired_squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Squared Euclidean distance between ``a[i]`` and ``b[i]``, shape (n,), from the differences (no cancellation)."""
+    diff = a - b
+    return (diff * diff).sum(1)
+
+
+def safe_sqrt(d2: torch.Tensor) -> torch.Tensor:
+    """``sqrt(d2)`` whose gradient at ``d2 = 0`` is 0 rather than infinite (a subgradient)."""
+    positive = d2 > 0
+    return torch.where(positive, d2.clamp_min(torch.finfo(d2.dtype).tiny).sqrt(), torch.zeros_like(d2))
+
+
+def to_units(d2: torch.Tensor, squared: bool) -> torch.Tensor:
+    """Squared distances as they are, or their square roots (``squared=False``)."""
+    return d2 if squared else safe_sqrt(d2)

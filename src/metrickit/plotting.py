@@ -10,7 +10,7 @@ import numpy as np
 
 from metrickit._io import atomic_path
 
-__all__ = ["plot_projections", "plot_objective"]
+__all__ = ["plot_objective", "plot_projections", "plot_training_curve"]
 
 
 def _pyplot():
@@ -50,6 +50,34 @@ def plot_objective(history: Sequence[float], path: str | os.PathLike, *, overwri
     ax.set_xlabel("outer iteration (impostor search)")
     ax.set_ylabel("exact objective")
     ax.grid(True, alpha=0.3)
+    return _save(fig, path, overwrite)
+
+
+def plot_training_curve(history: Sequence[dict], path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Training loss (and the active-tuple fraction) per epoch, beside validation MAP@R when there is one."""
+    plt = _pyplot()
+    epochs = [h["epoch"] for h in history]
+    validated = [h for h in history if h.get("val_map_at_r") is not None]
+    fig, axes = plt.subplots(1, 2 if validated else 1, figsize=(10 if validated else 5, 3.5), squeeze=False)
+    ax = axes[0][0]
+    ax.plot(epochs, [h["loss"] for h in history], marker="o", label="training loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.grid(True, alpha=0.3)
+    if any(h.get("active_fraction") is not None for h in history):
+        twin = ax.twinx()
+        twin.plot(epochs, [h.get("active_fraction") for h in history], color="tab:gray", linestyle="--", label="active fraction")
+        twin.set_ylabel("active tuples (fraction)")
+        twin.set_ylim(0, 1.05)
+    if validated:
+        val = axes[0][1]
+        val.plot([h["epoch"] for h in validated], [h["val_map_at_r"] for h in validated], marker="o", color="tab:green", label="MAP@R")
+        val.plot([h["epoch"] for h in validated], [h["val_precision_at_1"] for h in validated], marker="s", color="tab:orange", label="precision@1")
+        val.set_xlabel("epoch")
+        val.set_title("validation classes (unseen in training)", fontsize=10)
+        val.legend(fontsize=8)
+        val.grid(True, alpha=0.3)
+    fig.tight_layout()
     return _save(fig, path, overwrite)
 
 

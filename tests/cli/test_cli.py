@@ -18,7 +18,8 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 def test_help_is_fast_and_never_imports_torch_or_sklearn():
     code = (
         "import sys\nfrom metrickit.cli.app import main\n"
-        "try:\n    main(['lmnn', 'fit', '--help'])\nexcept SystemExit:\n    pass\n"
+        "for argv in (['lmnn', 'fit', '--help'], ['train', '--help'], ['evaluate', '--help'], ['embed', '--help']):\n"
+        "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
         "print(sorted(m for m in ('torch', 'sklearn', 'scipy', 'cvxpy', 'faiss') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=60)
@@ -27,7 +28,7 @@ def test_help_is_fast_and_never_imports_torch_or_sklearn():
 
 
 def test_every_command_has_help():
-    for args in ([], ["demo"], ["lmnn"], ["lmnn", "fit"], ["lmnn", "transform"], ["lmnn", "evaluate"]):
+    for args in ([], ["demo"], ["lmnn"], ["lmnn", "fit"], ["lmnn", "transform"], ["lmnn", "evaluate"], ["train"], ["evaluate"], ["embed"]):
         result = _run(*args, "--help")
         assert result.returncode == 0 and "usage: metrickit" in result.stdout
 

@@ -50,7 +50,7 @@ def _lmnn_params(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full parser: ``metrickit demo`` and ``metrickit lmnn {fit,transform,evaluate}``."""
+    """The full parser: ``metrickit demo``, ``metrickit lmnn {fit,transform,evaluate}``, ``train``, ``evaluate``, ``embed``."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Learn distance functions from data. Commands follow `metrickit GROUP VERB`.",
@@ -101,7 +101,74 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--n-neighbors", type=int, default=3, help="k of the k-NN classifier (default 3)")
     _common(evaluate)
     evaluate.set_defaults(handler="metrickit.cli.commands:lmnn_evaluate_command")
+    _deep_commands(groups)
     return parser
+
+
+def _deep_commands(groups) -> None:
+    """``metrickit train``, ``metrickit evaluate`` and ``metrickit embed`` (deep embedders; need the torch extra)."""
+    train = groups.add_parser("train", help="train a deep embedder (Siamese/triplet/contrastive/softmax)", description=(
+        "Train an embedding network with a metric loss on class-balanced P x K batches, validating each epoch on "
+        "classes held out of the training classes and testing once on unseen classes. Settings come from --config "
+        "(YAML) with the flags below on top. Writes model.safetensors, checkpoint.safetensors, results.json and "
+        "training_curve.png into --out."))
+    train.add_argument("--config", metavar="YAML", help="settings file (keys as the flags, with underscores)")
+    train.add_argument("--out", required=True, metavar="DIR", help="output folder (new or empty, unless --overwrite/--resume)")
+    train.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
+    train.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors (exactly)")
+    group = train.add_argument_group("settings (override --config)")
+    group.add_argument("--dataset", help="mnist, digits, a class-per-folder image dir, or a labelled .npz/.csv")
+    group.add_argument("--data-dir", metavar="DIR", help="root of the shared datasets")
+    group.add_argument("--image-size", type=int, help="resize folder images to this square side")
+    group.add_argument("--train-classes", type=_class_list, metavar="A,B,..", help="training classes (others unseen)")
+    group.add_argument("--test-classes", type=_class_list, metavar="A,B,..", help="unseen test classes")
+    group.add_argument("--n-val-classes", type=int, help="training classes held out for validation (0 or >= 2)")
+    group.add_argument("--architecture", choices=("mlp", "conv4", "resnet"))
+    group.add_argument("--embedding-dim", type=int)
+    group.add_argument("--normalize", action="store_true", default=None, help="L2-normalise embeddings")
+    group.add_argument("--loss", choices=("triplet", "contrastive", "softmax"))
+    group.add_argument("--miner", choices=("all", "hard", "semihard", "semihard-facenet", "random"),
+                       help="triplets: all / semihard (band) run fused; hard = batch-hard")
+    group.add_argument("--margin", type=float)
+    group.add_argument("--n-classes-per-batch", type=int, metavar="P")
+    group.add_argument("--n-per-class", type=int, metavar="K")
+    group.add_argument("--batches-per-epoch", type=int)
+    group.add_argument("--epochs", type=int)
+    group.add_argument("--learning-rate", type=float)
+    group.add_argument("--seed", type=int)
+    group.add_argument("--device", choices=("cpu", "cuda", "auto"))
+    _common(train)
+    train.set_defaults(handler="metrickit.cli.commands:train_command")
+
+    evaluate = groups.add_parser("evaluate", help="retrieval metrics (P@1, R-precision, MAP@R, kNN) of a deep model", description=(
+        "Rank every sample of the chosen classes against the others (leave-one-out) with a saved model's distance, "
+        "or Euclidean distance on the inputs with --model euclidean."))
+    evaluate.add_argument("--model", required=True, metavar="MODEL.safetensors", help="a saved model, or 'euclidean'")
+    evaluate.add_argument("--dataset", required=True, help="mnist, digits, an image folder, or a labelled .npz/.csv")
+    evaluate.add_argument("--split", default="test", choices=("train", "test"))
+    evaluate.add_argument("--classes", type=_class_list, metavar="A,B,..", help="only these classes (default: all)")
+    evaluate.add_argument("--data-dir", metavar="DIR")
+    evaluate.add_argument("--image-size", type=int)
+    evaluate.add_argument("--n-neighbors", type=int, default=5, help="k of the kNN accuracy (default 5)")
+    evaluate.add_argument("--backend", default="auto", choices=("auto", "exact", "faiss"))
+    _common(evaluate)
+    evaluate.set_defaults(handler="metrickit.cli.commands:evaluate_command")
+
+    embed = groups.add_parser("embed", help="embed a folder of images (or a features file) with a saved model", description=(
+        "Write the embeddings of every image under PATH (flat, or class sub-folders) or of a features file to an .npz "
+        "with arrays embeddings, ids and (for class sub-folders) labels."))
+    embed.add_argument("path", metavar="PATH")
+    embed.add_argument("--model", required=True, metavar="MODEL.safetensors")
+    embed.add_argument("--out", required=True, metavar="OUT.npz")
+    embed.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    _common(embed)
+    embed.set_defaults(handler="metrickit.cli.commands:embed_command")
+
+
+def _class_list(text: str) -> list:
+    """'0,1,2' -> [0, 1, 2]; names stay strings."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return [int(t) if t.lstrip("-").isdigit() else t for t in items]
 
 
 def _resolve(handler: str) -> Callable:

@@ -11,7 +11,15 @@ import numpy as np
 
 from metrickit.cli.app import timestamp
 
-__all__ = ["demo_command", "lmnn_evaluate_command", "lmnn_fit_command", "lmnn_transform_command"]
+__all__ = [
+    "demo_command",
+    "embed_command",
+    "evaluate_command",
+    "lmnn_evaluate_command",
+    "lmnn_fit_command",
+    "lmnn_transform_command",
+    "train_command",
+]
 
 
 def _emit(args: argparse.Namespace, results: dict, text: str) -> None:
@@ -137,4 +145,60 @@ def lmnn_evaluate_command(args: argparse.Namespace) -> int:
         "lmnn_error": knn_error(P_train @ L.T, split.y_train, P_test @ L.T, split.y_test, args.n_neighbors),
     }
     _emit(args, results, "\n".join(_error_lines(results)))
+    return 0
+
+
+_TRAIN_SETTINGS = (
+    "dataset", "data_dir", "image_size", "train_classes", "test_classes", "n_val_classes", "architecture", "embedding_dim",
+    "normalize", "loss", "miner", "margin", "n_classes_per_batch", "n_per_class", "batches_per_epoch", "epochs",
+    "learning_rate", "seed", "device", "threads",
+)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from metrickit.training.config import load_config
+    from metrickit.training.run import run_training
+
+    config = load_config(args.config, **{name: getattr(args, name) for name in _TRAIN_SETTINGS})
+    results = run_training(config, args.out, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
+    test = results["test"]
+    text = (
+        f"trained {config.architecture} ({config.loss}, miner {config.miner}) on classes {results['classes']['fit']}, "
+        f"best epoch {results['best_epoch']} of {config.epochs} (validation classes {results['classes']['validation']})\n"
+        f"unseen test classes {results['classes']['test']}: MAP@R {test['map_at_r']:.4f}, precision@1 {test['precision_at_1']:.4f}, "
+        f"R-precision {test['r_precision']:.4f}, {test['n_neighbors']}-NN accuracy {test['knn_accuracy']:.4f}\n"
+        f"wrote {', '.join(results['files'])} to {args.out}"
+    )
+    _emit(args, results, text)
+    return 0
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    from metrickit.evaluation.models import evaluate_model
+
+    model = None if args.model == "euclidean" else args.model
+    results = evaluate_model(model, args.dataset, split=args.split, classes=args.classes, data_dir=args.data_dir,
+                             image_size=args.image_size, n_neighbors=args.n_neighbors, backend=args.backend)
+    rows = [("precision@1", "precision_at_1"), ("R-precision", "r_precision"), ("MAP@R", "map_at_r"),
+            (f"{results['n_neighbors']}-NN accuracy", "knn_accuracy")]
+    lines = [f"{results['model']} on {args.dataset} ({args.split}), classes {results['classes']}"]
+    if results["classes_seen_in_training"]:
+        lines.append(f"note: classes {results['classes_seen_in_training']} were seen in training")
+    lines += [f"  {name:<16} {results[key]:.4f}" for name, key in rows]
+    lines.append(f"  {results['n_queries']} queries ({results['n_skipped']} skipped: no other sample of their class), backend {results['backend']}")
+    _emit(args, results, "\n".join(lines))
+    return 0
+
+
+def embed_command(args: argparse.Namespace) -> int:
+    from metrickit._io import atomic_path, check_can_write
+    from metrickit.evaluation.models import embed_path
+
+    check_can_write(args.out, overwrite=args.overwrite)
+    arrays = embed_path(args.path, args.model)
+    with atomic_path(args.out, overwrite=args.overwrite) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    results = {"out": args.out, "n": len(arrays["embeddings"]), "embedding_dim": int(arrays["embeddings"].shape[1]), "arrays": sorted(arrays)}
+    _emit(args, results, f"wrote {results['n']} embeddings of dimension {results['embedding_dim']} ({', '.join(results['arrays'])}) to {args.out}")
     return 0

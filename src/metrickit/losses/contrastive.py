@@ -8,7 +8,7 @@ from torch import nn
 from metrickit._tensor_validation import check_batch, check_margin, check_reduction
 from metrickit._types import PairIndices
 from metrickit.distances.tensor import paired_squared_distances, safe_sqrt
-from metrickit.losses.functional import Reduction, contrastive_loss
+from metrickit.losses.functional import Reduction, contrastive_loss, reduce_losses
 
 __all__ = ["ContrastiveLoss", "all_pairs"]
 
@@ -41,6 +41,7 @@ class ContrastiveLoss(nn.Module):
         super().__init__()
         self.margin = check_margin(margin)
         self.reduction = check_reduction(reduction)
+        self.active_fraction: float | None = None  # of the last call's pairs, those with a positive loss
 
     def forward(
         self,
@@ -59,7 +60,9 @@ class ContrastiveLoss(nn.Module):
         others = torch.cat([indices.positive, indices.negative])
         distances = safe_sqrt(paired_squared_distances(embeddings[anchors], batch.ref[others]))  # (n_pairs,)
         same = torch.arange(len(anchors), device=embeddings.device) < len(indices.pos_anchor)
-        return contrastive_loss(distances, same, self.margin, self.reduction)
+        per_pair = contrastive_loss(distances, same, self.margin, "none")
+        self.active_fraction = float((per_pair > 0).float().mean()) if len(per_pair) else 0.0
+        return reduce_losses(per_pair, self.reduction, embeddings)
 
     def extra_repr(self) -> str:
         return f"margin={self.margin}, reduction={self.reduction!r}"

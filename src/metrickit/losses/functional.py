@@ -68,6 +68,7 @@ def fused_triplet_loss(
     rule: TripletRule = "all",
     reduction: Reduction = "mean_nonzero",
     working_memory: float | None = None,
+    stats: dict | None = None,
 ) -> torch.Tensor:
     """The triplet margin loss over every triplet a rule selects, without listing the triplets.
 
@@ -84,19 +85,22 @@ def fused_triplet_loss(
         Positive and negative masks of the same shape.
     reduction : {'mean_nonzero', 'mean', 'sum'}
         ``mean`` divides by the number of selected triplets. ``'none'`` needs listed triplets: use a miner.
+    stats : dict, optional
+        Filled with ``n_selected`` and ``n_active`` (selected triplets with a positive loss).
     """
     if reduction == "none":
         raise ValueError("reduction='none' needs explicit triplets: mine them (e.g. BatchAllMiner) and pass `indices`.")
     slots = positive_slots(masks.positive)
     ap = distances.gather(1, slots.index)  # (n_query, n_slots)
-    return _FusedTriplet.apply(ap, distances, slots.valid, masks.negative, margin, rule, reduction, working_memory)
+    stats = {} if stats is None else stats
+    return _FusedTriplet.apply(ap, distances, slots.valid, masks.negative, margin, rule, reduction, working_memory, stats)
 
 
 class _FusedTriplet(torch.autograd.Function):
     """Loss of (ap, distances) with the gradient kept as two count matrices instead of the triplet tensor."""
 
     @staticmethod
-    def forward(ctx, ap, distances, valid, negative, margin, rule, reduction, working_memory):
+    def forward(ctx, ap, distances, valid, negative, margin, rule, reduction, working_memory, stats):
         n_query, n_slots = ap.shape
         total = torch.zeros((), dtype=torch.float64, device=ap.device)
         n_active = n_selected = 0
@@ -116,6 +120,7 @@ class _FusedTriplet(torch.autograd.Function):
             n_selected += int(selected.sum())
             grad_ap[rows] = active.sum(2, dtype=ap.dtype)
             grad_d[rows] = -active.sum(1, dtype=ap.dtype)
+        stats.update(n_selected=n_selected, n_active=n_active)
         denominator = {"sum": 1, "mean": n_selected, "mean_nonzero": n_active}[reduction]
         scale = 1.0 / denominator if denominator else 0.0
         ctx.save_for_backward(grad_ap * scale, grad_d * scale)
@@ -124,4 +129,4 @@ class _FusedTriplet(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output):
         grad_ap, grad_d = ctx.saved_tensors
-        return grad_ap * grad_output, grad_d * grad_output, None, None, None, None, None, None
+        return grad_ap * grad_output, grad_d * grad_output, None, None, None, None, None, None, None

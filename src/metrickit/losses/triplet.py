@@ -8,7 +8,7 @@ from torch import nn
 from metrickit._tensor_validation import check_batch, check_margin, check_reduction
 from metrickit._types import TripletIndices
 from metrickit.distances.tensor import paired_squared_distances, pairwise_squared_distances, to_units
-from metrickit.losses.functional import Reduction, TripletRule, fused_triplet_loss, triplet_margin_loss
+from metrickit.losses.functional import Reduction, TripletRule, fused_triplet_loss, reduce_losses, triplet_margin_loss
 from metrickit.miners._indices import label_masks
 
 __all__ = ["TripletMarginLoss"]
@@ -59,6 +59,7 @@ class TripletMarginLoss(nn.Module):
         self.triplets = triplets
         self.reduction = check_reduction(reduction)
         self.working_memory = working_memory
+        self.active_fraction: float | None = None  # of the last call's triplets, those with a positive loss
 
     def forward(
         self,
@@ -75,10 +76,15 @@ class TripletMarginLoss(nn.Module):
             anchors = embeddings[indices.anchor]
             ap = to_units(paired_squared_distances(anchors, batch.ref[indices.positive]), self.squared)
             an = to_units(paired_squared_distances(anchors, batch.ref[indices.negative]), self.squared)
-            return triplet_margin_loss(ap, an, self.margin, self.reduction)
+            per_triplet = triplet_margin_loss(ap, an, self.margin, "none")
+            self.active_fraction = float((per_triplet > 0).float().mean()) if len(per_triplet) else 0.0
+            return reduce_losses(per_triplet, self.reduction, ap)
         distances = to_units(pairwise_squared_distances(embeddings, ref_embeddings), self.squared)  # (batch, n_ref)
         masks = label_masks(batch.labels, None if batch.same else batch.ref_labels)
-        return fused_triplet_loss(distances, masks, self.margin, self.triplets, self.reduction, self.working_memory)
+        stats: dict = {}
+        loss = fused_triplet_loss(distances, masks, self.margin, self.triplets, self.reduction, self.working_memory, stats)
+        self.active_fraction = stats["n_active"] / stats["n_selected"] if stats["n_selected"] else 0.0
+        return loss
 
     def extra_repr(self) -> str:
         return f"margin={self.margin}, squared={self.squared}, triplets={self.triplets!r}, reduction={self.reduction!r}"

@@ -1,0 +1,75 @@
+"""Evaluate and use saved deep models on datasets and folders (what ``metrickit evaluate`` and ``embed`` run)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["embed_path", "evaluate_model"]
+
+
+def evaluate_model(
+    model_path: str | os.PathLike | None,
+    dataset: str,
+    *,
+    split: str = "test",
+    classes: Sequence | None = None,
+    data_dir: str | os.PathLike | None = None,
+    image_size: int | None = None,
+    n_neighbors: int = 5,
+    backend: str = "auto",
+) -> dict[str, Any]:
+    """Retrieval metrics (leave-one-out within the chosen classes) of a saved model, or of Euclidean
+    distance on the preprocessed inputs when ``model_path`` is None."""
+    import torch
+
+    from metrickit.datasets.labeled import load_labeled, split_by_classes
+    from metrickit.evaluation.retrieval import retrieval_metrics
+    from metrickit.models.artifact import load_deep_model
+
+    model = load_deep_model(model_path) if model_path is not None else None
+    data = load_labeled(dataset, split, data_dir=data_dir, image_size=image_size, preprocessing=model.preprocessing if model else None)
+    if classes is not None:
+        data = data.subset(split_by_classes(data.y, classes))
+    embeddings = model.embedder.embed(torch.from_numpy(data.X)).numpy() if model else data.X.reshape(len(data.X), -1)
+    report = retrieval_metrics(embeddings, data.y, n_neighbors=n_neighbors, backend=backend)
+    seen = sorted(set(np.unique(data.y).tolist()) & set(model.training_classes), key=str) if model else []
+    return {"model": str(model_path) if model_path else "euclidean", "dataset": dataset, "split": split,
+            "classes": sorted(np.unique(data.y).tolist(), key=str), "classes_seen_in_training": seen, **report.as_dict()}
+
+
+def embed_path(path: str | os.PathLike, model_path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Embeddings of every image under a folder (flat or class sub-folders) or of a features file.
+
+    Returns ``embeddings`` (n, embedding_dim), ``ids`` (relative file names, or row numbers) and,
+    for class sub-folders or labelled files, ``labels``.
+    """
+    from metrickit.datasets.labeled import IMAGE_SUFFIXES, read_images
+    from metrickit.datasets.tabular import load_features
+    from metrickit.exceptions import DatasetNotFoundError
+    from metrickit.models.artifact import load_deep_model
+
+    model = load_deep_model(model_path)
+    path = Path(path)
+    out: dict[str, np.ndarray] = {}
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DatasetNotFoundError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
+        prep = model.preprocessing
+        raw = read_images(files, image_size=prep.shape[-1] if prep.resize else None, grayscale=prep.kind != "image" or prep.shape[0] == 1)
+        out["ids"] = np.array([str(p.relative_to(path)) for p in files])
+        if all(p.parent != path for p in files):
+            out["labels"] = np.array([p.parent.name for p in files])
+    elif path.is_file():
+        raw, labels = load_features(path)
+        out["ids"] = np.arange(len(raw)).astype(str)
+        if labels is not None:
+            out["labels"] = labels
+    else:
+        raise DatasetNotFoundError(f"{path} does not exist.")
+    out["embeddings"] = model.embed(raw)
+    return out

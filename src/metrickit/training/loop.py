@@ -1,0 +1,232 @@
+"""Train an embedding network with a metric loss, validate on held-out classes, save an exact-resume checkpoint.
+
+Data flow: the training split's ``train_classes`` lose ``n_val_classes`` (chosen by the seed) to
+validation; class-balanced P x K batches come from the rest. After each epoch the validation
+classes are embedded (eval mode) and ranked leave-one-out (MAP@R); the best epoch's weights become
+the model. Test classes (never seen in training) are evaluated once, on the test split, at the end.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from metrickit.datasets.labeled import LabeledSet, load_labeled, split_by_classes
+from metrickit.evaluation.retrieval import RetrievalReport, retrieval_metrics
+from metrickit.losses import ContrastiveLoss, TripletMarginLoss
+from metrickit.miners import BatchHardMiner, RandomTripletMiner, SemiHardMiner
+from metrickit.models.artifact import DeepMetricModel
+from metrickit.models.embedding import EmbeddingNet, build_embedder
+from metrickit.samplers import ClassBalancedBatchSampler
+from metrickit.training.checkpoint import load_checkpoint, save_checkpoint
+from metrickit.training.config import TrainConfig
+
+__all__ = ["ClassSplit", "Objective", "TrainResult", "build_model", "prepare_classes", "train"]
+
+
+@dataclass
+class ClassSplit:
+    """The training set (fit classes), validation set (held-out training classes) and test set (unseen classes)."""
+
+    fit: LabeledSet
+    val: LabeledSet | None
+    test: LabeledSet
+    fit_classes: list
+    val_classes: list
+    test_classes: list
+
+
+@dataclass
+class TrainResult:
+    model: DeepMetricModel
+    history: list[dict[str, Any]]
+    best_epoch: int
+    test: RetrievalReport
+    split: ClassSplit
+
+
+def prepare_classes(config: TrainConfig) -> ClassSplit:
+    """Load the dataset and cut it by classes as the config says."""
+    data = load_labeled(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size)
+    test_data = load_labeled(config.dataset, "test", data_dir=config.data_dir, image_size=config.image_size) if config.dataset == "mnist" else data
+    available = sorted(np.unique(data.y).tolist(), key=str)
+    train_classes, test_classes = config.class_split(available)
+    if config.n_val_classes == 1 or config.n_val_classes > len(train_classes) - 2:
+        raise ValueError(
+            f"`n_val_classes` ({config.n_val_classes}) must be 0, or at least 2 (ranking needs two classes) while leaving "
+            f"at least 2 of the {len(train_classes)} training classes to train on."
+        )
+    rng = np.random.default_rng(config.seed)
+    val_classes = sorted(rng.choice(np.array(train_classes, dtype=object), config.n_val_classes, replace=False).tolist(), key=str) if config.n_val_classes else []
+    fit_classes = [c for c in train_classes if c not in set(val_classes)]
+    fit = data.subset(split_by_classes(data.y, fit_classes))
+    val = data.subset(split_by_classes(data.y, val_classes)) if val_classes else None
+    test = test_data.subset(split_by_classes(test_data.y, test_classes))
+    return ClassSplit(fit, val, test, fit_classes, val_classes, test_classes)
+
+
+def build_model(config: TrainConfig, shape: tuple[int, ...]) -> EmbeddingNet:
+    """The configured embedder for inputs of ``shape`` (channels, height, width) or (n_features,)."""
+    if config.architecture == "mlp":
+        return build_embedder("mlp", in_features=int(np.prod(shape)), hidden=config.hidden, embedding_dim=config.embedding_dim, normalize=config.normalize)
+    if len(shape) != 3:
+        raise ValueError(f"architecture {config.architecture!r} needs images; the inputs have shape {shape}: use architecture 'mlp'.")
+    if config.architecture == "conv4":
+        return build_embedder("conv4", in_channels=shape[0], image_size=shape[1:], embedding_dim=config.embedding_dim, normalize=config.normalize)
+    return build_embedder("resnet", in_channels=shape[0], embedding_dim=config.embedding_dim, normalize=config.normalize)
+
+
+class Objective(nn.Module):
+    """The configured loss on a batch of embeddings; 'softmax' adds a linear classifier over the fit classes."""
+
+    def __init__(self, config: TrainConfig, embedding_dim: int, n_classes: int):
+        super().__init__()
+        self.kind = config.loss
+        self.miner: nn.Module | None = None
+        self.head: nn.Module | None = None
+        if config.loss == "triplet":
+            fused = {"all": "all", "semihard": "semihard"}.get(config.miner)
+            self.loss = TripletMarginLoss(config.margin, squared=config.squared, triplets=fused or "all")
+            self.miner = {
+                "hard": BatchHardMiner(squared=config.squared),
+                "semihard-facenet": SemiHardMiner(config.margin, variant="facenet", squared=config.squared),
+                "random": RandomTripletMiner(seed=config.seed, squared=config.squared),
+            }.get(config.miner)
+        elif config.loss == "contrastive":
+            self.loss = ContrastiveLoss(config.margin)
+        else:
+            self.head = nn.Linear(embedding_dim, n_classes)
+            self.loss = nn.CrossEntropyLoss()
+
+    def forward(self, embeddings: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, float | None]:
+        """Loss and the fraction of active tuples (None for softmax)."""
+        if self.head is not None:
+            return self.loss(self.head(embeddings), codes), None
+        indices = self.miner(embeddings, codes) if self.miner is not None else None
+        loss = self.loss(embeddings, codes, indices=indices) if indices is not None else self.loss(embeddings, codes)
+        return loss, self.loss.active_fraction
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("`device` is 'cuda' but no CUDA device is available; use --device cpu or auto.")
+    return torch.device(name)
+
+
+def _evaluate(model: EmbeddingNet, data: LabeledSet, device: torch.device) -> RetrievalReport:
+    embeddings = model.embed(torch.from_numpy(data.X).to(device)).numpy()
+    return retrieval_metrics(embeddings, data.y, backend="exact")
+
+
+def train(
+    config: TrainConfig,
+    *,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    quiet: bool = False,
+    split: ClassSplit | None = None,
+) -> TrainResult:
+    """Run the configured training; with ``checkpoint`` save state there after every epoch (and resume from it if ``resume``)."""
+    from tqdm.auto import tqdm
+
+    if config.threads:
+        torch.set_num_threads(int(config.threads))
+    device = _device(config.device)
+    split = split or prepare_classes(config)
+    torch.manual_seed(config.seed)
+    model = build_model(config, split.fit.preprocessing.shape).to(device)
+    codes_of = {c: i for i, c in enumerate(split.fit_classes)}
+    codes = torch.tensor([codes_of[c] for c in split.fit.y.tolist()], dtype=torch.int64)
+    objective = Objective(config, model.embedding_dim, len(split.fit_classes)).to(device)
+    parameters = list(model.parameters()) + list(objective.parameters())
+    optimizer = torch.optim.Adam(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+    total_steps = config.epochs * config.batches_per_epoch
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps) if config.scheduler == "cosine" else None
+    sampler = ClassBalancedBatchSampler(
+        split.fit.y, min(config.n_classes_per_batch, len(split.fit_classes)), config.n_per_class,
+        n_batches=config.batches_per_epoch, seed=config.seed,
+    )
+    history: list[dict[str, Any]] = []
+    best = {"epoch": -1, "score": -np.inf, "weights": None}
+    start = 0
+    if resume:
+        start, history, best = _restore(load_checkpoint(checkpoint), model, objective, optimizer, scheduler)
+    X = torch.from_numpy(split.fit.X)
+    for epoch in range(start, config.epochs):
+        sampler.set_epoch(epoch)
+        model.train()
+        objective.train()
+        began, losses, active = time.perf_counter(), [], []
+        bar = tqdm(sampler, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", disable=quiet, leave=False)
+        for batch in bar:
+            loss, fraction = objective(model(X[batch].to(device)), codes[batch].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            losses.append(float(loss.detach()))
+            if fraction is not None:
+                active.append(fraction)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", **({"active": f"{fraction:.3f}"} if fraction is not None else {}))
+        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "active_fraction": float(np.mean(active)) if active else None,
+                  "seconds": time.perf_counter() - began}
+        if split.val is not None:
+            report = _evaluate(model, split.val, device)
+            record.update(val_map_at_r=report.map_at_r, val_precision_at_1=report.precision_at_1)
+            score = report.map_at_r
+        else:
+            score = epoch  # without validation classes the last epoch is kept
+        history.append(record)
+        if score > best["score"]:
+            best = {"epoch": epoch + 1, "score": score, "weights": copy.deepcopy(model.state_dict())}
+        if checkpoint is not None:
+            save_checkpoint(_state(epoch + 1, history, best, model, objective, optimizer, scheduler), checkpoint)
+    if best["weights"] is not None:
+        model.load_state_dict(best["weights"])
+    model.eval()
+    test = _evaluate(model, split.test, device)
+    artifact = DeepMetricModel(
+        model.cpu(), split.fit.preprocessing, "euclidean", None, split.fit_classes,
+        {"config": config.as_dict(), "best_epoch": best["epoch"], "val_classes": split.val_classes, "test_classes": split.test_classes,
+         "test": test.as_dict()},
+    )
+    return TrainResult(artifact, history, best["epoch"], test, split)
+
+
+def _state(epoch, history, best, model, objective, optimizer, scheduler) -> dict[str, Any]:
+    miner = getattr(objective, "miner", None)
+    return {
+        "epoch": epoch,
+        "history": history,
+        "best": {"epoch": best["epoch"], "score": float(best["score"]), "weights": best["weights"]},
+        "model": model.state_dict(),
+        "objective": objective.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "torch_rng": torch.get_rng_state(),
+        "miner_rng": miner.generator.get_state() if isinstance(miner, RandomTripletMiner) else None,
+    }
+
+
+def _restore(state, model, objective, optimizer, scheduler) -> tuple[int, list, dict]:
+    model.load_state_dict(state["model"])
+    objective.load_state_dict(state["objective"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    miner = getattr(objective, "miner", None)
+    if isinstance(miner, RandomTripletMiner) and state["miner_rng"] is not None:
+        miner.generator.set_state(state["miner_rng"])
+    best = dict(state["best"])
+    return int(state["epoch"]), list(state["history"]), best

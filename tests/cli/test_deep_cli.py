@@ -1,0 +1,64 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from metrickit.cli.app import main
+
+TRAIN = ["train", "--dataset", "digits", "--architecture", "mlp", "--embedding-dim", "8", "--epochs", "2",
+         "--batches-per-epoch", "5", "--n-val-classes", "2", "--margin", "0.5", "--threads", "1", "-q"]
+
+
+def test_train_evaluate_and_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*TRAIN, "--out", str(out), "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.safetensors", "model.safetensors", "results.json", "training_curve.png"]
+    assert results["classes"]["test"] == [6, 7, 8, 9] and len(results["history"]) == 2
+    assert main(["evaluate", "--model", str(out / "model.safetensors"), "--dataset", "digits", "--classes", "6,7,8,9", "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["map_at_r"] == pytest.approx(results["test"]["map_at_r"], abs=1e-9)
+    assert evaluated["classes_seen_in_training"] == []
+    assert main([*TRAIN, "--out", str(out)]) == 1  # never into a non-empty folder without a flag
+    assert "already exists and is not empty" in capsys.readouterr().err
+    assert main([*TRAIN, "--out", str(out), "--resume"]) == 0  # already complete: resumes at epoch 2 of 2
+
+
+def test_config_file_with_flags_on_top(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("dataset: digits\narchitecture: mlp\nembedding_dim: 4\nepochs: 1\nbatches_per_epoch: 3\nn_val_classes: 0\n")
+    assert main(["train", "--config", str(config), "--embedding-dim", "6", "--out", str(tmp_path / "r"), "--json", "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["embedding_dim"] == 6
+    config.write_text("epochz: 1\n")
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "r2"), "-q"]) == 1
+    assert "unknown config setting(s) ['epochz']" in capsys.readouterr().err
+
+
+def test_embed_a_folder_of_unseen_images(tmp_path, capsys):
+    out = tmp_path / "run"
+    config = ["train", "--dataset", "digits", "--architecture", "conv4", "--embedding-dim", "8", "--epochs", "1",
+              "--batches-per-epoch", "2", "--n-val-classes", "0", "--out", str(out), "-q"]
+    # digits are 8 x 8: too small for conv-4, which says so
+    assert main(config) == 1
+    assert "too small for four 2x2 poolings" in capsys.readouterr().err
+    assert main([*TRAIN, "--out", str(out)]) == 0
+    capsys.readouterr()
+    folder = tmp_path / "people"
+    rng = np.random.default_rng(0)
+    for person in ("ann", "bob"):
+        (folder / person).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(folder / person / f"{i}.png")
+    target = tmp_path / "emb.npz"
+    assert main(["embed", str(folder), "--model", str(out / "model.safetensors"), "--out", str(target)]) == 0
+    with np.load(target) as data:
+        assert data["embeddings"].shape == (6, 8)
+        assert list(data["labels"]) == ["ann"] * 3 + ["bob"] * 3
+        assert data["ids"][0] == "ann/0.png"
+    (folder / "bob" / "3.png").write_bytes(b"not an image")
+    assert main(["embed", str(folder), "--model", str(out / "model.safetensors"), "--out", str(tmp_path / "e2.npz")]) == 1
+    assert "cannot read image" in capsys.readouterr().err and not (tmp_path / "e2.npz").exists()
+    Image.fromarray(np.zeros((9, 9), dtype=np.uint8)).save(folder / "bob" / "3.png")
+    assert main(["embed", str(folder), "--model", str(out / "model.safetensors"), "--out", str(tmp_path / "e3.npz")]) == 1
+    assert "different sizes" in capsys.readouterr().err

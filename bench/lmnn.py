@@ -12,7 +12,6 @@ returned L on the same target neighbours (metrickit.linear.lmnn_objective).
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from _limits import run_limited
 
 HERE = Path(__file__).resolve().parent
 PEERS_VENV = HERE / ".venv-peers"
@@ -39,21 +40,12 @@ def ensure_peer_venv() -> Path:
 def run_worker(method: str, data: Path, seed: int, threads: int, timeout: float, mem_gb: float) -> dict:
     """Fit ``method`` in a subprocess; returns its record, or {'status': 'timeout'|'failed'}."""
     python = str(ensure_peer_venv()) if method in PEER_METHODS else sys.executable
-    limit = int(mem_gb * 2**30)
-
-    def limits() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.npz"
         cmd = [python, str(HERE / "_lmnn_worker.py"), method, str(data), str(out), "--seed", str(seed), "--threads", str(threads)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, preexec_fn=limits)
-        except subprocess.TimeoutExpired:
-            return {"status": f"timeout after {timeout:.0f} s"}
-        if proc.returncode != 0 or not out.exists():
-            tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
-            return {"status": f"failed: {tail[:200]}"}
+        status = run_limited(cmd, out, timeout, mem_gb)
+        if status is not None:
+            return {"status": status}
         with np.load(out) as result:
             return {
                 "status": "ok",

@@ -81,7 +81,8 @@ def test_demo_quick_writes_its_files(tmp_path):
     result = _run("demo", "--quick", "--out", str(out), "--json", "--quiet", "--threads", "2")
     assert result.returncode == 0, result.stderr
     results = json.loads(result.stdout)
-    assert {"model.npz", "projection.png", "objective.png"} <= set(results["files"])
+    assert {"model.npz", "projection.png", "objective.png", "unseen_classes.png"} <= set(results["files"])
+    assert set(results["unseen_classes"]["metrics"]) == {"Euclidean", "LMNN (0-5)", "triplet MLP (0-5)"}
     assert (out / "results.json").is_file() and results["dataset"] == "digits"
     assert results["provenance"]["threads"] == 2
     again = _run("demo", "--quick", "--out", str(out), "--quiet")

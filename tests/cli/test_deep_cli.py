@@ -62,3 +62,23 @@ def test_embed_a_folder_of_unseen_images(tmp_path, capsys):
     Image.fromarray(np.zeros((9, 9), dtype=np.uint8)).save(folder / "bob" / "3.png")
     assert main(["embed", str(folder), "--model", str(out / "model.safetensors"), "--out", str(tmp_path / "e3.npz")]) == 1
     assert "different sizes" in capsys.readouterr().err
+
+
+def test_bring_your_own_csv_features(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(6), 20)
+    table = np.column_stack([rng.normal(size=(120, 5)) + y[:, None], y])
+    path = tmp_path / "mine.csv"
+    np.savetxt(path, table, delimiter=",")
+    run = ["train", "--dataset", str(path), "--label-column", "-1", "--architecture", "mlp", "--embedding-dim", "4",
+           "--epochs", "1", "--batches-per-epoch", "3", "--n-val-classes", "0", "--n-per-class", "4", "--optimizer", "sgd",
+           "--out", str(tmp_path / "r"), "--json", "-q"]
+    assert main(run) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["classes"] == {"fit": [0, 1, 2, 3], "validation": [], "test": [4, 5]}
+    assert main(["evaluate", "--model", str(tmp_path / "r" / "model.safetensors"), "--dataset", str(path), "--label-column", "-1",
+                 "--classes", "4,5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_queries"] == 40
+    np.save(tmp_path / "X.npy", table[:, :5])
+    assert main(["train", "--dataset", str(tmp_path / "X.npy"), "--architecture", "mlp", "--out", str(tmp_path / "r2"), "-q"]) == 1
+    assert "holds no labels" in capsys.readouterr().err

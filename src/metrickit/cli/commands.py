@@ -149,9 +149,9 @@ def lmnn_evaluate_command(args: argparse.Namespace) -> int:
 
 
 _TRAIN_SETTINGS = (
-    "dataset", "data_dir", "image_size", "train_classes", "test_classes", "n_val_classes", "architecture", "embedding_dim",
+    "dataset", "data_dir", "image_size", "labels", "label_column", "train_classes", "test_classes", "n_val_classes", "architecture", "embedding_dim",
     "normalize", "loss", "miner", "margin", "n_classes_per_batch", "n_per_class", "batches_per_epoch", "epochs",
-    "learning_rate", "seed", "device", "threads",
+    "optimizer", "learning_rate", "seed", "device", "threads",
 )
 
 
@@ -178,7 +178,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
     model = None if args.model == "euclidean" else args.model
     results = evaluate_model(model, args.dataset, split=args.split, classes=args.classes, data_dir=args.data_dir,
-                             image_size=args.image_size, n_neighbors=args.n_neighbors, backend=args.backend)
+                             image_size=args.image_size, labels=args.labels, label_column=args.label_column,
+                             n_neighbors=args.n_neighbors, backend=args.backend)
     rows = [("precision@1", "precision_at_1"), ("R-precision", "r_precision"), ("MAP@R", "map_at_r"),
             (f"{results['n_neighbors']}-NN accuracy", "knn_accuracy")]
     lines = [f"{results['model']} on {args.dataset} ({args.split}), classes {results['classes']}"]

@@ -87,6 +87,8 @@ def load_labeled(
     data_dir: str | os.PathLike | None = None,
     image_size: int | None = None,
     preprocessing: Preprocessing | None = None,
+    labels: str | os.PathLike | None = None,
+    label_column: int | None = None,
 ) -> LabeledSet:
     """'mnist' (28 x 28), 'digits' (scikit-learn's 8 x 8), a class-per-folder image directory, or a features file.
 
@@ -94,18 +96,19 @@ def load_labeled(
     data), else with the dataset's own: MNIST and digits scaled to [0, 1] and standardised with
     fixed training-set statistics, folders and feature files with their own mean and std. Digits
     has no official split: 'train' and 'test' are both all of it; classes, not samples, separate
-    training from testing there.
+    training from testing there. Feature files take their labels from an .npz's ``y``, from a
+    ``labels`` file, or from a CSV ``label_column``.
     """
-    raw, labels, default, ids = _load_raw(name, split, data_dir, image_size or _side(preprocessing))
+    raw, y, default, ids = _load_raw(name, split, data_dir, image_size or _side(preprocessing), labels, label_column)
     prep = preprocessing or default
-    return LabeledSet(prep.apply(raw), labels, prep, ids)
+    return LabeledSet(prep.apply(raw), y, prep, ids)
 
 
 def _side(preprocessing: Preprocessing | None) -> int | None:
     return preprocessing.shape[-1] if preprocessing is not None and preprocessing.resize else None
 
 
-def _load_raw(name, split, data_dir, image_size) -> tuple[np.ndarray, np.ndarray, Preprocessing, list[str]]:
+def _load_raw(name, split, data_dir, image_size, labels, label_column) -> tuple[np.ndarray, np.ndarray, Preprocessing, list[str]]:
     if name == "mnist":
         from metrickit.datasets.mnist import load_mnist
 
@@ -120,11 +123,15 @@ def _load_raw(name, split, data_dir, image_size) -> tuple[np.ndarray, np.ndarray
     if path.is_dir():
         return load_image_folder(path, image_size=image_size)
     if path.suffix.lower() in (".npy", ".npz", ".csv"):
-        from metrickit.datasets.tabular import load_features
+        from metrickit.datasets.tabular import load_features, load_labels
 
-        X, y = load_features(path)
+        X, y = load_features(path, label_column=label_column)
+        if labels is not None:
+            y = load_labels(labels)
+            if len(y) != len(X):
+                raise ValueError(f"{labels} holds {len(y)} labels but {path} has {len(X)} rows.")
         if y is None:
-            raise ValueError(f"{path} holds no labels: use an .npz with arrays 'X' and 'y'.")
+            raise ValueError(f"{path} holds no labels: pass a labels file (--labels), a CSV --label-column, or an .npz with arrays 'X' and 'y'.")
         std = X.std(0)
         prep = Preprocessing("features", (X.shape[1],), mean=tuple(X.mean(0).tolist()), std=tuple(np.where(std > 0, std, 1.0).tolist()))
         return X, np.asarray(y), prep, []

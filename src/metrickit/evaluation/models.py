@@ -19,6 +19,8 @@ def evaluate_model(
     classes: Sequence | None = None,
     data_dir: str | os.PathLike | None = None,
     image_size: int | None = None,
+    labels: str | os.PathLike | None = None,
+    label_column: int | None = None,
     n_neighbors: int = 5,
     backend: str = "auto",
 ) -> dict[str, Any]:
@@ -31,7 +33,8 @@ def evaluate_model(
     from metrickit.models.artifact import load_deep_model
 
     model = load_deep_model(model_path) if model_path is not None else None
-    data = load_labeled(dataset, split, data_dir=data_dir, image_size=image_size, preprocessing=model.preprocessing if model else None)
+    data = load_labeled(dataset, split, data_dir=data_dir, image_size=image_size, preprocessing=model.preprocessing if model else None,
+                        labels=labels, label_column=label_column)
     if classes is not None:
         data = data.subset(split_by_classes(data.y, classes))
     embeddings = model.embedder.embed(torch.from_numpy(data.X)).numpy() if model else data.X.reshape(len(data.X), -1)

@@ -19,6 +19,8 @@ DEFAULT_SPLITS = {"mnist": ([0, 1, 2, 3, 4], [5, 6, 7, 8, 9]), "digits": ([0, 1,
 class TrainConfig:
     """Everything a training run depends on (recorded in the model file and the run's JSON).
 
+    Data: ``dataset`` is 'mnist', 'digits', a folder of class sub-folders, or a features file
+    (.npz with X and y; .npy or .csv with ``labels``, a labels file, or CSV ``label_column``).
     Classes: the model trains on ``train_classes`` minus ``n_val_classes`` of them (chosen by
     ``seed``), which validate each epoch; ``test_classes`` are evaluated once, at the end, on the
     test split. ``miner`` applies to the triplet loss: 'all' and 'semihard' (band rule) run fused.
@@ -26,6 +28,8 @@ class TrainConfig:
 
     dataset: str = "mnist"
     data_dir: str | None = None
+    labels: str | None = None
+    label_column: int | None = None
     image_size: int | None = None
     train_classes: list | None = None
     test_classes: list | None = None
@@ -42,6 +46,7 @@ class TrainConfig:
     n_per_class: int = 16
     batches_per_epoch: int = 100
     epochs: int = 10
+    optimizer: str = "adam"
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
     scheduler: str = "cosine"
@@ -54,6 +59,7 @@ class TrainConfig:
         _choice(self.miner, "miner", MINERS)
         _choice(self.architecture, "architecture", ARCHITECTURES)
         _choice(self.scheduler, "scheduler", ("cosine", "none"))
+        _choice(self.optimizer, "optimizer", ("adam", "sgd"))
         _choice(self.device, "device", ("cpu", "cuda", "auto"))
         for name in ("embedding_dim", "n_classes_per_batch", "n_per_class", "batches_per_epoch", "epochs"):
             value = getattr(self, name)

@@ -54,8 +54,9 @@ class TrainResult:
 
 def prepare_classes(config: TrainConfig) -> ClassSplit:
     """Load the dataset and cut it by classes as the config says."""
-    data = load_labeled(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size)
-    test_data = load_labeled(config.dataset, "test", data_dir=config.data_dir, image_size=config.image_size) if config.dataset == "mnist" else data
+    source = dict(data_dir=config.data_dir, image_size=config.image_size, labels=config.labels, label_column=config.label_column)
+    data = load_labeled(config.dataset, "train", **source)
+    test_data = load_labeled(config.dataset, "test", **source) if config.dataset == "mnist" else data
     available = sorted(np.unique(data.y).tolist(), key=str)
     train_classes, test_classes = config.class_split(available)
     if config.n_val_classes == 1 or config.n_val_classes > len(train_classes) - 2:
@@ -148,7 +149,10 @@ def train(
     codes = torch.tensor([codes_of[c] for c in split.fit.y.tolist()], dtype=torch.int64)
     objective = Objective(config, model.embedding_dim, len(split.fit_classes)).to(device)
     parameters = list(model.parameters()) + list(objective.parameters())
-    optimizer = torch.optim.Adam(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        optimizer = torch.optim.Adam(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(parameters, lr=config.learning_rate, momentum=0.9, weight_decay=config.weight_decay)
     total_steps = config.epochs * config.batches_per_epoch
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps) if config.scheduler == "cosine" else None
     sampler = ClassBalancedBatchSampler(

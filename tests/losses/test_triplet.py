@@ -41,7 +41,7 @@ def test_fused_loss_matches_loops(squared, rule, reduction):
     margin = 0.8 if squared else 0.3
     listed, losses = triplets_bruteforce(E.numpy(), y.numpy(), margin, rule, squared)
     expected = {"sum": losses.sum(), "mean": losses.mean(), "mean_nonzero": losses[losses > 0].mean()}[reduction]
-    loss = TripletMarginLoss(margin, squared=squared, triplets=rule, reduction=reduction, working_memory=0.001)
+    loss = TripletMarginLoss(margin, squared=squared, triplets=rule, reduction=reduction)
     assert float(loss(E, y)) == pytest.approx(expected, rel=1e-10)
 
 

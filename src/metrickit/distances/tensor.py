@@ -18,10 +18,10 @@ def pairwise_squared_distances(query: torch.Tensor, ref: torch.Tensor | None = N
     """
     same = ref is None
     ref = query if same else ref
-    d2 = (query * query).sum(1, keepdim=True) + (ref * ref).sum(1)[None, :] - 2.0 * query @ ref.T  # (n_query, n_ref)
-    d2 = d2.clamp_min(0.0)
+    norms = (query * query).sum(1, keepdim=True) + (ref * ref).sum(1)[None, :]  # (n_query, n_ref)
+    d2 = torch.addmm(norms, query, ref.T, alpha=-2.0).clamp_min_(0.0)  # in place: fewer n_query x n_ref temporaries
     if same:
-        d2 = d2.masked_fill(torch.eye(len(query), dtype=torch.bool, device=query.device), 0.0)
+        d2.diagonal().zero_()
     return d2
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 import torch
 
-from metrickit.miners._indices import LabelMasks, anchor_blocks, positive_slots
+from metrickit.miners._indices import LabelMasks, positive_slots
 
 __all__ = ["Reduction", "contrastive_loss", "fused_triplet_loss", "reduce_losses", "triplet_margin_loss"]
 
@@ -67,16 +67,19 @@ def fused_triplet_loss(
     margin: float,
     rule: TripletRule = "all",
     reduction: Reduction = "mean_nonzero",
-    working_memory: float | None = None,
     stats: dict | None = None,
 ) -> torch.Tensor:
     """The triplet margin loss over every triplet a rule selects, without listing the triplets.
 
     ``rule="all"`` takes every valid triplet (batch-all); ``rule="semihard"`` the band
     ``0 < d(a, n) - d(a, p) <= margin`` (pytorch-metric-learning's semi-hard miner), both in the
-    units of ``distances``. Anchors are processed in blocks of (block, n_positives, n_ref)
-    temporaries within ``working_memory`` MiB; backward needs only per-pair counts, so memory stays
-    O(n_query * n_ref) while the work is O(n_query * n_positives * n_ref).
+    units of ``distances``. Per anchor, the negatives' distances are sorted once with prefix sums;
+    then for each positive ``p`` the triplets with a positive loss are those with
+    ``d(a, n) < d(a, p) + margin`` (and, for the band, ``d(a, n) > d(a, p)``): a binary search gives
+    their count and the prefix sums their total, so the loss is exact in O(B^2 log B) time and
+    O(B^2) memory instead of O(B^2 * n_positives). The gradient is counts as well: ``d loss / d d(a, p)``
+    is the number of active triplets of that pair and ``d loss / d d(a, n)`` minus the number of
+    active triplets through that negative.
 
     Parameters
     ----------
@@ -93,40 +96,54 @@ def fused_triplet_loss(
     slots = positive_slots(masks.positive)
     ap = distances.gather(1, slots.index)  # (n_query, n_slots)
     stats = {} if stats is None else stats
-    return _FusedTriplet.apply(ap, distances, slots.valid, masks.negative, margin, rule, reduction, working_memory, stats)
+    return _FusedTriplet.apply(ap, distances, slots.valid, masks.negative, float(margin), rule, reduction, stats)
 
 
 class _FusedTriplet(torch.autograd.Function):
-    """Loss of (ap, distances) with the gradient kept as two count matrices instead of the triplet tensor."""
+    """Loss of (ap, distances) from sorted negatives; the gradient is kept as two count matrices."""
 
     @staticmethod
-    def forward(ctx, ap, distances, valid, negative, margin, rule, reduction, working_memory, stats):
-        n_query, n_slots = ap.shape
-        total = torch.zeros((), dtype=torch.float64, device=ap.device)
-        n_active = n_selected = 0
-        grad_ap = torch.zeros_like(ap)
-        grad_d = torch.zeros_like(distances)
-        bytes_per_anchor = n_slots * distances.shape[1] * (3 * distances.element_size() + 3)
-        for rows in anchor_blocks(n_query, bytes_per_anchor, working_memory):
-            a, d = ap[rows, :, None], distances[rows, None, :]  # (b, s, 1), (b, 1, r)
-            selected = valid[rows, :, None] & negative[rows, None, :]  # (b, s, r)
-            if rule == "semihard":
-                gap = d - a
-                selected &= (gap > 0) & (gap <= margin)
-            violation = a - d + margin
-            active = selected & (violation > 0)
-            total += torch.where(active, violation, 0.0).sum(dtype=torch.float64)
-            n_active += int(active.sum())
-            n_selected += int(selected.sum())
-            grad_ap[rows] = active.sum(2, dtype=ap.dtype)
-            grad_d[rows] = -active.sum(1, dtype=ap.dtype)
+    def forward(ctx, ap, distances, valid, negative, margin, rule, reduction, stats):
+        n_slots = ap.shape[1]
+        inf = torch.tensor(float("inf"), dtype=distances.dtype, device=distances.device)
+        negatives = torch.sort(torch.where(negative, distances, inf), dim=1).values  # (n_query, n_ref), +inf last
+        a = torch.where(valid, ap, -inf)  # (n_query, n_slots); padding never counts
+        t = a + margin  # a triplet is active iff d(a, n) < t (and d(a, n) > a for the band)
+        hi = torch.searchsorted(negatives, t)  # negatives strictly below t
+        lo = torch.searchsorted(negatives, a, right=True) if rule == "semihard" else torch.zeros_like(hi)
+        count = torch.where(valid, (hi - lo).clamp_min(0), 0)  # active triplets per (anchor, positive)
+        total = (count * t.double() - _range_sums(negatives, lo, hi)).where(count > 0, 0.0).sum()
+        through = _through(a if rule == "semihard" else None, t, distances)  # active positives per (anchor, negative)
+        n_active = int(count.sum())
+        if rule == "semihard":
+            n_selected = int(torch.where(valid, (torch.searchsorted(negatives, t, right=True) - lo).clamp_min(0), 0).sum())
+        else:
+            n_selected = int((valid.sum(1) * negative.sum(1)).sum())
         stats.update(n_selected=n_selected, n_active=n_active)
         denominator = {"sum": 1, "mean": n_selected, "mean_nonzero": n_active}[reduction]
         scale = 1.0 / denominator if denominator else 0.0
-        ctx.save_for_backward(grad_ap * scale, grad_d * scale)
+        grad_d = through.masked_fill_(~negative, 0).to(distances.dtype).mul_(-scale)
+        ctx.save_for_backward(count.to(ap.dtype).mul_(scale), grad_d)
         return (total * scale).to(ap.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
         grad_ap, grad_d = ctx.saved_tensors
-        return grad_ap * grad_output, grad_d * grad_output, None, None, None, None, None, None, None
+        return grad_ap * grad_output, grad_d * grad_output, None, None, None, None, None, None
+
+
+def _range_sums(sorted_rows: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    """Per row, the float64 sum of ``sorted_rows[i, lo:hi]`` (finite entries only) for each (lo, hi) pair."""
+    finite = torch.where(torch.isfinite(sorted_rows), sorted_rows, 0.0)
+    inclusive = torch.cumsum(finite, dim=1, dtype=torch.float64)  # (n, r)
+    at = lambda idx: torch.where(idx > 0, inclusive.gather(1, (idx - 1).clamp_min(0)), 0.0)  # noqa: E731  sum of the first idx
+    return at(hi) - at(lo)
+
+
+def _through(a: torch.Tensor | None, t: torch.Tensor, distances: torch.Tensor) -> torch.Tensor:
+    """Per (anchor, column), how many positives have ``t > d`` (and ``a < d`` when ``a`` is given); int32."""
+    t_sorted = torch.sort(t, dim=1).values
+    below = torch.searchsorted(t_sorted, distances, right=True, out_int32=True)  # positives with t <= d
+    if a is None:
+        return t.shape[1] - below
+    return torch.searchsorted(torch.sort(a, dim=1).values, distances, out_int32=True) - below

@@ -29,8 +29,6 @@ class TripletMarginLoss(nn.Module):
     reduction : {'mean_nonzero', 'mean', 'sum', 'none'}, default='mean_nonzero'
         ``mean_nonzero`` averages over the triplets with a positive loss. ``none`` needs ``indices``
         and returns one loss per triplet, aligned with them.
-    working_memory : float, default=None
-        MiB for the fused path's temporaries (64 when None).
 
     Examples
     --------
@@ -49,7 +47,6 @@ class TripletMarginLoss(nn.Module):
         squared: bool = True,
         triplets: TripletRule = "all",
         reduction: Reduction = "mean_nonzero",
-        working_memory: float | None = None,
     ):
         super().__init__()
         if triplets not in ("all", "semihard"):
@@ -58,7 +55,6 @@ class TripletMarginLoss(nn.Module):
         self.squared = bool(squared)
         self.triplets = triplets
         self.reduction = check_reduction(reduction)
-        self.working_memory = working_memory
         self.active_fraction: float | None = None  # of the last call's triplets, those with a positive loss
 
     def forward(
@@ -82,7 +78,7 @@ class TripletMarginLoss(nn.Module):
         distances = to_units(pairwise_squared_distances(embeddings, ref_embeddings), self.squared)  # (batch, n_ref)
         masks = label_masks(batch.labels, None if batch.same else batch.ref_labels)
         stats: dict = {}
-        loss = fused_triplet_loss(distances, masks, self.margin, self.triplets, self.reduction, self.working_memory, stats)
+        loss = fused_triplet_loss(distances, masks, self.margin, self.triplets, self.reduction, stats)
         self.active_fraction = stats["n_active"] / stats["n_selected"] if stats["n_selected"] else 0.0
         return loss
 

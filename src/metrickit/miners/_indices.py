@@ -43,9 +43,12 @@ def positive_slots(positive: torch.Tensor) -> PositiveSlots:
     """The positives of each anchor in increasing column order, padded to the largest count."""
     counts = positive.sum(1)
     n_slots = int(counts.max()) if positive.numel() else 0
-    order = torch.argsort(positive.to(torch.uint8), dim=1, descending=True, stable=True)[:, :n_slots]
+    rows, cols = torch.nonzero(positive, as_tuple=True)  # row-major: columns ascending within a row
+    starts = torch.cumsum(counts, 0) - counts
+    index = torch.zeros((len(positive), n_slots), dtype=torch.int64, device=positive.device)
+    index[rows, torch.arange(len(rows), device=positive.device) - starts[rows]] = cols
     valid = torch.arange(n_slots, device=positive.device)[None, :] < counts[:, None]
-    return PositiveSlots(order, valid)
+    return PositiveSlots(index, valid)
 
 
 def anchor_blocks(n_query: int, bytes_per_anchor: float, working_memory: float | None) -> list[slice]:

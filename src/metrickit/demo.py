@@ -100,9 +100,9 @@ def _unseen_classes(X, y, X_train, y_train, *, seed, quick, out, overwrite, verb
     lmnn_seconds = time.perf_counter() - began
     prep = Preprocessing("image", (1, 8, 8), scale=1 / 16, mean=0.3059, std=0.3821)
     split = ClassSplit(LabeledSet(prep.apply(X_train[seen]), y_train[seen], prep), None, LabeledSet(prep.apply(X[unseen]), y[unseen], prep), SEEN, [], UNSEEN)
-    # Settings chosen on validation classes only (train 0-3, rank 4-5): bench/deep_demo_select.py.
+    # Settings chosen on validation classes only (three leave-two-classes-out folds of 0-5): bench/deep_demo_select.py.
     config = load_config(dataset="digits", architecture="mlp", hidden=[128], embedding_dim=32, normalize=True, loss="triplet", miner="semihard",
-                         margin=0.1, n_val_classes=0, n_classes_per_batch=6, n_per_class=16, epochs=2 if quick else 10,
+                         margin=1.0, n_val_classes=0, n_classes_per_batch=6, n_per_class=16, epochs=2 if quick else 10,
                          batches_per_epoch=50, seed=seed)
     result = train(config, quiet=verbose < 1, split=split)
     embedded = {

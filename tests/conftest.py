@@ -39,6 +39,13 @@ def mnist_dir(request) -> Path:
     return folder
 
 
+@pytest.fixture
+def omniglot_dir(request) -> Path:
+    folder = _shared_dataset("omniglot")
+    _REAL_DATA_RAN.append(request.node.nodeid)
+    return folder
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     passed = {r.nodeid for r in terminalreporter.stats.get("passed", [])}
     ran = [nodeid for nodeid in _REAL_DATA_RAN if nodeid in passed]

@@ -1,0 +1,134 @@
+"""Omniglot (Lake et al. 2015) for few-shot learning, read from the archives as they are.
+
+Each archive (``images_background.zip``, ``images_evaluation.zip``) is decoded once into a user
+cache keyed by its sha256 (``$METRICKIT_CACHE``, else ``$XDG_CACHE_HOME/metrickit``, else
+``~/.cache/metrickit``), never into the repository: 28 x 28 grayscale images, strokes bright on a
+dark background (the 105 x 105 drawings inverted and resized with antialiasing). Classes follow the
+Vinyals split files: ``Alphabet/characterNN/rotDDD``, each character in each of four rotations
+(counter-clockwise, as PIL rotates) being its own class of 20 drawings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from metrickit.datasets.labeled import LabeledSet, Preprocessing
+from metrickit.datasets.paths import dataset_dir
+from metrickit.exceptions import DatasetNotFoundError
+
+__all__ = ["ARCHIVES", "SPLITS", "cache_dir", "decode_archive", "load_omniglot"]
+
+ARCHIVES = ("images_background.zip", "images_evaluation.zip")
+SPLITS = ("train", "val", "test", "trainval")
+SIZE = 28
+_ENTRY = re.compile(r"^(?:[^/]+/)?([^/]+)/(character\d+)/(\d+)_(\d+)\.png$")  # [top/]Alphabet/characterNN/ID_drawer.png
+
+
+def cache_dir() -> Path:
+    """Where decoded archives are kept: ``$METRICKIT_CACHE``, else ``$XDG_CACHE_HOME/metrickit``, else ``~/.cache/metrickit``."""
+    if os.environ.get("METRICKIT_CACHE"):
+        return Path(os.environ["METRICKIT_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "metrickit"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def decode_archive(path: str | os.PathLike, cache: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(images, characters, drawers)`` of one Omniglot archive, from the cache when it holds this archive's sha256.
+
+    ``images`` is uint8 (n, 28, 28); ``characters`` holds 'Alphabet/characterNN'; ``drawers`` 1..20.
+    """
+    from metrickit._io import atomic_path
+
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetNotFoundError(f"Omniglot archive {path} does not exist (expected the official {path.name}).")
+    target = Path(cache) if cache is not None else cache_dir()
+    cached = target / f"omniglot-{path.stem}-{_sha256(path)[:16]}-{SIZE}.npz"
+    if cached.is_file():
+        with np.load(cached, allow_pickle=False) as data:
+            return data["images"], data["characters"], data["drawers"]
+    images, characters, drawers = _decode(path)
+    with atomic_path(cached, overwrite=True) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, images=images, characters=characters, drawers=drawers)
+    return images, characters, drawers
+
+
+def _decode(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from PIL import Image
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"{path} is not a readable zip archive ({error}); expected Omniglot's {path.name} of PNG drawings.") from None
+    with archive:
+        entries = sorted((m, _ENTRY.match(m)) for m in archive.namelist() if _ENTRY.match(m))
+        if not entries:
+            raise ValueError(f"{path} holds no drawings named <Alphabet>/characterNN/<id>_<drawer>.png; is it an Omniglot archive?")
+        images = np.empty((len(entries), SIZE, SIZE), dtype=np.uint8)
+        for i, (name, _) in enumerate(entries):
+            try:
+                with archive.open(name) as fh, Image.open(fh) as image:
+                    small = image.convert("L").resize((SIZE, SIZE), Image.LANCZOS)
+            except (OSError, zipfile.BadZipFile) as error:
+                raise ValueError(f"{path}: cannot read {name}: {error}") from None
+            images[i] = 255 - np.asarray(small, dtype=np.uint8)  # strokes bright
+    characters = np.array([f"{m.group(1)}/{m.group(2)}" for _, m in entries])
+    drawers = np.array([int(m.group(4)) for _, m in entries], dtype=np.int64)
+    return images, characters, drawers
+
+
+def load_omniglot(split: str = "train", *, data_dir: str | os.PathLike | None = None, cache: str | os.PathLike | None = None) -> LabeledSet:
+    """The classes of a Vinyals split ('train', 'val', 'test', 'trainval'), 20 drawings each, as network inputs in [0, 1].
+
+    Labels are the split file's class names ('Alphabet/characterNN/rotDDD'); ids name each drawing.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"`split` must be one of {', '.join(map(repr, SPLITS))}; got {split!r}.")
+    folder = dataset_dir("omniglot", data_dir)
+    split_file = folder / "splits" / "vinyals" / f"{split}.txt"
+    if not split_file.is_file():
+        raise DatasetNotFoundError(f"Omniglot split file {split_file} does not exist (expected the Vinyals splits under splits/vinyals/).")
+    classes = [line.strip() for line in split_file.read_text().splitlines() if line.strip()]
+    decoded = [decode_archive(folder / name, cache) for name in ARCHIVES]
+    images = np.concatenate([d[0] for d in decoded])
+    characters = np.concatenate([d[1] for d in decoded])
+    drawers = np.concatenate([d[2] for d in decoded])
+    order = np.argsort(characters, kind="stable")
+    starts = {c: (lo, hi) for c, lo, hi in _runs(characters[order])}
+    picked, labels, ids = [], [], []
+    for name in classes:
+        character, rotation = name.rsplit("/", 1)
+        if character not in starts or not re.fullmatch(r"rot\d{3}", rotation) or int(rotation[3:]) % 90:
+            raise ValueError(f"{split_file}: class {name!r} is not an Omniglot character with a rotation rot000/rot090/rot180/rot270.")
+        rows = order[starts[character][0] : starts[character][1]]
+        picked.append(np.rot90(images[rows], k=int(rotation[3:]) // 90, axes=(1, 2)))
+        labels += [name] * len(rows)
+        ids += [f"{name}/{d:02d}" for d in drawers[rows]]
+    raw = np.concatenate(picked)[:, None]  # (n, 1, 28, 28)
+    prep = Preprocessing("image", (1, SIZE, SIZE), scale=1 / 255)
+    return LabeledSet(prep.apply(raw), np.array(labels), prep, ids)
+
+
+def _runs(sorted_values: np.ndarray):
+    """(value, start, stop) of each run of equal values in a sorted array."""
+    if len(sorted_values) == 0:
+        return
+    edges = np.flatnonzero(sorted_values[1:] != sorted_values[:-1]) + 1
+    bounds = np.concatenate([[0], edges, [len(sorted_values)]])
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        yield sorted_values[lo], int(lo), int(hi)

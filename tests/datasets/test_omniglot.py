@@ -1,0 +1,93 @@
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from metrickit.datasets import omniglot
+from metrickit.datasets.omniglot import decode_archive, load_omniglot
+from metrickit.exceptions import DatasetNotFoundError
+
+
+def _drawing(seed: int) -> bytes:
+    pixels = np.ones((105, 105), dtype=bool)
+    pixels[10:90, 20 + seed : 30 + seed] = False  # a dark vertical stroke on white, as Omniglot's mode-"1" PNGs
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).convert("1").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _fake_omniglot(root, characters=("Alpha/character01", "Alpha/character02", "Beta/character01")):
+    """A miniature copy of the shared folder: two archives, 3 drawers per character, a split file."""
+    for name in omniglot.ARCHIVES:
+        with zipfile.ZipFile(root / name, "w") as archive:
+            if name == "images_background.zip":
+                for c, character in enumerate(characters):
+                    for drawer in (1, 2, 3):
+                        archive.writestr(f"images_background/{character}/{c + 1:04d}_{drawer:02d}.png", _drawing(c))
+            else:
+                archive.writestr("images_evaluation/Zeta/character01/0099_01.png", _drawing(5))
+    (root / "splits" / "vinyals").mkdir(parents=True)
+    (root / "splits" / "vinyals" / "train.txt").write_text("Alpha/character01/rot000\nAlpha/character01/rot090\nBeta/character01/rot180\n")
+    return root
+
+
+@pytest.fixture
+def fake_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("METRICKIT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "data" / "omniglot").mkdir(parents=True)
+    _fake_omniglot(tmp_path / "data" / "omniglot")
+    return tmp_path / "data"
+
+
+def test_split_classes_rotations_and_cache(fake_root, monkeypatch):
+    data = load_omniglot("train", data_dir=fake_root)
+    assert data.X.shape == (9, 1, 28, 28) and data.X.dtype == np.float32
+    assert list(np.unique(data.y)) == ["Alpha/character01/rot000", "Alpha/character01/rot090", "Beta/character01/rot180"]
+    upright, turned = data.X[data.y == "Alpha/character01/rot000"], data.X[data.y == "Alpha/character01/rot090"]
+    np.testing.assert_array_equal(turned[:, 0], np.rot90(upright[:, 0], k=1, axes=(1, 2)))
+    assert upright.max() == 1.0 and upright[0, 0, 0, 0] == 0.0  # strokes bright, background dark
+    assert data.ids[0] == "Alpha/character01/rot000/01"
+    assert len(list((fake_root.parent / "cache").glob("omniglot-images_background-*.npz"))) == 1
+    monkeypatch.setattr(omniglot, "_decode", lambda path: pytest.fail("decoded again instead of reading the cache"))
+    again = load_omniglot("train", data_dir=fake_root)
+    np.testing.assert_array_equal(again.X, data.X)
+
+
+def test_missing_and_corrupt_archives_are_named(fake_root):
+    archive = fake_root / "omniglot" / "images_background.zip"
+    archive.write_bytes(b"this is not a zip")
+    with pytest.raises(ValueError, match="images_background.zip is not a readable zip archive"):
+        load_omniglot("train", data_dir=fake_root)
+    archive.unlink()
+    with pytest.raises(DatasetNotFoundError, match="Omniglot archive .*images_background.zip does not exist"):
+        load_omniglot("train", data_dir=fake_root)
+
+
+def test_bad_split_names_and_unknown_classes(fake_root):
+    with pytest.raises(ValueError, match="`split` must be one of 'train', 'val', 'test', 'trainval'; got 'dev'."):
+        load_omniglot("dev", data_dir=fake_root)
+    with pytest.raises(DatasetNotFoundError, match="split file .*val.txt does not exist"):
+        load_omniglot("val", data_dir=fake_root)
+    (fake_root / "omniglot" / "splits" / "vinyals" / "train.txt").write_text("Gamma/character09/rot000\n")
+    with pytest.raises(ValueError, match="class 'Gamma/character09/rot000' is not an Omniglot character"):
+        load_omniglot("train", data_dir=fake_root)
+
+
+def test_archive_without_drawings_is_refused(tmp_path):
+    path = tmp_path / "images_background.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    with pytest.raises(ValueError, match="holds no drawings named <Alphabet>/characterNN/<id>_<drawer>.png"):
+        decode_archive(path, tmp_path)
+
+
+@pytest.mark.realdata
+def test_vinyals_test_split_has_the_documented_counts(omniglot_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("METRICKIT_CACHE", str(tmp_path))
+    data = load_omniglot("test", data_dir=omniglot_dir.parent)
+    assert data.X.shape == (1692 * 20, 1, 28, 28)
+    classes, counts = np.unique(data.y, return_counts=True)
+    assert len(classes) == 1692 and set(counts) == {20}
+    assert 0.05 < float(data.X.mean()) < 0.2  # thin bright strokes on a dark background

@@ -1,0 +1,6 @@
+"""Few-shot classification: Prototypical Networks and episodic evaluation (needs the ``torch`` extra for training)."""
+
+from metrickit.fewshot.episodes import EpisodeFile, FewShotReport, evaluate_episodes, make_episodes
+from metrickit.fewshot.protonet import prototype_logits, prototypes, prototypical_loss
+
+__all__ = ["EpisodeFile", "FewShotReport", "evaluate_episodes", "make_episodes", "prototype_logits", "prototypes", "prototypical_loss"]

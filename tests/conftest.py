@@ -46,6 +46,31 @@ def omniglot_dir(request) -> Path:
     return folder
 
 
+@pytest.fixture
+def crash_after_checkpoints(monkeypatch):
+    """``arm(n)``: the next training run dies (KeyboardInterrupt) right after writing its n-th checkpoint; ``disarm()`` undoes it."""
+    from metrickit.training import checkpoint as checkpoint_module
+
+    real_save = checkpoint_module.save_checkpoint
+
+    def arm(n: int) -> None:
+        calls = {"n": 0}
+
+        def save_then_crash(state, path):
+            real_save(state, path)
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(checkpoint_module, "save_checkpoint", save_then_crash)
+
+    def disarm() -> None:
+        monkeypatch.setattr(checkpoint_module, "save_checkpoint", real_save)
+
+    arm.disarm = disarm
+    return arm
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     passed = {r.nodeid for r in terminalreporter.stats.get("passed", [])}
     ran = [nodeid for nodeid in _REAL_DATA_RAN if nodeid in passed]

@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from metrickit.training import load_config, train
-from metrickit.training import loop as loop_module
 
 
 def _config(**overrides):
@@ -23,23 +22,14 @@ def test_seeded_smoke_loss_falls_and_shapes_hold(loss, miner):
     assert 0.0 <= result.test.map_at_r <= 1.0
 
 
-def test_resumed_run_equals_the_uninterrupted_run(tmp_path, monkeypatch):
+def test_resumed_run_equals_the_uninterrupted_run(tmp_path, crash_after_checkpoints):
     config = _config(miner="random", epochs=3)  # the random miner's own generator must be restored too
     straight = train(config, checkpoint=tmp_path / "a.safetensors", quiet=True)
 
-    calls = {"n": 0}
-    real_save = loop_module.save_checkpoint
-
-    def save_then_crash(state, path):
-        real_save(state, path)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt  # the run dies after epoch 2 was checkpointed
-
-    monkeypatch.setattr(loop_module, "save_checkpoint", save_then_crash)
+    crash_after_checkpoints(2)
     with pytest.raises(KeyboardInterrupt):
         train(config, checkpoint=tmp_path / "b.safetensors", quiet=True)
-    monkeypatch.setattr(loop_module, "save_checkpoint", real_save)
+    crash_after_checkpoints.disarm()
     resumed = train(config, checkpoint=tmp_path / "b.safetensors", resume=True, quiet=True)
 
     assert [h["loss"] for h in resumed.history] == [h["loss"] for h in straight.history]

@@ -2,5 +2,17 @@
 
 from metrickit.fewshot.episodes import EpisodeFile, FewShotReport, evaluate_episodes, make_episodes
 from metrickit.fewshot.protonet import prototype_logits, prototypes, prototypical_loss
+from metrickit.fewshot.train import FewShotConfig, FewShotResult, train_protonet
 
-__all__ = ["EpisodeFile", "FewShotReport", "evaluate_episodes", "make_episodes", "prototype_logits", "prototypes", "prototypical_loss"]
+__all__ = [
+    "EpisodeFile",
+    "FewShotConfig",
+    "FewShotReport",
+    "FewShotResult",
+    "evaluate_episodes",
+    "make_episodes",
+    "prototype_logits",
+    "prototypes",
+    "prototypical_loss",
+    "train_protonet",
+]

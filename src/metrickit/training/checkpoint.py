@@ -15,7 +15,7 @@ import torch
 
 from metrickit._safetensors import read_safetensors, write_safetensors
 
-__all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "save_checkpoint"]
+__all__ = ["CHECKPOINT_FORMAT", "finish_epoch", "load_checkpoint", "restore_training", "save_checkpoint", "training_state"]
 
 CHECKPOINT_FORMAT = "metrickit.checkpoint/1"
 
@@ -64,3 +64,46 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         return _join(json.loads(metadata["state"]), tensors)
     except (ValueError, KeyError) as error:
         raise ValueError(f"{path} is not a readable metrickit checkpoint: {error}") from None
+
+
+def training_state(epoch, history, best, model, objective, optimizer, scheduler) -> dict[str, Any]:
+    """Everything an exact resume needs at an epoch boundary (``objective`` may hold a seeded random miner)."""
+    miner = getattr(objective, "miner", None)
+    return {
+        "epoch": epoch,
+        "history": history,
+        "best": {"epoch": best["epoch"], "score": float(best["score"]), "weights": best["weights"]},
+        "model": model.state_dict(),
+        "objective": objective.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "torch_rng": torch.get_rng_state(),
+        "miner_rng": miner.generator.get_state() if hasattr(miner, "generator") else None,
+    }
+
+
+def restore_training(state, model, objective, optimizer, scheduler) -> tuple[int, list, dict]:
+    """Load :func:`training_state` back; returns ``(epoch to start at, history, best)``."""
+    model.load_state_dict(state["model"])
+    objective.load_state_dict(state["objective"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    miner = getattr(objective, "miner", None)
+    if hasattr(miner, "generator") and state["miner_rng"] is not None:
+        miner.generator.set_state(state["miner_rng"])
+    best = dict(state["best"])
+    return int(state["epoch"]), list(state["history"]), best
+
+
+def finish_epoch(epoch, record, score, history, best, model, objective, optimizer, scheduler, checkpoint) -> dict[str, Any]:
+    """Append ``record``, keep the weights if ``score`` is the best so far, checkpoint (if a path is given); returns ``best``."""
+    import copy
+
+    history.append(record)
+    if score > best["score"]:
+        best = {"epoch": epoch + 1, "score": score, "weights": copy.deepcopy(model.state_dict())}
+    if checkpoint is not None:
+        save_checkpoint(training_state(epoch + 1, history, best, model, objective, optimizer, scheduler), checkpoint)
+    return best

@@ -8,7 +8,6 @@ the model. Test classes (never seen in training) are evaluated once, on the test
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from metrickit.miners import BatchHardMiner, RandomTripletMiner, SemiHardMiner
 from metrickit.models.artifact import DeepMetricModel
 from metrickit.models.embedding import EmbeddingNet, build_embedder
 from metrickit.samplers import ClassBalancedBatchSampler
-from metrickit.training.checkpoint import load_checkpoint, save_checkpoint
+from metrickit.training.checkpoint import finish_epoch, load_checkpoint, restore_training
 from metrickit.training.config import TrainConfig
 
 __all__ = ["ClassSplit", "Objective", "TrainResult", "build_model", "prepare_classes", "train"]
@@ -163,7 +162,7 @@ def train(
     best = {"epoch": -1, "score": -np.inf, "weights": None}
     start = 0
     if resume:
-        start, history, best = _restore(load_checkpoint(checkpoint), model, objective, optimizer, scheduler)
+        start, history, best = restore_training(load_checkpoint(checkpoint), model, objective, optimizer, scheduler)
     X = torch.from_numpy(split.fit.X)
     for epoch in range(start, config.epochs):
         sampler.set_epoch(epoch)
@@ -190,11 +189,7 @@ def train(
             score = report.map_at_r
         else:
             score = epoch  # without validation classes the last epoch is kept
-        history.append(record)
-        if score > best["score"]:
-            best = {"epoch": epoch + 1, "score": score, "weights": copy.deepcopy(model.state_dict())}
-        if checkpoint is not None:
-            save_checkpoint(_state(epoch + 1, history, best, model, objective, optimizer, scheduler), checkpoint)
+        best = finish_epoch(epoch, record, score, history, best, model, objective, optimizer, scheduler, checkpoint)
     if best["weights"] is not None:
         model.load_state_dict(best["weights"])
     model.eval()
@@ -205,32 +200,3 @@ def train(
          "test": test.as_dict()},
     )
     return TrainResult(artifact, history, best["epoch"], test, split)
-
-
-def _state(epoch, history, best, model, objective, optimizer, scheduler) -> dict[str, Any]:
-    miner = getattr(objective, "miner", None)
-    return {
-        "epoch": epoch,
-        "history": history,
-        "best": {"epoch": best["epoch"], "score": float(best["score"]), "weights": best["weights"]},
-        "model": model.state_dict(),
-        "objective": objective.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "torch_rng": torch.get_rng_state(),
-        "miner_rng": miner.generator.get_state() if isinstance(miner, RandomTripletMiner) else None,
-    }
-
-
-def _restore(state, model, objective, optimizer, scheduler) -> tuple[int, list, dict]:
-    model.load_state_dict(state["model"])
-    objective.load_state_dict(state["objective"])
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and state["scheduler"] is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["torch_rng"])
-    miner = getattr(objective, "miner", None)
-    if isinstance(miner, RandomTripletMiner) and state["miner_rng"] is not None:
-        miner.generator.set_state(state["miner_rng"])
-    best = dict(state["best"])
-    return int(state["epoch"]), list(state["history"]), best

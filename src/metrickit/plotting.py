@@ -53,11 +53,15 @@ def plot_objective(history: Sequence[float], path: str | os.PathLike, *, overwri
     return _save(fig, path, overwrite)
 
 
+_VALIDATION_METRICS = (("val_map_at_r", "MAP@R"), ("val_precision_at_1", "precision@1"), ("val_accuracy", "episode accuracy"))
+
+
 def plot_training_curve(history: Sequence[dict], path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Training loss (and the active-tuple fraction) per epoch, beside validation MAP@R when there is one."""
     plt = _pyplot()
     epochs = [h["epoch"] for h in history]
-    validated = [h for h in history if h.get("val_map_at_r") is not None]
+    metrics = [(key, label) for key, label in _VALIDATION_METRICS if any(h.get(key) is not None for h in history)]
+    validated = [h for h in history if any(h.get(key) is not None for key, _ in metrics)]
     fig, axes = plt.subplots(1, 2 if validated else 1, figsize=(10 if validated else 5, 3.5), squeeze=False)
     ax = axes[0][0]
     ax.plot(epochs, [h["loss"] for h in history], marker="o", label="training loss")
@@ -71,8 +75,8 @@ def plot_training_curve(history: Sequence[dict], path: str | os.PathLike, *, ove
         twin.set_ylim(0, 1.05)
     if validated:
         val = axes[0][1]
-        val.plot([h["epoch"] for h in validated], [h["val_map_at_r"] for h in validated], marker="o", color="tab:green", label="MAP@R")
-        val.plot([h["epoch"] for h in validated], [h["val_precision_at_1"] for h in validated], marker="s", color="tab:orange", label="precision@1")
+        for (key, label), marker in zip(metrics, "os^"):
+            val.plot([h["epoch"] for h in validated], [h[key] for h in validated], marker=marker, label=label)
         val.set_xlabel("epoch")
         val.set_title("validation classes (unseen in training)", fontsize=10)
         val.legend(fontsize=8)

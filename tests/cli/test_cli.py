@@ -18,7 +18,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 def test_help_is_fast_and_never_imports_torch_or_sklearn():
     code = (
         "import sys\nfrom metrickit.cli.app import main\n"
-        "for argv in (['lmnn', 'fit', '--help'], ['train', '--help'], ['evaluate', '--help'], ['embed', '--help']):\n"
+        "for argv in (['lmnn', 'fit', '--help'], ['train', '--help'], ['evaluate', '--help'], ['embed', '--help'], ['fewshot', 'train', '--help']):\n"
         "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
         "print(sorted(m for m in ('torch', 'sklearn', 'scipy', 'cvxpy', 'faiss') if m in sys.modules))"
     )
@@ -28,7 +28,8 @@ def test_help_is_fast_and_never_imports_torch_or_sklearn():
 
 
 def test_every_command_has_help():
-    for args in ([], ["demo"], ["lmnn"], ["lmnn", "fit"], ["lmnn", "transform"], ["lmnn", "evaluate"], ["train"], ["evaluate"], ["embed"]):
+    for args in ([], ["demo"], ["lmnn"], ["lmnn", "fit"], ["lmnn", "transform"], ["lmnn", "evaluate"], ["train"], ["evaluate"], ["embed"],
+                 ["fewshot"], ["fewshot", "train"], ["fewshot", "eval"]):
         result = _run(*args, "--help")
         assert result.returncode == 0 and "usage: metrickit" in result.stdout
 

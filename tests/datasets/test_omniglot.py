@@ -1,43 +1,19 @@
-import io
 import zipfile
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from metrickit.datasets import omniglot
 from metrickit.datasets.omniglot import decode_archive, load_omniglot
 from metrickit.exceptions import DatasetNotFoundError
-
-
-def _drawing(seed: int) -> bytes:
-    pixels = np.ones((105, 105), dtype=bool)
-    pixels[10:90, 20 + seed : 30 + seed] = False  # a dark vertical stroke on white, as Omniglot's mode-"1" PNGs
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).convert("1").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _fake_omniglot(root, characters=("Alpha/character01", "Alpha/character02", "Beta/character01")):
-    """A miniature copy of the shared folder: two archives, 3 drawers per character, a split file."""
-    for name in omniglot.ARCHIVES:
-        with zipfile.ZipFile(root / name, "w") as archive:
-            if name == "images_background.zip":
-                for c, character in enumerate(characters):
-                    for drawer in (1, 2, 3):
-                        archive.writestr(f"images_background/{character}/{c + 1:04d}_{drawer:02d}.png", _drawing(c))
-            else:
-                archive.writestr("images_evaluation/Zeta/character01/0099_01.png", _drawing(5))
-    (root / "splits" / "vinyals").mkdir(parents=True)
-    (root / "splits" / "vinyals" / "train.txt").write_text("Alpha/character01/rot000\nAlpha/character01/rot090\nBeta/character01/rot180\n")
-    return root
+from tests._fakes import fake_omniglot
 
 
 @pytest.fixture
 def fake_root(tmp_path, monkeypatch):
     monkeypatch.setenv("METRICKIT_CACHE", str(tmp_path / "cache"))
     (tmp_path / "data" / "omniglot").mkdir(parents=True)
-    _fake_omniglot(tmp_path / "data" / "omniglot")
+    fake_omniglot(tmp_path / "data" / "omniglot")
     return tmp_path / "data"
 
 

@@ -102,7 +102,43 @@ def build_parser() -> argparse.ArgumentParser:
     _common(evaluate)
     evaluate.set_defaults(handler="metrickit.cli.commands:lmnn_evaluate_command")
     _deep_commands(groups)
+    _fewshot_commands(groups)
     return parser
+
+
+def _fewshot_commands(groups) -> None:
+    """``metrickit fewshot train|eval``: Prototypical Networks on Omniglot (the torch extra)."""
+    fewshot = groups.add_parser("fewshot", help="few-shot learning on Omniglot: train, eval",
+                                description="Prototypical Networks on Omniglot (Vinyals splits, 28 x 28, rotations as classes).")
+    verbs = fewshot.add_subparsers(dest="verb", metavar="VERB")
+    train = verbs.add_parser("train", help="episodic training of Prototypical Networks", description=(
+        "Train conv-4 Prototypical Networks on N-way K-shot Q-query episodes of an Omniglot split, scoring validation "
+        "episodes after every epoch. Writes model.safetensors, checkpoint.safetensors, results.json, training_curve.png."))
+    train.add_argument("--out", required=True, metavar="DIR")
+    train.add_argument("--overwrite", action="store_true")
+    train.add_argument("--resume", action="store_true", help="continue exactly from --out/checkpoint.safetensors")
+    train.add_argument("--split", default="train", choices=("train", "trainval"))
+    train.add_argument("--val-split", default="val", choices=("val", "none"), help="'none' for the final trainval run")
+    train.add_argument("--data-dir", metavar="DIR")
+    for name, default in (("n-way", 60), ("n-shot", 5), ("n-query", 5), ("episodes-per-epoch", 100), ("epochs", 10),
+                          ("lr-halve-every", 2000), ("val-n-way", 5), ("val-n-shot", 1), ("val-n-query", 15), ("val-episodes", 200),
+                          ("seed", 0)):
+        train.add_argument(f"--{name}", type=int, default=default, help=f"(default {default})")
+    train.add_argument("--learning-rate", type=float, default=1e-3)
+    _common(train)
+    train.set_defaults(handler="metrickit.cli.commands:fewshot_train_command")
+    evaluate = verbs.add_parser("eval", help="accuracy ± 95%% CI on seeded test episodes", description=(
+        "Embed the test split once and score seeded episodes (15 queries per class by default) for each N-way K-shot "
+        "setting. --model euclidean ranks raw pixels."))
+    evaluate.add_argument("--model", required=True, metavar="MODEL.safetensors", help="a saved model, or 'euclidean'")
+    evaluate.add_argument("--settings", default="5x1,5x5,20x1,20x5", help="N-way x K-shot list (default 5x1,5x5,20x1,20x5)")
+    evaluate.add_argument("--episodes", type=int, default=1000)
+    evaluate.add_argument("--n-query", type=int, default=15)
+    evaluate.add_argument("--seed", type=int, default=0, help="episode seed (the same file for every method)")
+    evaluate.add_argument("--split", default="test", choices=("test", "val"))
+    evaluate.add_argument("--data-dir", metavar="DIR")
+    _common(evaluate)
+    evaluate.set_defaults(handler="metrickit.cli.commands:fewshot_eval_command")
 
 
 def _deep_commands(groups) -> None:

@@ -15,6 +15,8 @@ __all__ = [
     "demo_command",
     "embed_command",
     "evaluate_command",
+    "fewshot_eval_command",
+    "fewshot_train_command",
     "lmnn_evaluate_command",
     "lmnn_fit_command",
     "lmnn_transform_command",
@@ -202,4 +204,33 @@ def embed_command(args: argparse.Namespace) -> int:
             np.savez(fh, **arrays)
     results = {"out": args.out, "n": len(arrays["embeddings"]), "embedding_dim": int(arrays["embeddings"].shape[1]), "arrays": sorted(arrays)}
     _emit(args, results, f"wrote {results['n']} embeddings of dimension {results['embedding_dim']} ({', '.join(results['arrays'])}) to {args.out}")
+    return 0
+
+
+def fewshot_train_command(args: argparse.Namespace) -> int:
+    from metrickit.fewshot.run import run_fewshot_training
+    from metrickit.fewshot.train import FewShotConfig
+
+    config = FewShotConfig(n_way=args.n_way, n_shot=args.n_shot, n_query=args.n_query, episodes_per_epoch=args.episodes_per_epoch,
+                           epochs=args.epochs, learning_rate=args.learning_rate, lr_halve_every=args.lr_halve_every,
+                           val_n_way=args.val_n_way, val_n_shot=args.val_n_shot, val_n_query=args.val_n_query,
+                           val_episodes=args.val_episodes, seed=args.seed, threads=args.threads)
+    results = run_fewshot_training(config, args.out, split=args.split, val_split=None if args.val_split == "none" else args.val_split,
+                                   data_dir=args.data_dir, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
+    last = results["history"][-1]
+    val = (f", validation {config.val_n_way}-way {config.val_n_shot}-shot {last['val_accuracy']:.2%}"
+           if last.get("val_accuracy") is not None else "")
+    _emit(args, results, f"trained on {results['n_train_classes']} classes ({args.split}) for {config.epochs} x {config.episodes_per_epoch} "
+                         f"episodes in {results['train_seconds']:.0f} s{val}; best epoch {results['best_epoch']}\nwrote {', '.join(results['files'])} to {args.out}")
+    return 0
+
+
+def fewshot_eval_command(args: argparse.Namespace) -> int:
+    from metrickit.fewshot.run import evaluate_fewshot, parse_settings
+
+    results = evaluate_fewshot(None if args.model == "euclidean" else args.model, settings=parse_settings(args.settings),
+                               n_query=args.n_query, n_episodes=args.episodes, seed=args.seed, split=args.split, data_dir=args.data_dir)
+    lines = [f"{results['model']} on Omniglot {args.split}, {args.episodes} episodes per setting (seed {args.seed}), {args.n_query} queries per class"]
+    lines += [f"  {r['n_way']:>2}-way {r['n_shot']}-shot  {r['accuracy']:.2%} ± {r['ci95']:.2%}" for r in results["results"]]
+    _emit(args, results, "\n".join(lines))
     return 0

@@ -29,7 +29,7 @@ def test_help_is_fast_and_never_imports_torch_or_sklearn():
 
 def test_every_command_has_help():
     for args in ([], ["demo"], ["lmnn"], ["lmnn", "fit"], ["lmnn", "transform"], ["lmnn", "evaluate"], ["train"], ["evaluate"], ["embed"],
-                 ["fewshot"], ["fewshot", "train"], ["fewshot", "eval"]):
+                 ["fewshot"], ["fewshot", "train"], ["fewshot", "eval"], ["fewshot", "make-runs"]):
         result = _run(*args, "--help")
         assert result.returncode == 0 and "usage: metrickit" in result.stdout
 

@@ -131,6 +131,7 @@ def _fewshot_commands(groups) -> None:
         "Embed the test split once and score seeded episodes (15 queries per class by default) for each N-way K-shot "
         "setting. --model euclidean ranks raw pixels."))
     evaluate.add_argument("--model", required=True, metavar="MODEL.safetensors", help="a saved model, or 'euclidean'")
+    evaluate.add_argument("--runs", metavar="DIR", help="score one-shot runs in the official layout (runNN/...) instead of episodes")
     evaluate.add_argument("--settings", default="5x1,5x5,20x1,20x5", help="N-way x K-shot list (default 5x1,5x5,20x1,20x5)")
     evaluate.add_argument("--episodes", type=int, default=1000)
     evaluate.add_argument("--n-query", type=int, default=15)
@@ -139,6 +140,15 @@ def _fewshot_commands(groups) -> None:
     evaluate.add_argument("--data-dir", metavar="DIR")
     _common(evaluate)
     evaluate.set_defaults(handler="metrickit.cli.commands:fewshot_eval_command")
+    runs = verbs.add_parser("make-runs", help="build within-alphabet one-shot runs from images_evaluation.zip", description=(
+        "Write 20-way one-shot runs in the official Omniglot layout (runNN/training, runNN/test, runNN/class_labels.txt), "
+        "each inside one alphabet of the evaluation archive, for `metrickit fewshot eval --runs`."))
+    runs.add_argument("--out", required=True, metavar="DIR")
+    runs.add_argument("--n-runs", type=int, default=20)
+    runs.add_argument("--seed", type=int, default=0)
+    runs.add_argument("--data-dir", metavar="DIR")
+    _common(runs)
+    runs.set_defaults(handler="metrickit.cli.commands:fewshot_make_runs_command")
 
 
 def _deep_commands(groups) -> None:

@@ -16,6 +16,7 @@ __all__ = [
     "embed_command",
     "evaluate_command",
     "fewshot_eval_command",
+    "fewshot_make_runs_command",
     "fewshot_train_command",
     "lmnn_evaluate_command",
     "lmnn_fit_command",
@@ -228,9 +229,28 @@ def fewshot_train_command(args: argparse.Namespace) -> int:
 def fewshot_eval_command(args: argparse.Namespace) -> int:
     from metrickit.fewshot.run import evaluate_fewshot, parse_settings
 
+    if args.runs:
+        from metrickit.fewshot.oneshot import evaluate_runs
+
+        results = evaluate_runs(args.runs, None if args.model == "euclidean" else args.model)
+        lines = [f"{results['model']} on {len(results['runs'])} one-shot runs in {args.runs}"]
+        lines += [f"  {name}: error {error:.1%}" for name, error in zip(results["runs"], results["errors"])]
+        lines.append(f"  mean error {results['mean_error']:.2%}")
+        _emit(args, results, "\n".join(lines))
+        return 0
+
     results = evaluate_fewshot(None if args.model == "euclidean" else args.model, settings=parse_settings(args.settings),
                                n_query=args.n_query, n_episodes=args.episodes, seed=args.seed, split=args.split, data_dir=args.data_dir)
     lines = [f"{results['model']} on Omniglot {args.split}, {args.episodes} episodes per setting (seed {args.seed}), {args.n_query} queries per class"]
     lines += [f"  {r['n_way']:>2}-way {r['n_shot']}-shot  {r['accuracy']:.2%} ± {r['ci95']:.2%}" for r in results["results"]]
     _emit(args, results, "\n".join(lines))
+    return 0
+
+
+def fewshot_make_runs_command(args: argparse.Namespace) -> int:
+    from metrickit.datasets.paths import dataset_dir
+    from metrickit.fewshot.oneshot import make_runs
+
+    out = make_runs(dataset_dir("omniglot", args.data_dir) / "images_evaluation.zip", args.out, n_runs=args.n_runs, seed=args.seed)
+    _emit(args, {"out": str(out), "n_runs": args.n_runs}, f"wrote {args.n_runs} within-alphabet 20-way one-shot runs to {out}")
     return 0

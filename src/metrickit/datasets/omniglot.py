@@ -22,7 +22,7 @@ from metrickit.datasets.labeled import LabeledSet, Preprocessing
 from metrickit.datasets.paths import dataset_dir
 from metrickit.exceptions import DatasetNotFoundError
 
-__all__ = ["ARCHIVES", "SPLITS", "cache_dir", "decode_archive", "load_omniglot"]
+__all__ = ["ARCHIVES", "SPLITS", "cache_dir", "decode_archive", "load_omniglot", "read_drawing"]
 
 ARCHIVES = ("images_background.zip", "images_evaluation.zip")
 SPLITS = ("train", "val", "test", "trainval")
@@ -68,9 +68,18 @@ def decode_archive(path: str | os.PathLike, cache: str | os.PathLike | None = No
     return images, characters, drawers
 
 
-def _decode(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from PIL import Image
+def read_drawing(source) -> np.ndarray:
+    """One drawing (a path or an open file) as uint8 (28, 28): grayscale, LANCZOS-resized, inverted so strokes are bright."""
+    from PIL import Image, UnidentifiedImageError
 
+    try:
+        with Image.open(source) as image:
+            return 255 - np.asarray(image.convert("L").resize((SIZE, SIZE), Image.LANCZOS), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError(f"cannot read image {getattr(source, 'name', source)}: {error}") from None
+
+
+def _decode(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
@@ -82,11 +91,10 @@ def _decode(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         images = np.empty((len(entries), SIZE, SIZE), dtype=np.uint8)
         for i, (name, _) in enumerate(entries):
             try:
-                with archive.open(name) as fh, Image.open(fh) as image:
-                    small = image.convert("L").resize((SIZE, SIZE), Image.LANCZOS)
-            except (OSError, zipfile.BadZipFile) as error:
+                with archive.open(name) as fh:
+                    images[i] = read_drawing(fh)
+            except (ValueError, zipfile.BadZipFile) as error:
                 raise ValueError(f"{path}: cannot read {name}: {error}") from None
-            images[i] = 255 - np.asarray(small, dtype=np.uint8)  # strokes bright
     characters = np.array([f"{m.group(1)}/{m.group(2)}" for _, m in entries])
     drawers = np.array([int(m.group(4)) for _, m in entries], dtype=np.int64)
     return images, characters, drawers

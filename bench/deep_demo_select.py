@@ -56,7 +56,7 @@ def main(argv=None) -> int:
                                    LabeledSet(prep.apply(X[val]), y[val], prep), kept, [], held)
                 config = load_config(dataset="digits", architecture="mlp", loss="triplet", n_val_classes=0, n_classes_per_batch=4,
                                      n_per_class=16, batches_per_epoch=50, seed=0, **settings)
-                Z = train(config, quiet=True, split=split).model.embedder.embed(torch.from_numpy(split.test.X)).numpy()
+                Z = train(config, quiet=True, split=split).model.embedder.embed(split.test.X)
             values.append(retrieval_metrics(Z, y[val], backend="exact").map_at_r)
         row = {"method": method, **settings, "val_map_at_r": float(np.mean(values)), "per_fold": values}
         print(row, flush=True)

@@ -28,7 +28,6 @@ METHODS = {
 
 
 def main(argv=None) -> int:
-    import numpy as np
     import torch
     from sklearn.decomposition import PCA
 

@@ -85,7 +85,6 @@ def _unseen_classes(X, y, X_train, y_train, *, seed, quick, out, overwrite, verb
     import time
 
     import numpy as np
-    import torch
     from sklearn.decomposition import PCA
 
     from metrickit.datasets.labeled import LabeledSet, Preprocessing
@@ -108,7 +107,7 @@ def _unseen_classes(X, y, X_train, y_train, *, seed, quick, out, overwrite, verb
     embedded = {
         "Euclidean": X[unseen],
         "LMNN (0-5)": lmnn.transform(X[unseen]),
-        "triplet MLP (0-5)": result.model.embedder.embed(torch.from_numpy(split.test.X)).numpy(),
+        "triplet MLP (0-5)": result.model.embedder.embed(split.test.X),
     }
     rows = {name: retrieval_metrics(Z, y[unseen], backend="exact").as_dict() for name, Z in embedded.items()}
     rows["LMNN (0-5)"]["fit_seconds"] = lmnn_seconds

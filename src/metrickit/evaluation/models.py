@@ -26,8 +26,6 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """Retrieval metrics (leave-one-out within the chosen classes) of a saved model, or of Euclidean
     distance on the preprocessed inputs when ``model_path`` is None."""
-    import torch
-
     from metrickit.datasets.labeled import load_labeled, split_by_classes
     from metrickit.evaluation.retrieval import retrieval_metrics
     from metrickit.models.artifact import load_deep_model
@@ -37,7 +35,7 @@ def evaluate_model(
                         labels=labels, label_column=label_column)
     if classes is not None:
         data = data.subset(split_by_classes(data.y, classes))
-    embeddings = model.embedder.embed(torch.from_numpy(data.X)).numpy() if model else data.X.reshape(len(data.X), -1)
+    embeddings = model.embedder.embed(data.X) if model else data.X.reshape(len(data.X), -1)
     report = retrieval_metrics(embeddings, data.y, n_neighbors=n_neighbors, backend=backend)
     seen = sorted(set(np.unique(data.y).tolist()) & set(model.training_classes), key=str) if model else []
     return {"model": str(model_path) if model_path else "euclidean", "dataset": dataset, "split": split,

@@ -24,8 +24,6 @@ __all__ = ["evaluate_runs", "make_runs"]
 
 def evaluate_runs(runs_dir: str | os.PathLike, model_path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Per-run and mean error of nearest-neighbour one-shot classification; ``model_path=None`` uses pixels."""
-    import torch
-
     from metrickit.models.artifact import load_deep_model
 
     root = Path(runs_dir)
@@ -44,7 +42,7 @@ def evaluate_runs(runs_dir: str | os.PathLike, model_path: str | os.PathLike | N
         if model is None:
             Z = images.reshape(len(images), -1).astype(np.float64) / 255
         else:
-            Z = model.embedder.embed(torch.from_numpy(model.preprocessing.apply(images))).numpy().astype(np.float64)
+            Z = model.embed(images).astype(np.float64)
         queries, gallery = Z[: len(tests)], Z[len(tests) :]
         d2 = ((queries[:, None, :] - gallery[None, :, :]) ** 2).sum(-1)
         predicted = [trainings[i] for i in d2.argmin(1)]

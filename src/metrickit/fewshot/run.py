@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from metrickit._io import write_json_atomic
 from metrickit.fewshot.train import FewShotConfig
 
 __all__ = ["evaluate_fewshot", "parse_settings", "run_fewshot_training"]
@@ -40,18 +38,12 @@ def run_fewshot_training(
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Train Prototypical Networks on an Omniglot split and write model, checkpoint, results.json and training_curve.png."""
-    from metrickit._provenance import provenance
     from metrickit.datasets.omniglot import load_omniglot
     from metrickit.fewshot.train import train_protonet
-    from metrickit.models.artifact import DeepMetricModel, save_deep_model
-    from metrickit.plotting import plot_training_curve
+    from metrickit.models.artifact import DeepMetricModel
+    from metrickit.training.run import prepare_run_dir, write_run
 
-    out = Path(out_dir)
-    checkpoint = out / "checkpoint.safetensors"
-    if resume and not checkpoint.is_file():
-        raise FileNotFoundError(f"cannot resume: {checkpoint} does not exist.")
-    if not resume and out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite, --resume, or choose another --out.")
+    out, checkpoint = prepare_run_dir(out_dir, resume=resume, overwrite=overwrite)
     began = time.perf_counter()
     train = load_omniglot(split, data_dir=data_dir)
     val = load_omniglot(val_split, data_dir=data_dir) if val_split else None
@@ -60,15 +52,10 @@ def run_fewshot_training(
     result = train_protonet(config, train, val, checkpoint=checkpoint, resume=resume, quiet=quiet)
     model = DeepMetricModel(result.model, train.preprocessing, "squared euclidean", None, [],
                             {"fewshot": config.as_dict(), "split": split, "val_split": val_split, "best_epoch": result.best_epoch})
-    save_deep_model(model, out / "model.safetensors", overwrite=True)
-    plot_training_curve(result.history, out / "training_curve.png", overwrite=True)
     results = {"config": config.as_dict(), "split": split, "val_split": val_split, "n_train_classes": int(len(np.unique(train.y))),
                "best_epoch": result.best_epoch, "history": result.history, "load_seconds": load_seconds,
-               "train_seconds": sum(h["seconds"] for h in result.history),
-               "files": ["model.safetensors", "checkpoint.safetensors", "results.json", "training_curve.png"],
-               "provenance": provenance(config.threads)}
-    write_json_atomic(out / "results.json", results, overwrite=True)
-    return results
+               "train_seconds": sum(h["seconds"] for h in result.history)}
+    return write_run(out, model, result.history, results, config.threads)
 
 
 def evaluate_fewshot(
@@ -85,8 +72,6 @@ def evaluate_fewshot(
 
     The test images are embedded once (BatchNorm in eval mode: no transductive statistics).
     """
-    import torch
-
     from metrickit.datasets.omniglot import load_omniglot
     from metrickit.fewshot.episodes import evaluate_episodes, make_episodes
     from metrickit.models.artifact import load_deep_model
@@ -96,7 +81,7 @@ def evaluate_fewshot(
     if model_path is None:
         embeddings = data.X.reshape(len(data.X), -1)
     else:
-        embeddings = load_deep_model(model_path).embedder.embed(torch.from_numpy(data.X)).numpy()
+        embeddings = load_deep_model(model_path).embedder.embed(data.X)
     embed_seconds = time.perf_counter() - began
     _, codes = np.unique(data.y, return_inverse=True)
     rows = []

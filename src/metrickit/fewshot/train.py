@@ -119,7 +119,7 @@ def train_protonet(
                   "seconds": time.perf_counter() - began}
         score = float(epoch)
         if val_file is not None:
-            report = evaluate_episodes(model.embed(torch.from_numpy(val.X)).numpy(), val_file)
+            report = evaluate_episodes(model.embed(val.X), val_file)
             record.update(val_accuracy=report.accuracy, val_ci95=report.ci95)
             score = report.accuracy
         best = finish_epoch(epoch, record, score, history, best, model, no_objective, optimizer, scheduler, checkpoint)

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from metrickit.distances.functional import block_slices, top_k_neighbors
 from metrickit._threads import Workers
+from metrickit.distances.functional import block_slices, top_k_neighbors
 from metrickit.linear._impostor_search import (
     STREAM_MIB,
     ImpostorPairs,
@@ -238,7 +238,6 @@ class PairGraph:
     ):
         rows_t, cols_t = np.nonzero(targets.mask)
         self.workers = workers or Workers()
-        self.pairs = pairs
         self.blocks = pair_slices(pairs, X, working_memory)
         self._target_pos = (rows_t, cols_t)
         rows = np.concatenate([rows_t, pairs.anchors])

@@ -104,7 +104,6 @@ class _FusedTriplet(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, ap, distances, valid, negative, margin, rule, reduction, stats):
-        n_slots = ap.shape[1]
         inf = torch.tensor(float("inf"), dtype=distances.dtype, device=distances.device)
         negatives = torch.sort(torch.where(negative, distances, inf), dim=1).values  # (n_query, n_ref), +inf last
         a = torch.where(valid, ap, -inf)  # (n_query, n_slots); padding never counts

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from metrickit._safetensors import read_safetensors, write_safetensors
 from metrickit.datasets.labeled import Preprocessing
@@ -39,8 +38,7 @@ class DeepMetricModel:
 
     def embed(self, raw: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Embeddings (n, embedding_dim) of raw inputs, prepared with the stored preprocessing."""
-        x = torch.from_numpy(self.preprocessing.apply(raw))
-        return self.embedder.embed(x, batch_size).numpy()
+        return self.embedder.embed(self.preprocessing.apply(raw), batch_size)
 
 
 def save_deep_model(model: DeepMetricModel, path: str | os.PathLike, *, overwrite: bool = False) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -34,11 +35,13 @@ class EmbeddingNet(nn.Module):
         return F.normalize(z, dim=1) if self.normalize else z
 
     @torch.no_grad()
-    def embed(self, inputs: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    def embed(self, inputs: torch.Tensor | np.ndarray, batch_size: int = 256) -> torch.Tensor | np.ndarray:
         """Embeddings of ``inputs`` in eval mode (BatchNorm uses running statistics), in batches, on CPU.
 
-        The module's training mode is restored afterwards.
+        A numpy array in gives a numpy array out. The module's training mode is restored afterwards.
         """
+        if isinstance(inputs, np.ndarray):
+            return self.embed(torch.from_numpy(inputs), batch_size).numpy()
         was_training = self.training
         self.eval()
         try:

@@ -122,9 +122,8 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _evaluate(model: EmbeddingNet, data: LabeledSet, device: torch.device) -> RetrievalReport:
-    embeddings = model.embed(torch.from_numpy(data.X).to(device)).numpy()
-    return retrieval_metrics(embeddings, data.y, backend="exact")
+def _evaluate(model: EmbeddingNet, data: LabeledSet) -> RetrievalReport:
+    return retrieval_metrics(model.embed(data.X), data.y, backend="exact")
 
 
 def train(
@@ -184,7 +183,7 @@ def train(
         record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "active_fraction": float(np.mean(active)) if active else None,
                   "seconds": time.perf_counter() - began}
         if split.val is not None:
-            report = _evaluate(model, split.val, device)
+            report = _evaluate(model, split.val)
             record.update(val_map_at_r=report.map_at_r, val_precision_at_1=report.precision_at_1)
             score = report.map_at_r
         else:
@@ -193,7 +192,7 @@ def train(
     if best["weights"] is not None:
         model.load_state_dict(best["weights"])
     model.eval()
-    test = _evaluate(model, split.test, device)
+    test = _evaluate(model, split.test)
     artifact = DeepMetricModel(
         model.cpu(), split.fit.preprocessing, "euclidean", None, split.fit_classes,
         {"config": config.as_dict(), "best_epoch": best["epoch"], "val_classes": split.val_classes, "test_classes": split.test_classes,

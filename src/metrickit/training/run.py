@@ -10,9 +10,33 @@ from typing import Any
 from metrickit._io import write_json_atomic
 from metrickit.training.config import TrainConfig
 
-__all__ = ["CHECKPOINT", "MODEL", "run_training"]
+__all__ = ["CHECKPOINT", "MODEL", "prepare_run_dir", "run_training", "write_run"]
 
 MODEL, CHECKPOINT, RESULTS, CURVE = "model.safetensors", "checkpoint.safetensors", "results.json", "training_curve.png"
+
+
+def prepare_run_dir(out_dir: str | os.PathLike, *, resume: bool, overwrite: bool) -> tuple[Path, Path]:
+    """``(out, checkpoint)``: ``out`` must be new or empty unless ``overwrite``; ``resume`` needs its checkpoint."""
+    out = Path(out_dir)
+    checkpoint = out / CHECKPOINT
+    if resume and not checkpoint.is_file():
+        raise FileNotFoundError(f"cannot resume: {checkpoint} does not exist.")
+    if not resume and out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite, --resume, or choose another --out.")
+    return out, checkpoint
+
+
+def write_run(out: Path, model, history: list[dict], results: dict[str, Any], threads: int | None) -> dict[str, Any]:
+    """Write the model file, the training curve and ``results.json`` (with file list and provenance) into ``out``."""
+    from metrickit._provenance import provenance
+    from metrickit.models.artifact import save_deep_model
+    from metrickit.plotting import plot_training_curve
+
+    save_deep_model(model, out / MODEL, overwrite=True)
+    plot_training_curve(history, out / CURVE, overwrite=True)
+    results = {**results, "files": [MODEL, CHECKPOINT, RESULTS, CURVE], "provenance": provenance(threads)}
+    write_json_atomic(out / RESULTS, results, overwrite=True)
+    return results
 
 
 def run_training(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False, overwrite: bool = False, quiet: bool = False) -> dict[str, Any]:
@@ -21,23 +45,13 @@ def run_training(config: TrainConfig, out_dir: str | os.PathLike, *, resume: boo
     ``out_dir`` must be new or empty unless ``overwrite`` (or ``resume``) is given.
     Returns the results also written to ``results.json``.
     """
-    from metrickit._provenance import provenance
-    from metrickit.models.artifact import save_deep_model
-    from metrickit.plotting import plot_training_curve
     from metrickit.training.loop import train
 
-    out = Path(out_dir)
-    checkpoint = out / CHECKPOINT
-    if resume and not checkpoint.is_file():
-        raise FileNotFoundError(f"cannot resume: {checkpoint} does not exist.")
-    if not resume and out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite, --resume, or choose another --out.")
+    out, checkpoint = prepare_run_dir(out_dir, resume=resume, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     result = train(config, checkpoint=checkpoint, resume=resume, quiet=quiet)
     seconds = time.perf_counter() - began
-    save_deep_model(result.model, out / MODEL, overwrite=True)
-    plot_training_curve(result.history, out / CURVE, overwrite=True)
     results = {
         "config": config.as_dict(),
         "classes": {"fit": result.split.fit_classes, "validation": result.split.val_classes, "test": result.split.test_classes},
@@ -45,8 +59,5 @@ def run_training(config: TrainConfig, out_dir: str | os.PathLike, *, resume: boo
         "history": result.history,
         "test": result.test.as_dict(),
         "train_seconds": seconds,
-        "files": [MODEL, CHECKPOINT, RESULTS, CURVE],
-        "provenance": provenance(config.threads),
     }
-    write_json_atomic(out / RESULTS, results, overwrite=True)
-    return results
+    return write_run(out, result.model, result.history, results, config.threads)

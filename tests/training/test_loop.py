@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from metrickit.training import load_config, train
+from metrickit.training import load_config, prepare_classes, train
 
 
 def _config(**overrides):
@@ -72,3 +72,8 @@ def test_mnist_unseen_digits_smoke(mnist_dir):
     assert result.split.test_classes == [5, 6, 7, 8, 9] and len(result.split.test.y) == 4861
     assert len(result.split.fit_classes) == 3 and len(result.split.val_classes) == 2
     assert result.history[0]["val_map_at_r"] is not None and 0.0 < result.test.map_at_r <= 1.0
+
+
+def test_the_default_config_holds_out_two_validation_classes():
+    split = prepare_classes(load_config(dataset="digits"))
+    assert len(split.val_classes) == 2 and len(split.fit_classes) == 4 and split.test_classes == [6, 7, 8, 9]

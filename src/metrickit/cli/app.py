@@ -171,7 +171,7 @@ def _deep_commands(groups) -> None:
     group.add_argument("--label-column", type=int, metavar="I", help="CSV column holding the labels (e.g. -1)")
     group.add_argument("--train-classes", type=_class_list, metavar="A,B,..", help="training classes (others unseen)")
     group.add_argument("--test-classes", type=_class_list, metavar="A,B,..", help="unseen test classes")
-    group.add_argument("--n-val-classes", type=int, help="training classes held out for validation (0 or >= 2)")
+    group.add_argument("--n-val-classes", type=int, help="training classes held out for validation (0 or >= 2; default 2)")
     group.add_argument("--architecture", choices=("mlp", "conv4", "resnet"))
     group.add_argument("--embedding-dim", type=int)
     group.add_argument("--normalize", action="store_true", default=None, help="L2-normalise embeddings")

@@ -33,7 +33,7 @@ class TrainConfig:
     image_size: int | None = None
     train_classes: list | None = None
     test_classes: list | None = None
-    n_val_classes: int = 1
+    n_val_classes: int = 2
     architecture: str = "conv4"
     embedding_dim: int = 64
     hidden: list[int] = field(default_factory=lambda: [256])

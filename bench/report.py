@@ -121,6 +121,7 @@ def render(results_dir: Path) -> str:
             "",
         ]
     out += deep_sections(results_dir)
+    out += fewshot_sections(results_dir)
     return "\n".join(out)
 
 
@@ -195,6 +196,59 @@ def deep_sections(results_dir: Path) -> list[str]:
                 f"{fmt_m(ours)} | {fmt_m(theirs)} | {ratio('memory_ratio', '{:.1f}x')} | {ratio('loss_difference', '{:.1e}')} |"
             )
         out.append("")
+    return out
+
+
+def fewshot_sections(results_dir: Path) -> list[str]:
+    out: list[str] = []
+    shapes = results_dir / "fewshot-shapes.json"
+    if shapes.exists():
+        record = json.loads(shapes.read_text())
+        out += _section(
+            "Few-shot Omniglot: choosing the training episode shape on validation classes",
+            f"Prototypical Networks trained on `train.txt` for the same number of images ({record['images']:,}, so about the same "
+            "compute) per episode shape, constant learning rate; scored on 1,000 `val.txt` episodes (15 queries per class). "
+            "The test split is not used.",
+            record,
+            ["episode shape (way x shot x query)", "images per episode", "episodes", "training (s)", "validation 5-way 1-shot",
+             "validation 20-way 1-shot"],
+        )
+        for row in record["rows"]:
+            v = row["validation"]
+            out.append(f"| {' x '.join(map(str, row['shape']))} | {row['images_per_episode']} | {row['episodes']} | {row['train_seconds']:.0f} | "
+                       f"{v['5-way 1-shot']['accuracy']:.2%} ± {v['5-way 1-shot']['ci95']:.2%} | "
+                       f"{v['20-way 1-shot']['accuracy']:.2%} ± {v['20-way 1-shot']['ci95']:.2%} |")
+        out += ["", f"Selected: {' x '.join(map(str, record['selected']))} (best validation 20-way 1-shot accuracy).", ""]
+    protocol = results_dir / "fewshot-omniglot.json"
+    if protocol.exists():
+        record = json.loads(protocol.read_text())
+        test, methods = record["test"], record["methods"]
+        settings = [f"{e['n_way']}-way {e['n_shot']}-shot" for e in test["episodes"]]
+        config = next(iter(methods.values()))["config"]
+        out += _section(
+            "Few-shot Omniglot: Prototypical Networks and baselines on the same test episodes",
+            f"Every network is conv-4 (64-d) trained on {config['n_way']}-way {config['n_shot']}-shot {config['n_query']}-query episodes "
+            f"(Adam {config['learning_rate']:g}, halved every {config['lr_halve_every']} episodes): the number of episodes is chosen on "
+            f"`val.txt` ({config['val_n_way']}-way 1-shot, {config['val_episodes']} episodes, after every {config['episodes_per_epoch']}), "
+            "then a fresh run trains on `trainval.txt` for that many episodes. The softmax baseline learns a classifier over the "
+            "training classes from the same episodes' images and is used as a feature extractor; the triplet baseline uses semi-hard "
+            f"triplets (margin {config['margin']:g}) on the same images as P x K batches. Test: {test['n_classes']} unseen `test.txt` "
+            f"classes, {test['n_episodes']} episodes per setting, {test['n_query']} queries per class, one seeded episode file per "
+            "setting shared by every method (sha256 below), nearest prototype in squared Euclidean distance, BatchNorm in eval mode. "
+            "Accuracy ± 95% CI. Training time counts the training steps only (2 threads); validation and decoding are separate.",
+            record,
+            ["method", *settings, "one-shot runs error", "episodes (selected)", "training (s): selection / final", "validation (s)"],
+        )
+        for name, entry in test["methods"].items():
+            cells = [f"{r['accuracy']:.2%} ± {r['ci95']:.2%}" for r in entry["results"]]
+            m = methods.get(name)
+            budget = (f"{m['selected_episodes']} | {m['selection']['train_seconds']:.0f} / {m['final']['train_seconds']:.0f} | "
+                      f"{m['selection']['val_seconds']:.0f}") if m else "- | - | -"
+            out.append(f"| {name} | {' | '.join(cells)} | {record['oneshot'][name]['mean_error']:.1%} | {budget} |")
+        out += ["", "Episode files: " + ", ".join(f"{e['n_way']}x{e['n_shot']} `{e['sha256'][:16]}`" for e in test["episodes"]) + ". "
+                "One-shot runs: 20 within-alphabet 20-way runs in the official layout built by `metrickit fewshot make-runs` "
+                f"(seed {record['seed']}) from `images_evaluation.zip`; mean error over runs.", "",
+                "![accuracy per setting](bench/results/fewshot-omniglot.png)", ""]
     return out
 
 

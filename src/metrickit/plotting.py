@@ -10,7 +10,7 @@ import numpy as np
 
 from metrickit._io import atomic_path
 
-__all__ = ["plot_objective", "plot_projections", "plot_training_curve"]
+__all__ = ["plot_fewshot_accuracy", "plot_objective", "plot_projections", "plot_training_curve"]
 
 
 def _pyplot():
@@ -81,6 +81,30 @@ def plot_training_curve(history: Sequence[dict], path: str | os.PathLike, *, ove
         val.set_title("validation classes (unseen in training)", fontsize=10)
         val.legend(fontsize=8)
         val.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path, overwrite)
+
+
+def plot_fewshot_accuracy(methods: dict[str, dict], path: str | os.PathLike, *, title: str = "", overwrite: bool = False) -> Path:
+    """Grouped bars: episode accuracy per N-way K-shot setting for each method, with 95% confidence intervals."""
+    plt = _pyplot()
+    names = list(methods)
+    settings = [f"{r['n_way']}-way {r['n_shot']}-shot" for r in methods[names[0]]["results"]]
+    width = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(settings) * max(1, len(names) / 2.5)), 4.2))
+    for k, name in enumerate(names):
+        rows = methods[name]["results"]
+        x = np.arange(len(rows)) + (k - (len(names) - 1) / 2) * width
+        acc, ci = np.array([r["accuracy"] for r in rows]) * 100, np.array([r["ci95"] for r in rows]) * 100
+        ax.bar(x, acc, width * 0.92, yerr=ci, capsize=3, label=name)
+        for xi, a in zip(x, acc):
+            ax.text(xi, a + 1, f"{a:.1f}", ha="center", va="bottom", fontsize=7, rotation=90)
+    ax.set_xticks(np.arange(len(settings)), settings)
+    ax.set_ylabel("accuracy (%), 95% CI")
+    ax.set_ylim(0, 112)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
     return _save(fig, path, overwrite)
 

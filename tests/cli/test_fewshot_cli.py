@@ -3,6 +3,8 @@ import json
 import pytest
 
 from metrickit.cli.app import main
+from metrickit.fewshot import EpisodeFile
+from metrickit.models.artifact import load_deep_model
 from tests._fakes import fake_omniglot
 
 CHARACTERS = [f"Alpha/character{i:02d}" for i in range(1, 9)]
@@ -27,12 +29,30 @@ def test_fewshot_train_then_eval_against_pixels(omniglot_root, tmp_path, capsys)
     assert results["n_train_classes"] == 20 and len(results["history"]) == 2
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.safetensors", "model.safetensors", "results.json", "training_curve.png"]
     evaluate = ["fewshot", "eval", "--data-dir", str(omniglot_root), "--settings", "3x1,5x2", "--episodes", "30", "--n-query", "2", "--json"]
-    assert main([*evaluate, "--model", str(out / "model.safetensors")]) == 0
-    ours = json.loads(capsys.readouterr().out)
-    assert main([*evaluate, "--model", "euclidean"]) == 0
-    pixels = json.loads(capsys.readouterr().out)
+    assert main([*evaluate, "--model", f"proto={out / 'model.safetensors'}", "--model", "euclidean", "--out", str(tmp_path / "eval")]) == 0
+    results = json.loads(capsys.readouterr().out)
+    ours, pixels = results["methods"]["proto"], results["methods"]["euclidean (pixels)"]
+    assert ours["method"] == "protonet" and pixels["model"] is None
     assert [r["episode_sha256"] for r in ours["results"]] == [r["episode_sha256"] for r in pixels["results"]]  # same episodes
     assert [(r["n_way"], r["n_shot"], r["n_episodes"]) for r in ours["results"]] == [(3, 1, 30), (5, 2, 30)]
+    written = sorted(p.name for p in (tmp_path / "eval").iterdir())
+    assert written == ["accuracy.png", "episodes_3x1.npz", "episodes_5x2.npz", "results.json"]
+    assert EpisodeFile.load(tmp_path / "eval" / "episodes_5x2.npz").sha256() == ours["results"][1]["episode_sha256"]
+    assert json.loads((tmp_path / "eval" / "results.json").read_text())["provenance"]["threads"] >= 1
+    assert main([*evaluate, "--model", "euclidean", "--out", str(tmp_path / "eval")]) == 1  # never overwrites without --overwrite
+    assert "already exists and is not empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["softmax", "triplet"])
+def test_fewshot_train_baselines_record_their_method(omniglot_root, tmp_path, capsys, method):
+    out = tmp_path / method
+    train = ["fewshot", "train", "--method", method, "--data-dir", str(omniglot_root), "--n-way", "4", "--n-shot", "2", "--n-query", "2",
+             "--episodes-per-epoch", "3", "--epochs", "2", "--val-episodes", "5", "--val-n-way", "3", "--val-n-query", "3",
+             "--out", str(out), "--threads", "1", "-q", "--json"]
+    assert main(train) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["config"]["method"] == method and results["selected_episodes"] == 3 * results["best_epoch"]
+    assert load_deep_model(out / "model.safetensors").info["method"] == method
 
 
 def test_fewshot_errors_are_one_line(omniglot_root, capsys):
@@ -40,3 +60,7 @@ def test_fewshot_errors_are_one_line(omniglot_root, capsys):
     assert "`settings` entries must look like 5x1" in capsys.readouterr().err
     assert main(["fewshot", "eval", "--data-dir", str(omniglot_root), "--model", "euclidean", "--settings", "7x1", "--n-query", "2"]) == 1
     assert "`n_way` (7) is more than the 6 classes" in capsys.readouterr().err
+    assert main(["fewshot", "eval", "--data-dir", str(omniglot_root), "--model", "a=euclidean", "--model", "a=euclidean"]) == 1
+    assert "two --model values are both named 'a'" in capsys.readouterr().err
+    assert main(["fewshot", "train", "--data-dir", str(omniglot_root), "--out", "x", "--margin", "-1"]) == 1
+    assert "`margin` must be >= 0; got -1.0." in capsys.readouterr().err

@@ -108,16 +108,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fewshot_commands(groups) -> None:
-    """``metrickit fewshot train|eval``: Prototypical Networks on Omniglot (the torch extra)."""
-    fewshot = groups.add_parser("fewshot", help="few-shot learning on Omniglot: train, eval",
+    """``metrickit fewshot train|eval|make-runs``: Prototypical Networks and baselines on Omniglot (the torch extra)."""
+    fewshot = groups.add_parser("fewshot", help="few-shot learning on Omniglot: train, eval, make-runs",
                                 description="Prototypical Networks on Omniglot (Vinyals splits, 28 x 28, rotations as classes).")
     verbs = fewshot.add_subparsers(dest="verb", metavar="VERB")
-    train = verbs.add_parser("train", help="episodic training of Prototypical Networks", description=(
-        "Train conv-4 Prototypical Networks on N-way K-shot Q-query episodes of an Omniglot split, scoring validation "
-        "episodes after every epoch. Writes model.safetensors, checkpoint.safetensors, results.json, training_curve.png."))
+    train = verbs.add_parser("train", help="train Prototypical Networks (or a baseline) on Omniglot episodes", description=(
+        "Train a conv-4 embedder on N-way K-shot Q-query episodes of an Omniglot split, scoring validation episodes "
+        "after every epoch (the best epoch is kept). --method protonet learns from the prototypical loss; the baselines "
+        "learn from the same episodes' images: softmax (a classifier over the training classes, used as a feature "
+        "extractor) and triplet (semi-hard, L2-normalised). The protocol: train on 'train' with validation, then on "
+        "'trainval' with --val-split none for the selected number of epochs (results.json: best_epoch). "
+        "Writes model.safetensors, checkpoint.safetensors, results.json, training_curve.png."))
     train.add_argument("--out", required=True, metavar="DIR")
     train.add_argument("--overwrite", action="store_true")
     train.add_argument("--resume", action="store_true", help="continue exactly from --out/checkpoint.safetensors")
+    train.add_argument("--method", default="protonet", choices=("protonet", "softmax", "triplet"), help="(default protonet)")
     train.add_argument("--split", default="train", choices=("train", "trainval"))
     train.add_argument("--val-split", default="val", choices=("val", "none"), help="'none' for the final trainval run")
     train.add_argument("--data-dir", metavar="DIR")
@@ -125,13 +130,16 @@ def _fewshot_commands(groups) -> None:
                           ("lr-halve-every", 2000), ("val-n-way", 5), ("val-n-shot", 1), ("val-n-query", 15), ("val-episodes", 200),
                           ("seed", 0)):
         train.add_argument(f"--{name}", type=int, default=default, help=f"(default {default})")
-    train.add_argument("--learning-rate", type=float, default=1e-3)
+    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's, halved every --lr-halve-every episodes (default 1e-3)")
+    train.add_argument("--margin", type=float, default=0.2, help="triplet margin on squared distances (--method triplet; default 0.2)")
     _common(train)
     train.set_defaults(handler="metrickit.cli.commands:fewshot_train_command")
-    evaluate = verbs.add_parser("eval", help="accuracy ± 95%% CI on seeded test episodes", description=(
-        "Embed the test split once and score seeded episodes (15 queries per class by default) for each N-way K-shot "
-        "setting. --model euclidean ranks raw pixels."))
-    evaluate.add_argument("--model", required=True, metavar="MODEL.safetensors", help="a saved model, or 'euclidean'")
+    evaluate = verbs.add_parser("eval", help="accuracy ± 95%% CI of models side by side on seeded test episodes", description=(
+        "Embed the test split once per model and score every model on the same seeded episodes (one file per N-way "
+        "K-shot setting, 15 queries per class by default). --model euclidean ranks raw pixels; repeat --model (optionally "
+        "NAME=PATH) to compare methods. --out writes results.json, accuracy.png and the episode files."))
+    evaluate.add_argument("--model", required=True, action="append", metavar="[NAME=]MODEL",
+                          help="a saved model (.safetensors) or 'euclidean'; repeat to compare")
     evaluate.add_argument("--runs", metavar="DIR", help="score one-shot runs in the official layout (runNN/...) instead of episodes")
     evaluate.add_argument("--settings", default="5x1,5x5,20x1,20x5", help="N-way x K-shot list (default 5x1,5x5,20x1,20x5)")
     evaluate.add_argument("--episodes", type=int, default=1000)
@@ -139,6 +147,8 @@ def _fewshot_commands(groups) -> None:
     evaluate.add_argument("--seed", type=int, default=0, help="episode seed (the same file for every method)")
     evaluate.add_argument("--split", default="test", choices=("test", "val"))
     evaluate.add_argument("--data-dir", metavar="DIR")
+    evaluate.add_argument("--out", metavar="DIR", help="write results.json, accuracy.png and the episode files here")
+    evaluate.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
     _common(evaluate)
     evaluate.set_defaults(handler="metrickit.cli.commands:fewshot_eval_command")
     runs = verbs.add_parser("make-runs", help="build within-alphabet one-shot runs from images_evaluation.zip", description=(

@@ -212,37 +212,61 @@ def fewshot_train_command(args: argparse.Namespace) -> int:
     from metrickit.fewshot.run import run_fewshot_training
     from metrickit.fewshot.train import FewShotConfig
 
-    config = FewShotConfig(n_way=args.n_way, n_shot=args.n_shot, n_query=args.n_query, episodes_per_epoch=args.episodes_per_epoch,
-                           epochs=args.epochs, learning_rate=args.learning_rate, lr_halve_every=args.lr_halve_every,
-                           val_n_way=args.val_n_way, val_n_shot=args.val_n_shot, val_n_query=args.val_n_query,
-                           val_episodes=args.val_episodes, seed=args.seed, threads=args.threads)
+    config = FewShotConfig(method=args.method, n_way=args.n_way, n_shot=args.n_shot, n_query=args.n_query,
+                           episodes_per_epoch=args.episodes_per_epoch, epochs=args.epochs, learning_rate=args.learning_rate,
+                           margin=args.margin, lr_halve_every=args.lr_halve_every, val_n_way=args.val_n_way, val_n_shot=args.val_n_shot,
+                           val_n_query=args.val_n_query, val_episodes=args.val_episodes, seed=args.seed, threads=args.threads)
     results = run_fewshot_training(config, args.out, split=args.split, val_split=None if args.val_split == "none" else args.val_split,
                                    data_dir=args.data_dir, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
-    last = results["history"][-1]
-    val = (f", validation {config.val_n_way}-way {config.val_n_shot}-shot {last['val_accuracy']:.2%}"
-           if last.get("val_accuracy") is not None else "")
-    _emit(args, results, f"trained on {results['n_train_classes']} classes ({args.split}) for {config.epochs} x {config.episodes_per_epoch} "
-                         f"episodes in {results['train_seconds']:.0f} s{val}; best epoch {results['best_epoch']}\nwrote {', '.join(results['files'])} to {args.out}")
+    best = results["history"][results["best_epoch"] - 1]
+    val = (f"; best validation {config.val_n_way}-way {config.val_n_shot}-shot {best['val_accuracy']:.2%} at epoch {results['best_epoch']} "
+           f"({results['selected_episodes']} episodes)" if best.get("val_accuracy") is not None else "")
+    _emit(args, results, f"{config.method}: trained on {results['n_train_classes']} classes ({args.split}) for {config.epochs} x "
+                         f"{config.episodes_per_epoch} episodes in {results['train_seconds']:.0f} s{val}\n"
+                         f"wrote {', '.join(results['files'])} to {args.out}")
     return 0
+
+
+def _named_models(values: list[str]) -> dict[str, str | None]:
+    """``--model`` values (``[NAME=]PATH`` or 'euclidean') as name -> model file (None: Euclidean on pixels)."""
+    models: dict[str, str | None] = {}
+    for value in values:
+        name, _, path = value.partition("=") if "=" in value else ("", "", value)
+        path = None if path == "euclidean" else path
+        name = name or ("euclidean (pixels)" if path is None else str(Path(path).parent.name or Path(path).stem))
+        if name in models:
+            raise ValueError(f"two --model values are both named {name!r}; name them with NAME=PATH.")
+        models[name] = path
+    return models
 
 
 def fewshot_eval_command(args: argparse.Namespace) -> int:
     from metrickit.fewshot.run import evaluate_fewshot, parse_settings
 
+    models = _named_models(args.model)
     if args.runs:
         from metrickit.fewshot.oneshot import evaluate_runs
 
-        results = evaluate_runs(args.runs, None if args.model == "euclidean" else args.model)
+        if len(models) != 1:
+            raise ValueError("--runs scores one --model at a time.")
+        results = evaluate_runs(args.runs, next(iter(models.values())))
         lines = [f"{results['model']} on {len(results['runs'])} one-shot runs in {args.runs}"]
         lines += [f"  {name}: error {error:.1%}" for name, error in zip(results["runs"], results["errors"])]
         lines.append(f"  mean error {results['mean_error']:.2%}")
         _emit(args, results, "\n".join(lines))
         return 0
 
-    results = evaluate_fewshot(None if args.model == "euclidean" else args.model, settings=parse_settings(args.settings),
-                               n_query=args.n_query, n_episodes=args.episodes, seed=args.seed, split=args.split, data_dir=args.data_dir)
-    lines = [f"{results['model']} on Omniglot {args.split}, {args.episodes} episodes per setting (seed {args.seed}), {args.n_query} queries per class"]
-    lines += [f"  {r['n_way']:>2}-way {r['n_shot']}-shot  {r['accuracy']:.2%} ± {r['ci95']:.2%}" for r in results["results"]]
+    results = evaluate_fewshot(models, settings=parse_settings(args.settings), n_query=args.n_query, n_episodes=args.episodes,
+                               seed=args.seed, split=args.split, data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite,
+                               threads=args.threads)
+    width = max(len(name) for name in results["methods"])
+    settings = [f"{e['n_way']}-way {e['n_shot']}-shot" for e in results["episodes"]]
+    lines = [f"Omniglot {args.split} ({results['n_classes']} classes), {args.episodes} episodes per setting (seed {args.seed}), "
+             f"{args.n_query} queries per class", " " * width + "  " + "  ".join(f"{s:>17}" for s in settings)]
+    for name, entry in results["methods"].items():
+        lines.append(f"{name:<{width}}  " + "  ".join(f"{r['accuracy']:>9.2%} ± {r['ci95']:.2%}" for r in entry["results"]))
+    if args.out:
+        lines.append(f"wrote {', '.join(results['files'])} to {args.out}")
     _emit(args, results, "\n".join(lines))
     return 0
 

@@ -1,12 +1,14 @@
-"""Few-shot classification: Prototypical Networks and episodic evaluation (needs the ``torch`` extra for training)."""
+"""Few-shot classification: Prototypical Networks, two baselines trained on the same episodes, episodic evaluation (torch extra)."""
 
 from metrickit.fewshot.episodes import EpisodeFile, FewShotReport, evaluate_episodes, make_episodes
 from metrickit.fewshot.protonet import prototype_logits, prototypes, prototypical_loss
-from metrickit.fewshot.train import FewShotConfig, FewShotResult, train_protonet
+from metrickit.fewshot.train import METHODS, FewShotConfig, FewShotObjective, FewShotResult, train_fewshot
 
 __all__ = [
+    "METHODS",
     "EpisodeFile",
     "FewShotConfig",
+    "FewShotObjective",
     "FewShotReport",
     "FewShotResult",
     "evaluate_episodes",
@@ -14,5 +16,5 @@ __all__ = [
     "prototype_logits",
     "prototypes",
     "prototypical_loss",
-    "train_protonet",
+    "train_fewshot",
 ]

@@ -1,11 +1,12 @@
 """Few-shot runs on disk (what ``metrickit fewshot train|eval`` do): Omniglot training with its outputs, and
-evaluation of a model (or of Euclidean distance on pixels) on seeded test episodes."""
+evaluation of models (and of Euclidean distance on pixels) side by side on the same seeded test episodes."""
 
 from __future__ import annotations
 
 import os
 import time
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -37,9 +38,13 @@ def run_fewshot_training(
     overwrite: bool = False,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Train Prototypical Networks on an Omniglot split and write model, checkpoint, results.json and training_curve.png."""
+    """Train ``config.method`` on an Omniglot split and write model, checkpoint, results.json and training_curve.png.
+
+    ``selected_episodes`` in the results is the number of training episodes up to the best validation epoch:
+    what the final run on ``trainval`` (``val_split=None``) trains for.
+    """
     from metrickit.datasets.omniglot import load_omniglot
-    from metrickit.fewshot.train import train_protonet
+    from metrickit.fewshot.train import train_fewshot
     from metrickit.models.artifact import DeepMetricModel
     from metrickit.training.run import prepare_run_dir, write_run
 
@@ -49,17 +54,20 @@ def run_fewshot_training(
     val = load_omniglot(val_split, data_dir=data_dir) if val_split else None
     load_seconds = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
-    result = train_protonet(config, train, val, checkpoint=checkpoint, resume=resume, quiet=quiet)
+    result = train_fewshot(config, train, val, checkpoint=checkpoint, resume=resume, quiet=quiet)
     model = DeepMetricModel(result.model, train.preprocessing, "squared euclidean", None, [],
-                            {"fewshot": config.as_dict(), "split": split, "val_split": val_split, "best_epoch": result.best_epoch})
+                            {"method": config.method, "fewshot": config.as_dict(), "split": split, "val_split": val_split,
+                             "best_epoch": result.best_epoch})
     results = {"config": config.as_dict(), "split": split, "val_split": val_split, "n_train_classes": int(len(np.unique(train.y))),
-               "best_epoch": result.best_epoch, "history": result.history, "load_seconds": load_seconds,
-               "train_seconds": sum(h["seconds"] for h in result.history)}
+               "best_epoch": result.best_epoch, "selected_episodes": result.best_epoch * config.episodes_per_epoch,
+               "history": result.history, "load_seconds": load_seconds,
+               "train_seconds": sum(h["seconds"] for h in result.history),
+               "val_seconds": sum(h.get("val_seconds", 0.0) for h in result.history)}
     return write_run(out, model, result.history, results, config.threads)
 
 
 def evaluate_fewshot(
-    model_path: str | os.PathLike | None,
+    models: Mapping[str, str | os.PathLike | None],
     *,
     settings: Sequence[tuple[int, int]] = ((5, 1), (5, 5), (20, 1), (20, 5)),
     n_query: int = 15,
@@ -67,26 +75,55 @@ def evaluate_fewshot(
     seed: int = 0,
     split: str = "test",
     data_dir: str | os.PathLike | None = None,
+    out_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    threads: int | None = None,
 ) -> dict[str, Any]:
-    """Accuracy ± 95% CI on seeded episodes of an Omniglot split; ``model_path=None`` ranks raw pixels (Euclidean).
+    """Accuracy ± 95% CI of each model (name -> model file; ``None`` ranks raw pixels) on the same seeded episodes.
 
-    The test images are embedded once (BatchNorm in eval mode: no transductive statistics).
+    The split's images are embedded once per model (BatchNorm in eval mode: no transductive statistics),
+    and every model is scored on one episode file per N-way K-shot setting. With ``out_dir``, the episode
+    files, ``results.json`` and ``accuracy.png`` are written there.
     """
+    import torch
+
+    from metrickit._provenance import provenance
     from metrickit.datasets.omniglot import load_omniglot
     from metrickit.fewshot.episodes import evaluate_episodes, make_episodes
     from metrickit.models.artifact import load_deep_model
 
+    if threads:
+        torch.set_num_threads(int(threads))
+    if not models:
+        raise ValueError("`models` is empty: give at least one model file, or None for Euclidean distance on pixels.")
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None and out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite or choose another --out.")
+    loaded = {name: load_deep_model(path) if path is not None else None for name, path in models.items()}
     data = load_omniglot(split, data_dir=data_dir)
-    began = time.perf_counter()
-    if model_path is None:
-        embeddings = data.X.reshape(len(data.X), -1)
-    else:
-        embeddings = load_deep_model(model_path).embedder.embed(data.X)
-    embed_seconds = time.perf_counter() - began
     _, codes = np.unique(data.y, return_inverse=True)
-    rows = []
-    for n_way, n_shot in settings:
-        episodes = make_episodes(codes, n_way, n_shot, n_query, n_episodes, seed=seed)
-        rows.append(evaluate_episodes(embeddings, episodes).as_dict())
-    return {"model": str(model_path) if model_path else "euclidean (pixels)", "split": split, "seed": seed,
-            "embed_seconds": embed_seconds, "results": rows}
+    files = {setting: make_episodes(codes, *setting, n_query, n_episodes, seed=seed) for setting in settings}
+    methods = {}
+    for name, model in loaded.items():
+        began = time.perf_counter()
+        embeddings = data.X.reshape(len(data.X), -1) if model is None else model.embedder.embed(data.X)
+        embed_seconds = time.perf_counter() - began
+        methods[name] = {"model": None if models[name] is None else str(models[name]),
+                         "method": "euclidean (pixels)" if model is None else model.info.get("method", model.embedder.name),
+                         "embed_seconds": embed_seconds, "results": [evaluate_episodes(embeddings, f).as_dict() for f in files.values()]}
+    results = {"split": split, "n_classes": int(codes.max() + 1), "seed": seed, "n_query": n_query, "n_episodes": n_episodes,
+               "episodes": [{"n_way": w, "n_shot": s, "sha256": f.sha256(), "file": f"episodes_{w}x{s}.npz"} for (w, s), f in files.items()],
+               "methods": methods}
+    if out is not None:
+        from metrickit._io import write_json_atomic
+        from metrickit.plotting import plot_fewshot_accuracy
+
+        out.mkdir(parents=True, exist_ok=True)
+        for entry, episode_file in zip(results["episodes"], files.values()):
+            episode_file.save(out / entry["file"], overwrite=True)
+        plot_fewshot_accuracy(methods, out / "accuracy.png", title=f"Omniglot {split} classes, {n_episodes} episodes per setting, "
+                              f"{n_query} queries per class", overwrite=True)
+        results["files"] = ["results.json", "accuracy.png", *(e["file"] for e in results["episodes"])]
+        results["provenance"] = provenance(torch.get_num_threads())
+        write_json_atomic(out / "results.json", results, overwrite=True)
+    return results

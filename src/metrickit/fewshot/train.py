@@ -1,9 +1,19 @@
-"""Episodic training of Prototypical Networks (Snell et al. 2017) with validation episodes and exact resume.
+"""Few-shot training of a conv-4 embedder: Prototypical Networks (Snell et al. 2017) and two baselines on the same batches.
 
 Each epoch draws ``episodes_per_epoch`` N-way K-shot Q-query episodes from the training classes
-(seeded by (seed, epoch)); after it, the validation classes are embedded once (eval mode) and scored
-on a fixed validation episode file; the best epoch's weights are kept. The learning rate halves every
-``lr_halve_every`` episodes, as in the paper.
+(seeded by (seed, epoch)). The ``method`` decides what is learned from each episode's images:
+
+- ``protonet``: the prototypical loss, queries classified by a softmax over negative squared distances
+  to the mean support embeddings.
+- ``softmax``: a linear classifier over all training classes on top of the backbone, with cross-entropy;
+  the classifier is thrown away and the backbone's features are the embedding.
+- ``triplet``: the semi-hard (band) triplet loss on L2-normalised embeddings; the episode is then a
+  class-balanced P x K batch with P = n_way and K = n_shot + n_query.
+
+So every method sees the same images per step and costs about the same per step. After each epoch the
+validation classes are embedded once (eval mode) and scored on a fixed validation episode file by
+nearest prototype; the best epoch's weights are kept. The learning rate halves every ``lr_halve_every``
+episodes, as in the paper.
 """
 
 from __future__ import annotations
@@ -16,27 +26,33 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from metrickit.datasets.labeled import LabeledSet
 from metrickit.fewshot.episodes import evaluate_episodes, make_episodes
 from metrickit.fewshot.protonet import prototypical_loss
+from metrickit.losses import TripletMarginLoss
 from metrickit.models.embedding import Conv4
 from metrickit.samplers import EpisodeSampler, split_episode
 from metrickit.training.checkpoint import finish_epoch, load_checkpoint, restore_training
 
-__all__ = ["FewShotConfig", "FewShotResult", "train_protonet"]
+__all__ = ["METHODS", "FewShotConfig", "FewShotObjective", "FewShotResult", "train_fewshot"]
+
+METHODS = ("protonet", "softmax", "triplet")
 
 
 @dataclass
 class FewShotConfig:
-    """Episode shapes, budget and optimiser of a Prototypical Networks run."""
+    """Method, episode shapes, budget and optimiser of a few-shot training run (``margin``: the triplet method's)."""
 
+    method: str = "protonet"
     n_way: int = 60
     n_shot: int = 5
     n_query: int = 5
     episodes_per_epoch: int = 100
     epochs: int = 10
     learning_rate: float = 1e-3
+    margin: float = 0.2
     lr_halve_every: int = 2000
     hidden: int = 64
     val_n_way: int = 5
@@ -47,6 +63,8 @@ class FewShotConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"`method` must be one of {', '.join(map(repr, METHODS))}; got {self.method!r}.")
         for name in ("n_way", "n_shot", "n_query", "episodes_per_epoch", "epochs", "lr_halve_every", "hidden",
                      "val_n_way", "val_n_shot", "val_n_query", "val_episodes"):
             value = getattr(self, name)
@@ -54,9 +72,39 @@ class FewShotConfig:
                 raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
         if not self.learning_rate > 0:
             raise ValueError(f"`learning_rate` must be > 0; got {self.learning_rate!r}.")
+        if not self.margin >= 0:
+            raise ValueError(f"`margin` must be >= 0; got {self.margin!r}.")
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+class FewShotObjective(nn.Module):
+    """The loss of one training episode's embeddings, by ``config.method`` (see the module docstring).
+
+    ``forward(embeddings, codes)`` takes the episode's embeddings in :func:`split_episode` layout and the
+    training-class codes of its images, and returns the loss with a progress figure: query accuracy
+    (protonet), batch accuracy of the classifier (softmax) or the fraction of active triplets (triplet).
+    """
+
+    def __init__(self, config: FewShotConfig, embedding_dim: int, n_classes: int):
+        super().__init__()
+        self.method = config.method
+        self.n_way = config.n_way
+        self.cut = split_episode(config.n_way, config.n_shot, config.n_query)
+        self.head = nn.Linear(embedding_dim, n_classes) if config.method == "softmax" else None
+        self.triplet = TripletMarginLoss(config.margin, triplets="semihard") if config.method == "triplet" else None
+
+    def forward(self, embeddings: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, float]:
+        if self.head is not None:
+            logits = self.head(embeddings)
+            return F.cross_entropy(logits, codes), float((logits.argmax(1) == codes).float().mean())
+        if self.triplet is not None:
+            return self.triplet(embeddings, codes), self.triplet.active_fraction
+        cut = self.cut
+        loss, accuracy = prototypical_loss(embeddings[cut.support], torch.from_numpy(cut.support_labels),
+                                           embeddings[cut.query], torch.from_numpy(cut.query_labels), self.n_way)
+        return loss, float(accuracy)
 
 
 @dataclass
@@ -66,7 +114,7 @@ class FewShotResult:
     best_epoch: int
 
 
-def train_protonet(
+def train_fewshot(
     config: FewShotConfig,
     train: LabeledSet,
     val: LabeledSet | None = None,
@@ -75,12 +123,12 @@ def train_protonet(
     resume: bool = False,
     quiet: bool = False,
 ) -> FewShotResult:
-    """Train a conv-4 embedder on episodes of ``train``; select the epoch by ``val`` episodes when given."""
+    """Train a conv-4 embedder on episodes of ``train`` with ``config.method``; select the epoch by ``val`` episodes when given."""
     from tqdm.auto import tqdm
 
     if config.threads:
         torch.set_num_threads(int(config.threads))
-    _, codes = np.unique(train.y, return_inverse=True)
+    classes, codes = np.unique(train.y, return_inverse=True)
     sampler = EpisodeSampler(codes, config.n_way, config.n_shot, config.n_query, config.episodes_per_epoch, seed=config.seed)
     val_file = None
     if val is not None:
@@ -88,41 +136,41 @@ def train_protonet(
         val_file = make_episodes(val_codes, config.val_n_way, config.val_n_shot, config.val_n_query, config.val_episodes, seed=config.seed)
     torch.manual_seed(config.seed)
     channels, *size = train.preprocessing.shape
-    model = Conv4(channels, config.hidden, size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    model = Conv4(channels, config.hidden, size, normalize=config.method == "triplet")
+    objective = FewShotObjective(config, model.embedding_dim, len(classes))
+    optimizer = torch.optim.Adam([*model.parameters(), *objective.parameters()], lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_halve_every, gamma=0.5)
-    cut = split_episode(config.n_way, config.n_shot, config.n_query)
-    support_labels, query_labels = torch.from_numpy(cut.support_labels), torch.from_numpy(cut.query_labels)
-    no_objective = nn.Module()  # the loss has no parameters or generator of its own
     history: list[dict[str, Any]] = []
     best = {"epoch": -1, "score": -np.inf, "weights": None}
-    start = restore_training(load_checkpoint(checkpoint), model, no_objective, optimizer, scheduler) if resume else None
-    if start is not None:
-        start, history, best = start
-    X = torch.from_numpy(train.X)
-    for epoch in range(start or 0, config.epochs):
+    start = 0
+    if resume:
+        start, history, best = restore_training(load_checkpoint(checkpoint), model, objective, optimizer, scheduler)
+    X, codes = torch.from_numpy(train.X), torch.from_numpy(codes)
+    progress = "active" if config.method == "triplet" else "accuracy"
+    for epoch in range(start, config.epochs):
         sampler.set_epoch(epoch)
         model.train()
-        began, losses, accuracies = time.perf_counter(), [], []
+        began, losses, figures = time.perf_counter(), [], []
         bar = tqdm(sampler, desc=f"epoch {epoch + 1}/{config.epochs}", unit="episode", disable=quiet, leave=False)
         for batch in bar:
-            embeddings = model(X[batch])
-            loss, accuracy = prototypical_loss(embeddings[cut.support], support_labels, embeddings[cut.query], query_labels, config.n_way)
+            loss, figure = objective(model(X[batch]), codes[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
             losses.append(float(loss.detach()))
-            accuracies.append(float(accuracy))
-            bar.set_postfix(loss=f"{losses[-1]:.4f}", accuracy=f"{accuracies[-1]:.3f}")
-        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "train_accuracy": float(np.mean(accuracies)),
+            figures.append(figure)
+            bar.set_postfix({"loss": f"{losses[-1]:.4f}", progress: f"{figure:.3f}"})
+        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)),
+                  "active_fraction" if progress == "active" else "train_accuracy": float(np.mean(figures)),
                   "seconds": time.perf_counter() - began}
         score = float(epoch)
         if val_file is not None:
+            began = time.perf_counter()
             report = evaluate_episodes(model.embed(val.X), val_file)
-            record.update(val_accuracy=report.accuracy, val_ci95=report.ci95)
+            record.update(val_accuracy=report.accuracy, val_ci95=report.ci95, val_seconds=time.perf_counter() - began)
             score = report.accuracy
-        best = finish_epoch(epoch, record, score, history, best, model, no_objective, optimizer, scheduler, checkpoint)
+        best = finish_epoch(epoch, record, score, history, best, model, objective, optimizer, scheduler, checkpoint)
     if best["weights"] is not None:
         model.load_state_dict(best["weights"])
     return FewShotResult(model.eval(), history, best["epoch"])

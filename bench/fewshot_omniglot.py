@@ -1,0 +1,120 @@
+"""Few-shot Omniglot, the full protocol, for Prototypical Networks and the baselines on the same episodes.
+
+For each method (protonet, softmax, triplet; same conv-4 backbone, same training episodes, optimiser and
+budget):
+
+1. selection: train on ``train.txt`` for ``--epochs`` x ``--episodes-per-epoch`` episodes, scoring
+   validation episodes (``val.txt``) after every epoch; the best epoch gives the number of episodes;
+2. final: train from scratch on ``trainval.txt`` for that many episodes (no validation);
+3. test: every final model, and Euclidean distance on pixels, on the same seeded test episode files
+   (``test.txt``; 5/20-way, 1/5-shot, 15 queries, ``--episodes`` per setting), plus 20 within-alphabet
+   20-way one-shot runs in the official layout built from ``images_evaluation.zip``.
+
+Training seconds (the steps only), validation seconds, decoding and evaluation are recorded separately.
+Stages already finished in ``--runs`` are reused (a checkpoint resumes a stage exactly), so an interrupted
+run continues where it stopped. Writes ``bench/results/fewshot-omniglot.json`` and
+``fewshot-omniglot.png`` (accuracy per setting with 95% CIs).
+
+    python bench/fewshot_omniglot.py [--methods protonet,softmax,triplet] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+METHODS = ("protonet", "softmax", "triplet")
+
+
+def _stage(config, out: Path, **kwargs) -> dict:
+    """Run one training stage into ``out``, or reuse it if it finished with the same config (resume if it stopped)."""
+    from metrickit.fewshot.run import run_fewshot_training
+
+    results = out / "results.json"
+    if results.is_file():
+        done = json.loads(results.read_text())
+        if done["config"] != config.as_dict():
+            raise ValueError(f"{out} holds a finished run with another config; remove it or choose another --runs.")
+        print(f"reusing {out}", flush=True)
+        return done
+    resume = (out / "checkpoint.safetensors").is_file()
+    return run_fewshot_training(config, out, resume=resume, overwrite=not resume, **kwargs)
+
+
+def main(argv=None) -> int:
+    from dataclasses import replace
+
+    from metrickit._io import atomic_path, write_json_atomic
+    from metrickit._provenance import provenance
+    from metrickit.datasets.paths import dataset_dir
+    from metrickit.fewshot import FewShotConfig
+    from metrickit.fewshot.oneshot import evaluate_runs, make_runs
+    from metrickit.fewshot.run import evaluate_fewshot
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--n-way", type=int, default=60)
+    parser.add_argument("--n-shot", type=int, default=5)
+    parser.add_argument("--n-query", type=int, default=5)
+    parser.add_argument("--episodes-per-epoch", type=int, default=200)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--lr-halve-every", type=int, default=2000)
+    parser.add_argument("--val-n-way", type=int, default=20)
+    parser.add_argument("--val-episodes", type=int, default=500)
+    parser.add_argument("--episodes", type=int, default=1000, help="test episodes per setting")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--runs", default=str(HERE.parent / "runs" / "fewshot-omniglot"), help="where the runs go (reused if present)")
+    parser.add_argument("--out", default=str(HERE / "results" / "fewshot-omniglot.json"))
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    runs = Path(args.runs)
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    record: dict = {"benchmark": "fewshot-omniglot", "dataset": "omniglot", "seed": args.seed, "threads": args.threads,
+                    "splits": {"selection": ["train", "val"], "final": "trainval", "test": "test"}, "methods": {}}
+    finals = {}
+    for method in args.methods.split(","):
+        config = FewShotConfig(method=method, n_way=args.n_way, n_shot=args.n_shot, n_query=args.n_query,
+                               episodes_per_epoch=args.episodes_per_epoch, epochs=args.epochs, lr_halve_every=args.lr_halve_every,
+                               val_n_way=args.val_n_way, val_n_shot=1, val_n_query=15, val_episodes=args.val_episodes,
+                               seed=args.seed, threads=args.threads)
+        select = _stage(config, runs / f"{method}-select", split="train", val_split="val", data_dir=args.data_dir, quiet=args.quiet)
+        final = _stage(replace(config, epochs=select["best_epoch"]), runs / f"{method}-final", split="trainval", val_split=None,
+                       data_dir=args.data_dir, quiet=args.quiet)
+        finals[method] = runs / f"{method}-final" / "model.safetensors"
+        best = select["history"][select["best_epoch"] - 1]
+        record["methods"][method] = {
+            "config": config.as_dict(), "best_epoch": select["best_epoch"], "selected_episodes": select["selected_episodes"],
+            "selection": {k: select[k] for k in ("train_seconds", "val_seconds", "load_seconds", "history")},
+            "final": {k: final[k] for k in ("train_seconds", "load_seconds", "history")},
+            "best_val_accuracy": best["val_accuracy"], "best_val_ci95": best["val_ci95"],
+        }
+        print(f"{method}: selected {select['selected_episodes']} episodes (validation {args.val_n_way}-way 1-shot "
+              f"{best['val_accuracy']:.2%}); final run {final['train_seconds']:.0f} s", flush=True)
+    test = evaluate_fewshot({"euclidean (pixels)": None, **finals}, n_episodes=args.episodes, seed=args.seed, data_dir=args.data_dir,
+                            out_dir=runs / "test", overwrite=True, threads=args.threads)
+    oneshot_dir = runs / "oneshot"
+    if not oneshot_dir.is_dir():
+        make_runs(dataset_dir("omniglot", args.data_dir) / "images_evaluation.zip", oneshot_dir, n_runs=20, seed=args.seed)
+    oneshot = {name: evaluate_runs(oneshot_dir, path) for name, path in {"euclidean (pixels)": None, **finals}.items()}
+    record.update(test=test, oneshot={name: {k: r[k] for k in ("runs", "errors", "mean_error")} for name, r in oneshot.items()},
+                  provenance=provenance(args.threads), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+    out = Path(args.out)
+    with atomic_path(out.with_suffix(".png"), overwrite=True) as tmp:
+        shutil.copyfile(runs / "test" / "accuracy.png", tmp)
+    write_json_atomic(out, record, overwrite=True)
+    for name, entry in test["methods"].items():
+        print(f"{name:20s} " + "  ".join(f"{r['n_way']}x{r['n_shot']} {r['accuracy']:.2%} ± {r['ci95']:.2%}" for r in entry["results"])
+              + f"  one-shot runs error {oneshot[name]['mean_error']:.1%}")
+    print(f"wrote {out} and {out.with_suffix('.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -131,6 +131,7 @@ def _header(record: dict) -> list[str]:
         f"- command: `{prov['command']}`; finished {record.get('finished', '?')}",
         f"- threads: {prov['threads']}; CPU: {prov['cpu']} ({prov['cpu_count']} cores); git {prov['git_sha']}",
         f"- versions: {', '.join(f'{k} {v}' for k, v in prov['versions'].items())}",
+        *([f"- note: {record['provenance_note']}"] if "provenance_note" in record else []),
         "",
     ]
 

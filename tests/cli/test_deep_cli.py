@@ -61,7 +61,7 @@ def test_embed_a_folder_of_unseen_images(tmp_path, capsys):
     assert "cannot read image" in capsys.readouterr().err and not (tmp_path / "e2.npz").exists()
     Image.fromarray(np.zeros((9, 9), dtype=np.uint8)).save(folder / "bob" / "3.png")
     assert main(["embed", str(folder), "--model", str(out / "model.safetensors"), "--out", str(tmp_path / "e3.npz")]) == 1
-    assert "different sizes" in capsys.readouterr().err
+    assert "3.png is 9x9 (width x height) but the model expects 8x8 and stores no resize" in capsys.readouterr().err
 
 
 def test_bring_your_own_csv_features(tmp_path, capsys):

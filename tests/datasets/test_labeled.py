@@ -46,3 +46,44 @@ def test_missing_sources_are_named(tmp_path):
         load_labeled(str(tmp_path / "empty"))
     with pytest.raises(ValueError, match=r"class\(es\) \[11\] do not occur"):
         split_by_classes(np.array([1, 2]), [1, 11])
+
+
+class TestImagePipeline:
+    def test_crop_invert_pad_and_resize_in_that_order(self, tmp_path):
+        pixels = np.full((40, 100), 255, dtype=np.uint8)  # white page, 100 wide x 40 high
+        pixels[10:30, 5:95] = 0  # a dark bar
+        Image.fromarray(pixels).save(tmp_path / "sig.png")
+        prep = Preprocessing("image", (1, 20, 20), crop=(10, 5, 20, 90), invert=True, pad_to_aspect=True, resize=True)
+        image = prep.read_image(tmp_path / "sig.png")
+        assert image.shape == (1, 20, 20) and image.dtype == np.uint8
+        # the 90 x 20 bar, inverted to bright, padded to 90 x 90 with black and shrunk: a centred band, aspect kept
+        rows = image[0].mean(1)
+        assert rows[9:11].min() > 200 and rows[:6].max() < 5 and rows[-6:].max() < 5
+        assert image[0, 10].min() > 200  # the full width is bright: no horizontal padding was needed
+
+    def test_pad_to_aspect_pads_the_short_side_only(self, tmp_path):
+        Image.fromarray(np.full((30, 10), 200, dtype=np.uint8)).save(tmp_path / "tall.png")
+        prep = Preprocessing("image", (1, 15, 30), pad_to_aspect=True, resize=True)
+        image = prep.read_image(tmp_path / "tall.png")[0]
+        assert image.shape == (15, 30)
+        assert image[:, 15].min() == 200 and image[:, :5].max() == 0 and image[:, -5:].max() == 0
+
+    def test_round_trip_through_a_model_header(self):
+        prep = Preprocessing("image", (1, 64, 64), scale=1 / 255, mean=0.4, std=0.2, resize=True, crop=(10, 0, 92, 92), invert=True,
+                             pad_to_aspect=True, resample="lanczos")
+        assert Preprocessing.from_dict(prep.as_dict()) == prep
+        old = {k: v for k, v in prep.as_dict().items() if k not in ("crop", "invert", "pad_to_aspect", "resample")}
+        assert Preprocessing.from_dict(old).crop is None  # model files written before these fields still load
+
+    def test_bad_images_are_named(self, tmp_path):
+        Image.fromarray(np.zeros((50, 40), dtype=np.uint8)).save(tmp_path / "small.png")
+        (tmp_path / "broken.png").write_bytes(b"not an image")
+        prep = Preprocessing("image", (1, 60, 60), crop=(0, 0, 60, 60))
+        with pytest.raises(ValueError, match=r"small.png is 40x50 \(width x height\), too small for the model's crop of 60x60 at \(0, 0\)"):
+            prep.read_image(tmp_path / "small.png")
+        with pytest.raises(ValueError, match="cannot read image .*broken.png"):
+            prep.read_image(tmp_path / "broken.png")
+        with pytest.raises(ValueError, match="takes feature vectors"):
+            Preprocessing("features", (5,)).read_image(tmp_path / "small.png")
+        with pytest.raises(ValueError, match="`resample` must be one of 'bilinear', 'lanczos'; got 'cubic'"):
+            Preprocessing("image", (1, 8, 8), resample="cubic")

@@ -19,6 +19,7 @@ from metrickit.exceptions import DatasetNotFoundError
 __all__ = ["IMAGE_SUFFIXES", "LabeledSet", "Preprocessing", "load_image_folder", "load_labeled", "read_images", "split_by_classes"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".tif", ".tiff", ".gif")
+_RESAMPLE = {"bilinear": 2, "lanczos": 1}  # PIL.Image.BILINEAR, PIL.Image.LANCZOS
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class Preprocessing:
     """How raw inputs become network inputs: ``(raw * scale - mean) / std``, images reshaped to ``shape``.
 
     ``kind`` is 'image' (``shape`` = [channels, height, width]) or 'features' (``shape`` = [n_features]).
+    Image files are decoded by :meth:`read_image`, in this order: ``crop`` (top, left, height, width),
+    ``invert`` (255 - pixel: dark strokes on white become bright on black), ``pad_to_aspect`` (pad with
+    black, centred, to the width/height ratio of ``shape``, so the resize keeps the aspect ratio),
+    ``resize`` (to ``shape``'s height and width, with ``resample`` 'bilinear' or 'lanczos').
+    Stored in every model file, so new files are prepared exactly as the training files were.
     """
 
     kind: str
@@ -34,14 +40,26 @@ class Preprocessing:
     mean: float | tuple[float, ...] = 0.0  # one value, or one per feature
     std: float | tuple[float, ...] = 1.0
     resize: bool = False
+    crop: tuple[int, int, int, int] | None = None
+    invert: bool = False
+    pad_to_aspect: bool = False
+    resample: str = "bilinear"
+
+    def __post_init__(self) -> None:
+        if self.resample not in _RESAMPLE:
+            raise ValueError(f"`resample` must be one of {', '.join(map(repr, _RESAMPLE))}; got {self.resample!r}.")
+        if self.crop is not None and (len(self.crop) != 4 or min(self.crop[2:]) < 1 or min(self.crop[:2]) < 0):
+            raise ValueError(f"`crop` must be (top, left, height, width) with height, width >= 1; got {self.crop!r}.")
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "shape": list(self.shape)}
+        return {**asdict(self), "shape": list(self.shape), "crop": list(self.crop) if self.crop is not None else None}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Preprocessing":
         fix = lambda v: tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else float(v)  # noqa: E731
-        return cls(**{**data, "shape": tuple(int(s) for s in data["shape"]), "mean": fix(data["mean"]), "std": fix(data["std"])})
+        crop = data.get("crop")
+        return cls(**{**data, "shape": tuple(int(s) for s in data["shape"]), "mean": fix(data["mean"]), "std": fix(data["std"]),
+                      "crop": tuple(int(c) for c in crop) if crop is not None else None})
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
         """Float32 network inputs (n, *shape) from raw inputs (n, ...); raises if they do not fit."""
@@ -56,6 +74,50 @@ class Preprocessing:
             )
         x = raw.reshape(n, *self.shape).astype(np.float32) * np.float32(self.scale)
         return (x - np.asarray(self.mean, dtype=np.float32)) / np.asarray(self.std, dtype=np.float32)
+
+    def read_image(self, source, name: str | None = None) -> np.ndarray:
+        """One image (a path or an open file) as uint8 (channels, height, width), decoded as this preprocessing says.
+
+        Raises ValueError naming the file if it cannot be read, is smaller than ``crop``, or (without
+        ``resize``) does not have the size the model expects.
+        """
+        from PIL import Image, ImageOps, UnidentifiedImageError
+
+        name = name or str(getattr(source, "name", source))
+        if self.kind != "image":
+            raise ValueError(f"this model takes feature vectors ({self.shape[0]} values), not images such as {name}.")
+        channels, height, width = self.shape
+        try:
+            with Image.open(source) as opened:
+                image = opened.convert("L" if channels == 1 else "RGB")
+        except (UnidentifiedImageError, OSError) as error:
+            raise ValueError(f"cannot read image {name}: {error}") from None
+        if self.crop is not None:
+            top, left, crop_h, crop_w = self.crop
+            if image.width < left + crop_w or image.height < top + crop_h:
+                raise ValueError(f"image {name} is {image.width}x{image.height} (width x height), too small for the model's crop of "
+                                 f"{crop_w}x{crop_h} at ({left}, {top}); it expects images like its training images.")
+            image = image.crop((left, top, left + crop_w, top + crop_h))
+        if self.invert:
+            image = ImageOps.invert(image)
+        if self.pad_to_aspect:
+            target = width / height
+            padded = (max(image.width, round(image.height * target)), max(image.height, round(image.width / target)))
+            canvas = Image.new(image.mode, padded, 0)
+            canvas.paste(image, ((padded[0] - image.width) // 2, (padded[1] - image.height) // 2))
+            image = canvas
+        if self.resize:
+            image = image.resize((width, height), _RESAMPLE[self.resample])
+        array = np.asarray(image, dtype=np.uint8)
+        array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+        if array.shape != tuple(self.shape):
+            raise ValueError(f"image {name} is {array.shape[2]}x{array.shape[1]} (width x height) but the model expects "
+                             f"{width}x{height} and stores no resize; resize it, or train with an image size.")
+        return array
+
+    def read_images(self, files: Sequence[str | os.PathLike]) -> np.ndarray:
+        """Image files as uint8 (n, channels, height, width), each decoded by :meth:`read_image`."""
+        return np.stack([self.read_image(f) for f in files]) if len(files) else np.zeros((0, *self.shape), np.uint8)
 
 
 @dataclass
@@ -99,16 +161,12 @@ def load_labeled(
     training from testing there. Feature files take their labels from an .npz's ``y``, from a
     ``labels`` file, or from a CSV ``label_column``.
     """
-    raw, y, default, ids = _load_raw(name, split, data_dir, image_size or _side(preprocessing), labels, label_column)
+    raw, y, default, ids = _load_raw(name, split, data_dir, image_size, labels, label_column, preprocessing)
     prep = preprocessing or default
     return LabeledSet(prep.apply(raw), y, prep, ids)
 
 
-def _side(preprocessing: Preprocessing | None) -> int | None:
-    return preprocessing.shape[-1] if preprocessing is not None and preprocessing.resize else None
-
-
-def _load_raw(name, split, data_dir, image_size, labels, label_column) -> tuple[np.ndarray, np.ndarray, Preprocessing, list[str]]:
+def _load_raw(name, split, data_dir, image_size, labels, label_column, preprocessing) -> tuple[np.ndarray, np.ndarray, Preprocessing, list[str]]:
     if name == "mnist":
         from metrickit.datasets.mnist import load_mnist
 
@@ -121,7 +179,7 @@ def _load_raw(name, split, data_dir, image_size, labels, label_column) -> tuple[
         return X, y.astype(np.int64), Preprocessing("image", (1, 8, 8), scale=1 / 16, mean=0.3059, std=0.3821), []
     path = Path(name)
     if path.is_dir():
-        return load_image_folder(path, image_size=image_size)
+        return load_image_folder(path, image_size=image_size, preprocessing=preprocessing)
     if path.suffix.lower() in (".npy", ".npz", ".csv"):
         from metrickit.datasets.tabular import load_features, load_labels
 
@@ -141,13 +199,15 @@ def _load_raw(name, split, data_dir, image_size, labels, label_column) -> tuple[
 
 
 def load_image_folder(
-    root: str | os.PathLike, *, image_size: int | None = None, grayscale: bool = True
+    root: str | os.PathLike, *, image_size: int | None = None, grayscale: bool = True, preprocessing: Preprocessing | None = None
 ) -> tuple[np.ndarray, np.ndarray, Preprocessing, list[str]]:
     """Raw images (n, channels, height, width) uint8 under ``root/<class>/<file>``, labels (folder names),
-    their default preprocessing (scaled to [0, 1], standardised with their own mean and std) and ids.
+    their preprocessing and ids.
 
-    Images must share one size unless ``image_size`` is given (then each is resized to a square of
-    that side). Unreadable files raise naming the file.
+    With ``preprocessing`` (a model's), each file is decoded by it. Otherwise images must share one size
+    unless ``image_size`` is given (then each is resized to a square of that side), and the default
+    preprocessing scales to [0, 1] and standardises with their own mean and std. Unreadable files raise
+    naming the file.
     """
     root = Path(root)
     if not root.is_dir():
@@ -155,25 +215,28 @@ def load_image_folder(
     files = sorted(p for p in root.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DatasetNotFoundError(f"{root} holds no images in class sub-folders (expected {root}/<class>/<image>{IMAGE_SUFFIXES[0]}).")
+    labels = np.array([p.parent.name for p in files])
+    ids = [str(p.relative_to(root)) for p in files]
+    if preprocessing is not None:
+        return preprocessing.read_images(files), labels, preprocessing, ids
     stack = read_images(files, image_size=image_size, grayscale=grayscale)
     scaled = stack.astype(np.float32) / 255
     prep = Preprocessing("image", tuple(stack.shape[1:]), scale=1 / 255, mean=float(scaled.mean()), std=float(scaled.std() or 1.0), resize=bool(image_size))
-    labels = np.array([p.parent.name for p in files])
-    return stack, labels, prep, [str(p.relative_to(root)) for p in files]
+    return stack, labels, prep, ids
 
 
 def read_images(files: Sequence[Path], *, image_size: int | None = None, grayscale: bool = True) -> np.ndarray:
     """Images as uint8 (n, channels, height, width); all one size unless ``image_size`` resizes them to squares."""
     from PIL import Image, UnidentifiedImageError
 
+    channels = 1 if grayscale else 3
+    if image_size:
+        return Preprocessing("image", (channels, image_size, image_size), resize=True).read_images(files)
     arrays = []
     for path in files:
         try:
             with Image.open(path) as image:
-                image = image.convert("L" if grayscale else "RGB")
-                if image_size:
-                    image = image.resize((image_size, image_size), Image.BILINEAR)
-                arrays.append(np.asarray(image, dtype=np.uint8))
+                arrays.append(np.asarray(image.convert("L" if grayscale else "RGB"), dtype=np.uint8))
         except (UnidentifiedImageError, OSError) as error:
             raise ValueError(f"cannot read image {path}: {error}") from None
     shapes = {a.shape for a in arrays}

@@ -48,7 +48,7 @@ def embed_path(path: str | os.PathLike, model_path: str | os.PathLike) -> dict[s
     Returns ``embeddings`` (n, embedding_dim), ``ids`` (relative file names, or row numbers) and,
     for class sub-folders or labelled files, ``labels``.
     """
-    from metrickit.datasets.labeled import IMAGE_SUFFIXES, read_images
+    from metrickit.datasets.labeled import IMAGE_SUFFIXES
     from metrickit.datasets.tabular import load_features
     from metrickit.exceptions import DatasetNotFoundError
     from metrickit.models.artifact import load_deep_model
@@ -60,8 +60,7 @@ def embed_path(path: str | os.PathLike, model_path: str | os.PathLike) -> dict[s
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise DatasetNotFoundError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
-        prep = model.preprocessing
-        raw = read_images(files, image_size=prep.shape[-1] if prep.resize else None, grayscale=prep.kind != "image" or prep.shape[0] == 1)
+        raw = model.preprocessing.read_images(files)
         out["ids"] = np.array([str(p.relative_to(path)) for p in files])
         if all(p.parent != path for p in files):
             out["labels"] = np.array([p.parent.name for p in files])

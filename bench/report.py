@@ -122,6 +122,7 @@ def render(results_dir: Path) -> str:
         ]
     out += deep_sections(results_dir)
     out += fewshot_sections(results_dir)
+    out += verification_sections(results_dir)
     return "\n".join(out)
 
 
@@ -250,6 +251,51 @@ def fewshot_sections(results_dir: Path) -> list[str]:
                 "One-shot runs: 20 within-alphabet 20-way runs in the official layout built by `metrickit fewshot make-runs` "
                 f"(seed {record['seed']}) from `images_evaluation.zip`; mean error over runs.", "",
                 "![accuracy per setting](bench/results/fewshot-omniglot.png)", ""]
+    return out
+
+
+def _pm(stat: dict | None, pct: bool = True) -> str:
+    if stat is None:
+        return "-"
+    return f"{stat['mean']:.2%} ± {stat['sd']:.2%}" if pct else f"{stat['mean']:.4f} ± {stat['sd']:.4f}"
+
+
+def verification_sections(results_dir: Path) -> list[str]:
+    out: list[str] = []
+    titles = {"orl": "Face verification on unseen people: AT&T/ORL (s1-s30), 6 folds of 5 test subjects",
+              "svc2004": "Signature verification on unseen writers: SVC2004 (users 1-30), 3 folds of 10 test users"}
+    for dataset, title in titles.items():
+        path = results_dir / f"verify-{dataset}.json"
+        if not path.exists():
+            continue
+        record = json.loads(path.read_text())
+        signatures = dataset == "svc2004"
+        first = next(iter(record["training"].values()))["config"]
+        columns = ["method", "ROC AUC", "EER (pooled, writer-independent)" if signatures else "EER", "accuracy at threshold",
+                   "balanced accuracy", "TAR at FAR 1%"]
+        columns += ["per-user EER, skilled", "per-user EER, random"] if signatures else []
+        out += _section(
+            title,
+            "In each fold the method learns on the training identities minus 5 validation identities, which choose the "
+            "epoch (deep) or PCA size (LMNN) and calibrate the threshold (the EER threshold of their pairs); the test "
+            "identities are seen only here. Test pairs: " + (
+                "every genuine-genuine pair (190 per user) against every genuine-skilled forgery pair (400 per user); the "
+                "per-user EER follows SVC2004 (references S1-S5, genuine S11-S20, skilled S21-S40, random = the other test "
+                "users' genuine signatures; mean distance to the references)" if signatures else
+                "all 225 genuine and 1,000 impostor pairs of the 5 test subjects") +
+            f". Mean ± sd over folds. Deep methods: conv-4, 128-d, {first['epochs']} epochs x {first['batches_per_epoch']} "
+            f"batches of {first['n_classes_per_batch']} x {first['n_per_class']}, Adam {first['learning_rate']:g}; "
+            "TAR at FAR 0.1% is not reported (it needs >= 10,000 impostor pairs).",
+            record,
+            [*columns, "training (s, all folds)"],
+        )
+        for name, entry in record["methods"].items():
+            s = entry["summary"]
+            cells = [_pm(s["roc_auc"], pct=False), _pm(s["eer"]), _pm(s["accuracy"]), _pm(s["balanced_accuracy"]), _pm(s["tar_at_far"].get("1%"))]
+            if signatures:
+                cells += [_pm(s.get("user_eer_skilled")), _pm(s.get("user_eer_random"))]
+            out.append(f"| {name} | {' | '.join(cells)} | {record['training'][name]['train_seconds']:.0f} |")
+        out += ["", f"![ROC](bench/results/verify-{dataset}-roc.png) ![distances](bench/results/verify-{dataset}-distances.png)", ""]
     return out
 
 

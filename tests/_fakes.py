@@ -32,3 +32,43 @@ def fake_omniglot(root, characters=("Alpha/character01", "Alpha/character02", "B
     for name, classes in splits.items():
         (root / "splits" / "vinyals" / f"{name}.txt").write_text("".join(f"{c}\n" for c in classes))
     return root
+
+
+def _identity_image(identity: int, sample: int, size: tuple[int, int], background: int) -> np.ndarray:
+    """A fixed random pattern per identity plus per-sample noise, as uint8 (height, width)."""
+    pattern = np.random.default_rng(identity).random(size) > 0.6
+    noise = np.random.default_rng(1000 * identity + sample).normal(0, 25, size)
+    ink = 255 - background
+    return np.clip(np.where(pattern, ink, background) + noise, 0, 255).astype(np.uint8)
+
+
+def _encode(pixels: np.ndarray, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def fake_orl(root, subjects=30, images=10):
+    """A miniature ORL folder: ``orl_faces/att_faces_s1-s30.zip`` with sN/M.pgm, 92 x 112, as the real archive."""
+    folder = root / "orl_faces"
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(folder / "att_faces_s1-s30.zip", "w") as archive:
+        archive.writestr("att_faces/README", "fake")
+        for s in range(1, subjects + 1):
+            for m in range(1, images + 1):
+                archive.writestr(f"att_faces/s{s}/{m}.pgm", _encode(_identity_image(s, m, (112, 92), 40), "PPM"))
+    return folder
+
+
+def fake_svc2004(root, users=30):
+    """A miniature SVC2004 folder: ``svc2004_signatures/svc2004_users1-30.zip`` with genuine S1-S20 and forged S21-S40."""
+    folder = root / "svc2004_signatures"
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(folder / "svc2004_users1-30.zip", "w") as archive:
+        for u in range(1, users + 1):
+            for s in range(1, 41):
+                kind = "forged" if s > 20 else "genuine"
+                writer = 100 + u if s > 20 else u  # a forgery is drawn by someone else
+                pixels = _identity_image(writer, s, (40, 90), 255)  # dark ink on white, wider than high
+                archive.writestr(f"SVC2004/user{u}/{kind}/U{u}S{s}.png", _encode(pixels, "PNG"))
+    return folder

@@ -32,18 +32,21 @@ def _shared_dataset(name: str) -> Path:
     return folder
 
 
-@pytest.fixture
-def mnist_dir(request) -> Path:
-    folder = _shared_dataset("mnist")
-    _REAL_DATA_RAN.append(request.node.nodeid)
-    return folder
+def _real_dataset_fixture(name: str, fixture_name: str):
+    """A fixture giving the shared dataset folder ``name`` and counting the test as a real-data test."""
+
+    def folder(request) -> Path:
+        found = _shared_dataset(name)
+        _REAL_DATA_RAN.append(request.node.nodeid)
+        return found
+
+    return pytest.fixture(name=fixture_name)(folder)
 
 
-@pytest.fixture
-def omniglot_dir(request) -> Path:
-    folder = _shared_dataset("omniglot")
-    _REAL_DATA_RAN.append(request.node.nodeid)
-    return folder
+mnist_dir = _real_dataset_fixture("mnist", "mnist_dir")
+omniglot_dir = _real_dataset_fixture("omniglot", "omniglot_dir")
+orl_dir = _real_dataset_fixture("orl_faces", "orl_dir")
+svc2004_dir = _real_dataset_fixture("svc2004_signatures", "svc2004_dir")
 
 
 @pytest.fixture
@@ -73,5 +76,5 @@ def crash_after_checkpoints(monkeypatch):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     passed = {r.nodeid for r in terminalreporter.stats.get("passed", [])}
-    ran = [nodeid for nodeid in _REAL_DATA_RAN if nodeid in passed]
-    terminalreporter.write_line(f"real-data tests passed: {len(ran)} (of {len(_REAL_DATA_RAN)} that used shared data)")
+    ran = [nodeid for nodeid in dict.fromkeys(_REAL_DATA_RAN) if nodeid in passed]
+    terminalreporter.write_line(f"real-data tests passed: {len(ran)} (of {len(dict.fromkeys(_REAL_DATA_RAN))} that used shared data)")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 __all__ = [
     "check_array_2d",
+    "check_count_fields",
     "check_finite",
     "check_positive_int",
     "check_real",
@@ -68,6 +69,14 @@ def check_positive_int(value: Any, name: str, *, minimum: int = 1, maximum: int 
         upper = "" if maximum is None else f" and <= {maximum}"
         raise ValueError(f"`{name}` must be >= {minimum}{upper}; got {value}.")
     return int(value)
+
+
+def check_count_fields(settings: Any, names: Sequence[str]) -> None:
+    """Raise naming the first of ``names`` whose value on ``settings`` (a config dataclass) is not an integer >= 1."""
+    for name in names:
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+            raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
 
 
 def check_real(

@@ -10,7 +10,7 @@ import numpy as np
 
 from metrickit._io import atomic_path
 
-__all__ = ["plot_fewshot_accuracy", "plot_objective", "plot_projections", "plot_training_curve"]
+__all__ = ["plot_distance_histograms", "plot_fewshot_accuracy", "plot_objective", "plot_projections", "plot_roc_curves", "plot_training_curve"]
 
 
 def _pyplot():
@@ -53,7 +53,8 @@ def plot_objective(history: Sequence[float], path: str | os.PathLike, *, overwri
     return _save(fig, path, overwrite)
 
 
-_VALIDATION_METRICS = (("val_map_at_r", "MAP@R"), ("val_precision_at_1", "precision@1"), ("val_accuracy", "episode accuracy"))
+_VALIDATION_METRICS = (("val_map_at_r", "MAP@R"), ("val_precision_at_1", "precision@1"), ("val_accuracy", "episode accuracy"),
+                       ("val_roc_auc", "verification ROC AUC"))
 
 
 def plot_training_curve(history: Sequence[dict], path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -75,7 +76,7 @@ def plot_training_curve(history: Sequence[dict], path: str | os.PathLike, *, ove
         twin.set_ylim(0, 1.05)
     if validated:
         val = axes[0][1]
-        for (key, label), marker in zip(metrics, "os^"):
+        for (key, label), marker in zip(metrics, "os^d"):
             val.plot([h["epoch"] for h in validated], [h[key] for h in validated], marker=marker, label=label)
         val.set_xlabel("epoch")
         val.set_title("validation classes (unseen in training)", fontsize=10)
@@ -105,6 +106,49 @@ def plot_fewshot_accuracy(methods: dict[str, dict], path: str | os.PathLike, *, 
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path, overwrite)
+
+
+def plot_roc_curves(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], path: str | os.PathLike, *, title: str = "",
+                    overwrite: bool = False) -> Path:
+    """ROC (TAR against FAR, log scale) per method, averaged over folds: each fold's TAR read at the same FARs, then the mean."""
+    plt = _pyplot()
+    grid = np.logspace(-3, 0, 200)
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    for name, folds in curves.items():
+        # the TAR at FAR f is the best operating point with FAR <= f (a step function, as in tar_at_far)
+        tars = [tar[np.searchsorted(far, grid, side="right") - 1] for far, tar in folds]
+        ax.plot(grid, np.mean(tars, axis=0), label=f"{name} ({len(folds)} fold{'s' if len(folds) > 1 else ''})")
+    ax.plot(grid, grid, color="0.7", linestyle=":", label="chance")
+    ax.set_xscale("log")
+    ax.set_xlim(1e-3, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("false accept rate (impostor pairs accepted)")
+    ax.set_ylabel("true accept rate (genuine pairs accepted)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path, overwrite)
+
+
+def plot_distance_histograms(distances: dict[str, tuple[Sequence[float], Sequence[float]]], path: str | os.PathLike, *,
+                             title: str = "", overwrite: bool = False) -> Path:
+    """Per method, histograms of genuine and impostor pair distances (in units of the calibrated threshold: 1 decides)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(distances), figsize=(3.4 * len(distances), 3.2), squeeze=False, sharey=False)
+    for ax, (name, (genuine, impostor)) in zip(axes[0], distances.items()):
+        top = float(np.quantile(np.r_[genuine, impostor], 0.995))
+        bins = np.linspace(0, max(top, 1.05), 40)
+        ax.hist(np.clip(impostor, 0, bins[-1]), bins, density=True, alpha=0.6, color="tab:red", label="impostor")
+        ax.hist(np.clip(genuine, 0, bins[-1]), bins, density=True, alpha=0.6, color="tab:blue", label="genuine")
+        ax.axvline(1.0, color="k", linestyle="--", linewidth=1, label="threshold")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("distance / threshold")
+        ax.set_yticks([])
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path, overwrite)
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from metrickit.models import MLP, Conv4, SiameseNetwork, SmallResNet, build_embedder
+from metrickit.models import MLP, Conv4, LinearEmbedder, Pixels, SiameseNetwork, SmallResNet, build_embedder
 
 
 @pytest.mark.parametrize(
@@ -50,10 +50,21 @@ def test_config_rebuilds_the_same_architecture():
 
 
 def test_unknown_architecture_and_tiny_images_are_refused():
-    with pytest.raises(ValueError, match="`architecture` must be one of 'mlp', 'conv4', 'resnet'; got 'vgg'."):
+    with pytest.raises(ValueError, match="`architecture` must be one of 'pixels', 'linear', 'mlp', 'conv4', 'resnet'; got 'vgg'."):
         build_embedder("vgg")
     with pytest.raises(ValueError, match=r"`image_size` \(8, 8\) is too small"):
         Conv4(image_size=(8, 8))
+
+
+def test_pixels_and_affine_embedders_compute_what_they_say():
+    x = np.random.default_rng(0).normal(size=(5, 1, 3, 4)).astype(np.float32)
+    np.testing.assert_array_equal(Pixels(12).embed(x), x.reshape(5, 12))  # no parameters, still batched in eval mode
+    weight, bias = np.random.default_rng(1).normal(size=(2, 12)), np.array([1.0, -2.0])
+    linear = LinearEmbedder.from_affine(weight, bias)
+    np.testing.assert_allclose(linear.embed(x), x.reshape(5, 12) @ weight.T + bias, rtol=1e-5, atol=1e-5)
+    clone = build_embedder(linear.name, **linear.config)
+    clone.load_state_dict(linear.state_dict())
+    np.testing.assert_array_equal(clone.embed(x), linear.embed(x))
 
 
 def test_siamese_distance_is_symmetric_and_shares_weights():

@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler="metrickit.cli.commands:lmnn_evaluate_command")
     _deep_commands(groups)
     _fewshot_commands(groups)
+    _verify_commands(groups)
     return parser
 
 
@@ -160,6 +161,54 @@ def _fewshot_commands(groups) -> None:
     runs.add_argument("--data-dir", metavar="DIR")
     _common(runs)
     runs.set_defaults(handler="metrickit.cli.commands:fewshot_make_runs_command")
+
+
+def _verify_commands(groups) -> None:
+    """``metrickit verify train|eval|predict``: same or different, on identities never seen in training (the torch extra)."""
+    verify = groups.add_parser("verify", help="verification on unseen identities (faces, signatures): train, eval, predict",
+                               description="Face (AT&T/ORL) and signature (SVC2004) verification: a distance and a calibrated threshold.")
+    verbs = verify.add_subparsers(dest="verb", metavar="VERB")
+    train = verbs.add_parser("train", help="train one method on every cross-identity fold", description=(
+        "Cross-identity folds (ORL: 6 folds of 5 subjects; SVC2004: 3 folds of 10 users). In each fold the method learns "
+        "on the training identities minus 5 validation identities; the threshold is the EER threshold of the validation "
+        "pairs. Test identities are not touched. Methods: euclidean (pixels), lmnn (PCA + LMNN, PCA size chosen on "
+        "validation), softmax (classifier embedding), contrastive (Siamese), triplet (semi-hard); the deep ones are conv-4. "
+        "Writes fold<k>/model.safetensors (with preprocessing and threshold) and results.json."))
+    train.add_argument("--dataset", required=True, choices=("orl", "svc2004"))
+    train.add_argument("--method", default="triplet", choices=("euclidean", "lmnn", "softmax", "contrastive", "triplet"))
+    train.add_argument("--out", required=True, metavar="DIR")
+    train.add_argument("--overwrite", action="store_true")
+    train.add_argument("--folds", type=_class_list, metavar="K,K,..", help="only these folds (default: all)")
+    train.add_argument("--data-dir", metavar="DIR")
+    for name, default in (("epochs", 20), ("batches-per-epoch", 25), ("n-classes-per-batch", 8), ("n-per-class", 4),
+                          ("embedding-dim", 128), ("seed", 0)):
+        train.add_argument(f"--{name}", type=int, default=default, help=f"(default {default})")
+    train.add_argument("--learning-rate", type=float, default=1e-3, help="(default 1e-3)")
+    train.add_argument("--margin", type=float, default=None, help="(default: contrastive 1.0, triplet 0.2)")
+    _common(train)
+    train.set_defaults(handler="metrickit.cli.commands:verify_train_command")
+    evaluate = verbs.add_parser("eval", help="score trained folds on their unseen test identities", description=(
+        "All genuine and all impostor pairs of each fold's test identities (signatures: genuine-genuine vs "
+        "genuine-skilled forgery, plus the SVC2004 per-user EER against skilled and random forgeries), scored at each "
+        "fold's calibrated threshold: ROC AUC, EER, accuracy, TAR at FAR 1%% / 0.1%% where there are enough impostor "
+        "pairs; mean ± sd over folds. --out writes results.json, roc.png and distances.png."))
+    evaluate.add_argument("--model", required=True, action="append", metavar="[NAME=]RUN",
+                          help="a `verify train` folder (or one fold's model file); repeat to compare methods")
+    evaluate.add_argument("--data-dir", metavar="DIR")
+    evaluate.add_argument("--out", metavar="DIR", help="write results.json, roc.png and distances.png here")
+    evaluate.add_argument("--overwrite", action="store_true")
+    _common(evaluate)
+    evaluate.set_defaults(handler="metrickit.cli.commands:verify_eval_command")
+    predict = verbs.add_parser("predict", help="same or different: two images, or a CSV of pairs", description=(
+        "Read images with the model's stored preprocessing, embed them, and compare each pair's distance with the "
+        "model's calibrated threshold."))
+    predict.add_argument("images", nargs="*", metavar="IMAGE", help="two image files")
+    predict.add_argument("--model", required=True, metavar="MODEL.safetensors")
+    predict.add_argument("--pairs", metavar="CSV", help="rows 'first,second' of image paths (instead of two images)")
+    predict.add_argument("--out", metavar="CSV", help="write first,second,distance,same here")
+    predict.add_argument("--overwrite", action="store_true")
+    _common(predict)
+    predict.set_defaults(handler="metrickit.cli.commands:verify_predict_command")
 
 
 def _deep_commands(groups) -> None:

@@ -18,6 +18,9 @@ __all__ = [
     "fewshot_eval_command",
     "fewshot_make_runs_command",
     "fewshot_train_command",
+    "verify_eval_command",
+    "verify_predict_command",
+    "verify_train_command",
     "lmnn_evaluate_command",
     "lmnn_fit_command",
     "lmnn_transform_command",
@@ -228,12 +231,14 @@ def fewshot_train_command(args: argparse.Namespace) -> int:
 
 
 def _named_models(values: list[str]) -> dict[str, str | None]:
-    """``--model`` values (``[NAME=]PATH`` or 'euclidean') as name -> model file (None: Euclidean on pixels)."""
+    """``--model`` values (``[NAME=]PATH`` or 'euclidean') as name -> path (None: Euclidean on pixels); an unnamed
+    path is named after its folder (a run folder, or the folder holding the model file)."""
     models: dict[str, str | None] = {}
     for value in values:
         name, _, path = value.partition("=") if "=" in value else ("", "", value)
         path = None if path == "euclidean" else path
-        name = name or ("euclidean (pixels)" if path is None else str(Path(path).parent.name or Path(path).stem))
+        if not name:
+            name = "euclidean (pixels)" if path is None else (Path(path).name if Path(path).is_dir() else Path(path).parent.name or Path(path).stem)
         if name in models:
             raise ValueError(f"two --model values are both named {name!r}; name them with NAME=PATH.")
         models[name] = path
@@ -277,4 +282,71 @@ def fewshot_make_runs_command(args: argparse.Namespace) -> int:
 
     out = make_runs(dataset_dir("omniglot", args.data_dir) / "images_evaluation.zip", args.out, n_runs=args.n_runs, seed=args.seed)
     _emit(args, {"out": str(out), "n_runs": args.n_runs}, f"wrote {args.n_runs} within-alphabet 20-way one-shot runs to {out}")
+    return 0
+
+
+def verify_train_command(args: argparse.Namespace) -> int:
+    from metrickit.verification.run import run_verify_training
+    from metrickit.verification.train import VerifyConfig
+
+    config = VerifyConfig(method=args.method, epochs=args.epochs, batches_per_epoch=args.batches_per_epoch,
+                          n_classes_per_batch=args.n_classes_per_batch, n_per_class=args.n_per_class, embedding_dim=args.embedding_dim,
+                          learning_rate=args.learning_rate, margin=args.margin, seed=args.seed, threads=args.threads)
+    results = run_verify_training(args.dataset, config, args.out, folds=args.folds, data_dir=args.data_dir, overwrite=args.overwrite,
+                                  quiet=args.quiet)
+    lines = [f"{args.method} on {args.dataset}: {len(results['folds'])} fold(s) in {results['train_seconds']:.0f} s"]
+    lines += [f"  fold {r['fold']['index']}: validation ROC AUC {r['val']['roc_auc']:.4f}, EER {r['val']['eer']:.2%}, "
+              f"threshold {r['threshold']:.4g}" for r in results["folds"]]
+    lines.append(f"wrote fold<k>/model.safetensors and results.json to {args.out}")
+    _emit(args, results, "\n".join(lines))
+    return 0
+
+
+def verify_eval_command(args: argparse.Namespace) -> int:
+    from metrickit.verification.run import evaluate_runs
+
+    results = evaluate_runs(_named_models(args.model), data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite)
+    fmt = lambda s, pct=True: "-" if s is None else (f"{s['mean']:.2%} ± {s['sd']:.2%}" if pct else f"{s['mean']:.4f} ± {s['sd']:.4f}")  # noqa: E731
+    lines = [f"{results['dataset']}: test identities unseen in training (mean ± sd over folds)"]
+    for name, entry in results["methods"].items():
+        s = entry["summary"]
+        line = (f"  {name}: ROC AUC {fmt(s['roc_auc'], False)}, EER {fmt(s['eer'])}, accuracy {fmt(s['accuracy'])}, "
+                f"TAR@FAR=1% {fmt(s['tar_at_far'].get('1%'))}")
+        if s.get("user_eer_skilled"):
+            line += f", per-user EER skilled {fmt(s['user_eer_skilled'])} / random {fmt(s['user_eer_random'])}"
+        lines.append(line)
+    if args.out:
+        lines.append(f"wrote {', '.join(results['files'])} to {args.out}")
+    _emit(args, results, "\n".join(lines))
+    return 0
+
+
+def verify_predict_command(args: argparse.Namespace) -> int:
+    from metrickit.verification.predict import predict_pairs, read_pairs
+
+    if args.pairs and args.images:
+        raise ValueError("give either two images or --pairs CSV, not both.")
+    if not args.pairs and len(args.images) != 2:
+        raise ValueError(f"give two images to compare (or --pairs CSV); got {len(args.images)}.")
+    if args.out:
+        from metrickit._io import check_can_write
+
+        check_can_write(args.out, overwrite=args.overwrite)
+    rows = predict_pairs(args.model, read_pairs(args.pairs) if args.pairs else [tuple(args.images)])
+    if args.out:
+        import csv
+
+        from metrickit._io import atomic_path
+
+        with atomic_path(args.out, overwrite=args.overwrite) as tmp:
+            with open(tmp, "w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=["first", "second", "distance", "same"])
+                writer.writeheader()
+                writer.writerows(rows)
+    text = "\n".join(f"{'same' if r['same'] else 'different'}  distance {r['distance']:.4g}  {r['first']}  {r['second']}" for r in rows[:20])
+    if len(rows) > 20:
+        text += f"\n... {len(rows) - 20} more"
+    if args.out:
+        text += f"\nwrote {len(rows)} rows to {args.out}"
+    _emit(args, {"pairs": rows, "out": args.out}, text)
     return 0

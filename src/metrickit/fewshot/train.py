@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from metrickit._validation import check_count_fields
 from metrickit.datasets.labeled import LabeledSet
 from metrickit.fewshot.episodes import evaluate_episodes, make_episodes
 from metrickit.fewshot.protonet import prototypical_loss
@@ -65,11 +66,8 @@ class FewShotConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"`method` must be one of {', '.join(map(repr, METHODS))}; got {self.method!r}.")
-        for name in ("n_way", "n_shot", "n_query", "episodes_per_epoch", "epochs", "lr_halve_every", "hidden",
-                     "val_n_way", "val_n_shot", "val_n_query", "val_episodes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
+        check_count_fields(self, ("n_way", "n_shot", "n_query", "episodes_per_epoch", "epochs", "lr_halve_every", "hidden",
+                                  "val_n_way", "val_n_shot", "val_n_query", "val_episodes"))
         if not self.learning_rate > 0:
             raise ValueError(f"`learning_rate` must be > 0; got {self.learning_rate!r}.")
         if not self.margin >= 0:

@@ -1,4 +1,5 @@
-"""Embedding networks: an MLP for vectors, the conv-4 net of Prototypical Networks, and a small ResNet.
+"""Embedding networks: an MLP for vectors, the conv-4 net of Prototypical Networks, and a small ResNet; and, so that
+baselines are model files too, the flattened input itself (Euclidean on pixels) and an affine map (a linear metric).
 
 Each maps inputs to points of a learned metric space (``(batch_size, embedding_dim)``), optionally on
 the unit sphere, and records the arguments it was built with (``config``) so a model file can
@@ -14,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ARCHITECTURES", "Conv4", "EmbeddingNet", "MLP", "SmallResNet", "build_embedder"]
+__all__ = ["ARCHITECTURES", "Conv4", "EmbeddingNet", "LinearEmbedder", "MLP", "Pixels", "SmallResNet", "build_embedder"]
 
 
 class EmbeddingNet(nn.Module):
@@ -56,7 +57,7 @@ class EmbeddingNet(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            device = next(self.parameters()).device
+            device = next(self.parameters(), torch.zeros(0)).device
             parts = [self(inputs[start : start + batch_size].to(device)).cpu() for start in range(0, len(inputs), batch_size)]
         finally:
             self.train(was_training)
@@ -65,6 +66,49 @@ class EmbeddingNet(nn.Module):
     @property
     def embedding_dim(self) -> int:
         raise NotImplementedError
+
+
+class Pixels(EmbeddingNet):
+    """The (preprocessed) input itself, flattened: Euclidean distance on pixels, as a model file that can carry a threshold."""
+
+    name = "pixels"
+
+    def __init__(self, in_features: int, *, normalize: bool = False):
+        super().__init__(in_features=int(in_features), normalize=normalize)
+        self._dim = int(in_features)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1)
+
+    @property
+    def embedding_dim(self) -> int:
+        return self._dim
+
+
+class LinearEmbedder(EmbeddingNet):
+    """An affine map ``x -> W x + b`` of the flattened input: a learned Mahalanobis metric (say PCA then LMNN) as a model file."""
+
+    name = "linear"
+
+    def __init__(self, in_features: int, embedding_dim: int, *, normalize: bool = False):
+        super().__init__(in_features=int(in_features), embedding_dim=int(embedding_dim), normalize=normalize)
+        self.linear = nn.Linear(int(in_features), int(embedding_dim))
+
+    @classmethod
+    def from_affine(cls, weight: np.ndarray, bias: np.ndarray) -> "LinearEmbedder":
+        """The embedder computing ``weight @ x + bias`` (weight of shape (embedding_dim, in_features))."""
+        module = cls(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            module.linear.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+            module.linear.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+        return module
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.flatten(1))
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.linear.out_features
 
 
 class MLP(EmbeddingNet):
@@ -176,11 +220,11 @@ class SmallResNet(EmbeddingNet):
         return self._dim
 
 
-ARCHITECTURES: dict[str, type[EmbeddingNet]] = {cls.name: cls for cls in (MLP, Conv4, SmallResNet)}
+ARCHITECTURES: dict[str, type[EmbeddingNet]] = {cls.name: cls for cls in (Pixels, LinearEmbedder, MLP, Conv4, SmallResNet)}
 
 
 def build_embedder(name: str, **config: Any) -> EmbeddingNet:
-    """The embedding network ``name`` ('mlp', 'conv4' or 'resnet') built from its ``config``."""
+    """The embedding network ``name`` ('pixels', 'linear', 'mlp', 'conv4' or 'resnet') built from its ``config``."""
     if name not in ARCHITECTURES:
         raise ValueError(f"`architecture` must be one of {', '.join(map(repr, ARCHITECTURES))}; got {name!r}.")
     return ARCHITECTURES[name](**config)

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from metrickit._validation import check_count_fields
+
 __all__ = ["LOSSES", "MINERS", "TrainConfig", "load_config"]
 
 LOSSES = ("triplet", "contrastive", "softmax")
@@ -61,10 +63,7 @@ class TrainConfig:
         _choice(self.scheduler, "scheduler", ("cosine", "none"))
         _choice(self.optimizer, "optimizer", ("adam", "sgd"))
         _choice(self.device, "device", ("cpu", "cuda", "auto"))
-        for name in ("embedding_dim", "n_classes_per_batch", "n_per_class", "batches_per_epoch", "epochs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
+        check_count_fields(self, ("embedding_dim", "n_classes_per_batch", "n_per_class", "batches_per_epoch", "epochs"))
         if not isinstance(self.n_val_classes, int) or self.n_val_classes < 0:
             raise ValueError(f"`n_val_classes` must be an integer >= 0; got {self.n_val_classes!r}.")
         if not (self.learning_rate > 0):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -32,11 +32,12 @@ __all__ = ["ClassSplit", "Objective", "TrainResult", "build_model", "prepare_cla
 
 @dataclass
 class ClassSplit:
-    """The training set (fit classes), validation set (held-out training classes) and test set (unseen classes)."""
+    """The training set (fit classes), validation set (held-out training classes) and test set (unseen classes;
+    None when the caller evaluates them itself)."""
 
     fit: LabeledSet
     val: LabeledSet | None
-    test: LabeledSet
+    test: LabeledSet | None
     fit_classes: list
     val_classes: list
     test_classes: list
@@ -47,7 +48,7 @@ class TrainResult:
     model: DeepMetricModel
     history: list[dict[str, Any]]
     best_epoch: int
-    test: RetrievalReport
+    test: RetrievalReport | None
     split: ClassSplit
 
 
@@ -126,6 +127,14 @@ def _evaluate(model: EmbeddingNet, data: LabeledSet) -> RetrievalReport:
     return retrieval_metrics(model.embed(data.X), data.y, backend="exact")
 
 
+def _validate_retrieval(model: EmbeddingNet, val: LabeledSet) -> tuple[float, dict[str, float]]:
+    report = _evaluate(model, val)
+    return report.map_at_r, {"val_map_at_r": report.map_at_r, "val_precision_at_1": report.precision_at_1}
+
+
+Validation = Callable[[EmbeddingNet, LabeledSet], tuple[float, dict[str, float]]]
+
+
 def train(
     config: TrainConfig,
     *,
@@ -133,8 +142,13 @@ def train(
     resume: bool = False,
     quiet: bool = False,
     split: ClassSplit | None = None,
+    validate: Validation = _validate_retrieval,
 ) -> TrainResult:
-    """Run the configured training; with ``checkpoint`` save state there after every epoch (and resume from it if ``resume``)."""
+    """Run the configured training; with ``checkpoint`` save state there after every epoch (and resume from it if ``resume``).
+
+    ``validate(model, split.val)`` scores each epoch: ``(score, metrics for the history)``; the epoch with the
+    highest score is kept (default: MAP@R of the validation classes).
+    """
     from tqdm.auto import tqdm
 
     if config.threads:
@@ -183,19 +197,18 @@ def train(
         record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "active_fraction": float(np.mean(active)) if active else None,
                   "seconds": time.perf_counter() - began}
         if split.val is not None:
-            report = _evaluate(model, split.val)
-            record.update(val_map_at_r=report.map_at_r, val_precision_at_1=report.precision_at_1)
-            score = report.map_at_r
+            score, metrics = validate(model, split.val)
+            record.update(metrics)
         else:
             score = epoch  # without validation classes the last epoch is kept
         best = finish_epoch(epoch, record, score, history, best, model, objective, optimizer, scheduler, checkpoint)
     if best["weights"] is not None:
         model.load_state_dict(best["weights"])
     model.eval()
-    test = _evaluate(model, split.test)
+    test = _evaluate(model, split.test) if split.test is not None else None
     artifact = DeepMetricModel(
         model.cpu(), split.fit.preprocessing, "euclidean", None, split.fit_classes,
         {"config": config.as_dict(), "best_epoch": best["epoch"], "val_classes": split.val_classes, "test_classes": split.test_classes,
-         "test": test.as_dict()},
+         "test": test.as_dict() if test is not None else None},
     )
     return TrainResult(artifact, history, best["epoch"], test, split)

@@ -1,0 +1,82 @@
+"""Verification on unseen identities: faces (AT&T/ORL) and signatures (SVC2004), every method on the same folds.
+
+For each dataset, each method (``euclidean`` on pixels, ``lmnn`` = PCA + LMNN, ``softmax`` classifier embedding,
+``contrastive`` Siamese, ``triplet`` semi-hard; the deep ones conv-4 with one budget) is trained on every
+cross-identity fold with ``metrickit verify train`` (threshold calibrated on the fold's validation identities)
+and scored with ``metrickit verify eval`` on the fold's test identities: all genuine and impostor pairs (for
+signatures, genuine-genuine vs genuine-skilled forgery), ROC AUC, EER, accuracy at the calibrated threshold,
+TAR at FAR 1% where there are >= 1,000 impostor pairs, mean ± sd over folds; for signatures also the SVC2004
+per-user EER against skilled and random forgeries. Finished runs in ``--runs`` are reused.
+
+    python bench/verification.py [--datasets orl,svc2004] [--threads 2]
+
+Writes ``bench/results/verify-<dataset>.json`` with ``-roc.png`` and ``-distances.png`` beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+METHODS = ("euclidean", "lmnn", "softmax", "contrastive", "triplet")
+FOLD_KEYS = ("fold", "threshold", "val", "train_seconds", "pca", "pca_candidates", "best_epoch")
+# Deep methods: epochs x batches of 8 classes x 4 images per fold (the signature images are twice the size of the faces).
+BUDGETS = {"orl": dict(epochs=15, batches_per_epoch=25), "svc2004": dict(epochs=10, batches_per_epoch=25)}
+
+
+def main(argv=None) -> int:
+    from metrickit._io import atomic_path, write_json_atomic
+    from metrickit._provenance import provenance
+    from metrickit.verification import VerifyConfig, evaluate_runs, run_verify_training
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="orl,svc2004")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--runs", default=str(HERE.parent / "runs" / "verification"), help="where the runs go (reused if present)")
+    parser.add_argument("--results", default=str(HERE / "results"))
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    for dataset in args.datasets.split(","):
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        runs, training = {}, {}
+        for method in args.methods.split(","):
+            config = VerifyConfig(method=method, seed=args.seed, threads=args.threads, **BUDGETS[dataset])
+            out = Path(args.runs) / dataset / method
+            done = out / "results.json"
+            if done.is_file() and json.loads(done.read_text())["config"] == config.as_dict():
+                print(f"reusing {out}", flush=True)
+                record = json.loads(done.read_text())
+            else:
+                record = run_verify_training(dataset, config, out, data_dir=args.data_dir, overwrite=True, quiet=args.quiet)
+            runs[method] = out
+            training[method] = {"config": record["config"], "train_seconds": record["train_seconds"],
+                                "folds": [{k: f[k] for k in FOLD_KEYS if k in f} for f in record["folds"]]}
+            print(f"{dataset} {method}: trained {len(record['folds'])} folds in {record['train_seconds']:.0f} s", flush=True)
+        report_dir = Path(args.runs) / dataset / "report"
+        results = evaluate_runs(runs, data_dir=args.data_dir, out_dir=report_dir, overwrite=True)
+        results.update(benchmark=f"verify-{dataset}", training=training, seed=args.seed, threads=args.threads,
+                       provenance=provenance(args.threads), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+        target = Path(args.results) / f"verify-{dataset}.json"
+        for name in ("roc", "distances"):
+            with atomic_path(target.with_name(f"verify-{dataset}-{name}.png"), overwrite=True) as tmp:
+                shutil.copyfile(report_dir / f"{name}.png", tmp)
+        write_json_atomic(target, results, overwrite=True)
+        for method, entry in results["methods"].items():
+            s = entry["summary"]
+            print(f"{dataset} {method:12s} AUC {s['roc_auc']['mean']:.4f} ± {s['roc_auc']['sd']:.4f}  EER {s['eer']['mean']:.2%} ± {s['eer']['sd']:.2%}"
+                  + (f"  user EER skilled {s['user_eer_skilled']['mean']:.2%} random {s['user_eer_random']['mean']:.2%}" if s.get("user_eer_skilled") else ""),
+                  flush=True)
+        print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Verification runs on disk (what ``metrickit verify train|eval`` do).
+
+``train`` writes one folder per fold (``fold<k>/model.safetensors``, plus ``training_curve.png`` for deep
+methods) and a ``results.json`` with each fold's identities, validation scores, threshold and time.
+``eval`` scores the fold models of one or more runs on their test identities and writes ``results.json``,
+``roc.png`` (the ROC averaged over folds, per method) and ``distances.png`` (genuine vs impostor distance
+histograms, in units of each fold's threshold).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from metrickit.verification.train import VerifyConfig
+
+__all__ = ["evaluate_runs", "fold_models", "run_verify_training"]
+
+MODEL = "model.safetensors"
+
+
+def run_verify_training(
+    dataset: str,
+    config: VerifyConfig,
+    out_dir: str | os.PathLike,
+    *,
+    folds: Sequence[int] | None = None,
+    data_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Train ``config.method`` on each cross-identity fold of ``dataset`` ('orl' or 'svc2004') into ``out_dir``."""
+    from tqdm.auto import tqdm
+
+    from metrickit._io import write_json_atomic
+    from metrickit._provenance import provenance
+    from metrickit.datasets.identities import load_identities
+    from metrickit.models.artifact import save_deep_model
+    from metrickit.plotting import plot_training_curve
+    from metrickit.training.run import prepare_run_dir
+    from metrickit.verification.folds import FOLDS, make_folds
+    from metrickit.verification.train import train_fold
+
+    out, _ = prepare_run_dir(out_dir, resume=False, overwrite=overwrite)
+    began = time.perf_counter()
+    data = load_identities(dataset, data_dir)
+    load_seconds = time.perf_counter() - began
+    all_folds = make_folds(data.identities, *FOLDS[dataset], seed=config.seed)
+    chosen = list(range(len(all_folds))) if folds is None else list(folds)
+    bad = [k for k in chosen if not 0 <= k < len(all_folds)]
+    if bad:
+        raise ValueError(f"`folds` must lie in 0..{len(all_folds) - 1} for {dataset}; got {bad}.")
+    records = []
+    for k in tqdm(chosen, desc=f"{config.method} on {dataset}", unit="fold", disable=quiet):
+        model, record = train_fold(data, all_folds[k], config, quiet=quiet)
+        folder = out / f"fold{k}"
+        save_deep_model(model, folder / MODEL, overwrite=True)
+        if record.get("history"):
+            plot_training_curve(record["history"], folder / "training_curve.png", overwrite=True)
+        records.append(record)
+    results = {"dataset": dataset, "config": config.as_dict(), "folds": records, "load_seconds": load_seconds,
+               "train_seconds": sum(r["train_seconds"] for r in records), "provenance": provenance(config.threads)}
+    write_json_atomic(out / "results.json", results, overwrite=True)
+    return results
+
+
+def fold_models(path: str | os.PathLike) -> list[Path]:
+    """The fold model files of a ``verify train`` folder (in fold order), or ``[path]`` for a single model file."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    models = sorted(path.glob(f"fold*/{MODEL}"), key=lambda p: int(re.sub(r"\D", "", p.parent.name) or 0))
+    if not models:
+        raise FileNotFoundError(f"{path} holds no fold models (expected {path}/fold<k>/{MODEL} from `metrickit verify train`).")
+    return models
+
+
+def evaluate_runs(
+    runs: Mapping[str, str | os.PathLike],
+    *,
+    data_dir: str | os.PathLike | None = None,
+    out_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Scores of each run (name -> ``verify train`` folder or model file) on its folds' test identities, with the
+    mean and sd over folds; with ``out_dir``, ``results.json``, ``roc.png`` and ``distances.png`` are written there."""
+    from metrickit.datasets.identities import load_identities
+    from metrickit.models.artifact import load_deep_model
+    from metrickit.verification.evaluate import evaluate_fold, summarize
+
+    if not runs:
+        raise ValueError("`runs` is empty: give at least one `verify train` folder or model file.")
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None and out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite or choose another --out.")
+    loaded = {name: [(path, load_deep_model(path)) for path in fold_models(run)] for name, run in runs.items()}
+    datasets = {model.info.get("dataset") for models in loaded.values() for _, model in models}
+    if len(datasets) != 1 or None in datasets:
+        raise ValueError(f"the models must all come from `metrickit verify train` on one dataset; they name {sorted(map(str, datasets))}.")
+    dataset = datasets.pop()
+    data = load_identities(dataset, data_dir)
+    methods, distances = {}, {}
+    for name, models in loaded.items():
+        folds = [{**evaluate_fold(model, data), "model": str(path), "method": model.info.get("method")} for path, model in models]
+        distances[name] = [(f["distances"], f["threshold"]) for f in folds]
+        methods[name] = {"method": folds[0]["method"], "summary": summarize(folds),
+                         "folds": [{k: v for k, v in f.items() if k != "distances"} for f in folds]}
+    results = {"dataset": dataset, "methods": methods}
+    if out is not None:
+        _write_report(out, results, distances)
+    return results
+
+
+def _write_report(out: Path, results: dict[str, Any], distances: dict[str, list]) -> None:
+    import torch
+
+    from metrickit._io import write_json_atomic
+    from metrickit._provenance import provenance
+    from metrickit.evaluation.verification import roc_curve
+    from metrickit.plotting import plot_distance_histograms, plot_roc_curves
+
+    out.mkdir(parents=True, exist_ok=True)
+    title = f"{results['dataset']}: test identities unseen in training"
+    curves = {name: [roc_curve(d["genuine"], d["impostor"])[:2] for d, _ in folds] for name, folds in distances.items()}
+    plot_roc_curves(curves, out / "roc.png", title=title, overwrite=True)
+    scaled = {name: ([g / t for d, t in folds for g in d["genuine"]], [i / t for d, t in folds for i in d["impostor"]])
+              for name, folds in distances.items()}
+    plot_distance_histograms(scaled, out / "distances.png", title=title, overwrite=True)
+    results["files"] = ["results.json", "roc.png", "distances.png"]
+    results["provenance"] = provenance(torch.get_num_threads())
+    write_json_atomic(out / "results.json", results, overwrite=True)

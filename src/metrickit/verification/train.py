@@ -1,0 +1,155 @@
+"""Train one verification model per fold: learn on the fold's training identities, calibrate the threshold on its
+validation identities. The test identities are never touched here.
+
+Methods (every one ends as a model file with its preprocessing and threshold):
+
+- ``euclidean``: Euclidean distance on the standardised pixels (nothing learned but the threshold).
+- ``lmnn``: PCA then LMNN (k = 3) on the pixels of the training identities; the PCA dimension is chosen
+  from ``pca_candidates`` by validation ROC AUC. Stored as one affine map.
+- ``softmax``: conv-4 with a 128-d projection, trained as a classifier over the training identities;
+  the projection is the embedding.
+- ``contrastive`` (Siamese pairs, margin 1) and ``triplet`` (semi-hard, margin 0.2): the same conv-4,
+  L2-normalised, on class-balanced P x K batches.
+
+Training classes are the identities; for signatures each user's skilled forgeries form a class of their
+own, so that genuine-vs-forgery pairs are negatives, as SigNet's dissimilar pairs are. Deep methods keep
+the epoch with the best validation ROC AUC. The threshold is the EER threshold of the validation pairs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from metrickit._validation import check_count_fields
+from metrickit.datasets.identities import IdentitySet
+from metrickit.evaluation.verification import all_pairs, equal_error_rate, verification_report
+from metrickit.verification.folds import Fold
+
+__all__ = ["METHODS", "VerifyConfig", "pair_distances", "train_fold"]
+
+METHODS = ("euclidean", "lmnn", "softmax", "contrastive", "triplet")
+_MARGINS = {"contrastive": 1.0, "triplet": 0.2}
+
+
+@dataclass
+class VerifyConfig:
+    """The method and its budget; ``margin=None`` takes the method's default (contrastive 1.0, triplet 0.2)."""
+
+    method: str = "triplet"
+    epochs: int = 20
+    batches_per_epoch: int = 25
+    n_classes_per_batch: int = 8
+    n_per_class: int = 4
+    embedding_dim: int = 128
+    learning_rate: float = 1e-3
+    margin: float | None = None
+    pca_candidates: tuple[int, ...] = (16, 32, 64)
+    seed: int = 0
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"`method` must be one of {', '.join(map(repr, METHODS))}; got {self.method!r}.")
+        check_count_fields(self, ("epochs", "batches_per_epoch", "n_classes_per_batch", "n_per_class", "embedding_dim"))
+        if not self.pca_candidates or any(int(c) < 1 for c in self.pca_candidates):
+            raise ValueError(f"`pca_candidates` must be positive integers; got {self.pca_candidates!r}.")
+        if self.margin is None:
+            self.margin = _MARGINS.get(self.method)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "pca_candidates": list(self.pca_candidates)}
+
+
+def pair_distances(embeddings: np.ndarray, data: IdentitySet) -> tuple[np.ndarray, np.ndarray]:
+    """Distances of ``data``'s genuine and impostor pairs (:func:`all_pairs`; forgeries count where there are any)."""
+    from metrickit.distances.functional import paired_euclidean_distances
+
+    first, second, genuine = all_pairs(data.identities, data.forged if data.forged.any() else None)
+    distances = paired_euclidean_distances(embeddings[first], embeddings[second])
+    return distances[genuine], distances[~genuine]
+
+
+def train_fold(data: IdentitySet, fold: Fold, config: VerifyConfig, *, quiet: bool = True) -> tuple[Any, dict[str, Any]]:
+    """``(model, record)``: a :class:`~metrickit.models.artifact.DeepMetricModel` with its calibrated threshold, and what happened."""
+    import torch
+
+    from metrickit.models.artifact import DeepMetricModel
+
+    if config.threads:
+        torch.set_num_threads(int(config.threads))
+    fit, val = data.of(fold.fit), data.of(fold.val)
+    scaled = fit.images.astype(np.float32) * np.float32(data.preprocessing.scale)
+    prep = replace(data.preprocessing, mean=float(scaled.mean()), std=float(scaled.std() or 1.0))
+    began = time.perf_counter()
+    record: dict[str, Any] = {}
+    if config.method == "euclidean":
+        from metrickit.models.embedding import Pixels
+
+        embedder = Pixels(int(np.prod(prep.shape)))
+    elif config.method == "lmnn":
+        embedder, record = _fit_lmnn(fit, val, prep, config)
+    else:
+        embedder, record = _fit_deep(fit, val, prep, config, quiet)
+    embedder.eval()
+    embed = lambda part: embedder.embed(prep.apply(part.images))  # noqa: E731
+    genuine, impostor = pair_distances(embed(val), val)
+    _, threshold = equal_error_rate(genuine, impostor)
+    report = verification_report(genuine, impostor, threshold)
+    record.update(method=config.method, fold=fold.as_dict(), threshold=threshold, val=report.as_dict(),
+                  train_seconds=time.perf_counter() - began)
+    model = DeepMetricModel(embedder, prep, "euclidean", threshold, sorted(set(fit.labels.tolist())),
+                            {"method": config.method, "dataset": data.name, "fold": fold.as_dict(), "config": config.as_dict(),
+                             "val": report.as_dict()})
+    return model, record
+
+
+def _fit_lmnn(fit: IdentitySet, val: IdentitySet, prep, config: VerifyConfig):
+    from sklearn.decomposition import PCA
+
+    from metrickit.evaluation.verification import roc_auc
+    from metrickit.linear import LMNN
+    from metrickit.models.embedding import LinearEmbedder
+
+    X = prep.apply(fit.images).reshape(len(fit.images), -1).astype(np.float64)
+    X_val = prep.apply(val.images).reshape(len(val.images), -1).astype(np.float64)
+    candidates = sorted({min(int(c), len(X) - 1, X.shape[1]) for c in config.pca_candidates})
+    tried, best = [], None
+    for n in candidates:
+        pca = PCA(n, random_state=config.seed).fit(X)
+        lmnn = LMNN(n_neighbors=3, random_state=config.seed).fit(pca.transform(X), fit.labels)
+        weight = lmnn.components_ @ pca.components_  # (n, n_pixels): x -> L P (x - mean)
+        bias = -weight @ pca.mean_
+        auc = roc_auc(*pair_distances(X_val @ weight.T + bias, val))
+        tried.append({"pca": n, "val_roc_auc": auc, "n_iter": int(lmnn.n_iter_)})
+        if best is None or auc > best[0]:
+            best = (auc, n, weight, bias)
+    _, n, weight, bias = best
+    return LinearEmbedder.from_affine(weight, bias), {"pca": n, "pca_candidates": tried}
+
+
+def _fit_deep(fit: IdentitySet, val: IdentitySet, prep, config: VerifyConfig, quiet: bool):
+    from metrickit.datasets.labeled import LabeledSet
+    from metrickit.evaluation.verification import roc_auc
+    from metrickit.training import load_config
+    from metrickit.training.loop import ClassSplit, train
+
+    train_config = load_config(
+        dataset=fit.name, architecture="conv4", embedding_dim=config.embedding_dim, normalize=config.method != "softmax",
+        loss=config.method, miner="semihard", margin=config.margin if config.margin is not None else 0.2, n_val_classes=0,
+        n_classes_per_batch=config.n_classes_per_batch, n_per_class=config.n_per_class, batches_per_epoch=config.batches_per_epoch,
+        epochs=config.epochs, learning_rate=config.learning_rate, seed=config.seed, threads=config.threads,
+    )
+    fit_set, val_set = LabeledSet(prep.apply(fit.images), fit.labels, prep), LabeledSet(prep.apply(val.images), val.labels, prep)
+    classes = sorted(set(fit.labels.tolist()))
+    split = ClassSplit(fit_set, val_set, None, classes, sorted(set(val.labels.tolist())), [])
+
+    def validate(model, val_data):
+        auc = roc_auc(*pair_distances(model.embed(val_data.X), val))
+        return auc, {"val_roc_auc": auc}
+
+    result = train(train_config, quiet=quiet, split=split, validate=validate)
+    return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history}

@@ -1,0 +1,76 @@
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from metrickit.cli.app import main
+from tests._fakes import fake_orl
+
+QUICK = ["--epochs", "1", "--batches-per-epoch", "2", "--n-classes-per-batch", "4", "--n-per-class", "3", "--embedding-dim", "8",
+         "--threads", "1", "-q"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A fake ORL folder with euclidean and triplet runs on fold 0."""
+    root = tmp_path_factory.mktemp("verify")
+    fake_orl(root / "data")
+    for method in ("euclidean", "triplet"):
+        assert main(["verify", "train", "--dataset", "orl", "--method", method, "--folds", "0", "--data-dir", str(root / "data"),
+                     "--out", str(root / method), *QUICK]) == 0
+    return root
+
+
+def test_train_writes_fold_models_and_eval_reports_unseen_identities(trained, capsys):
+    capsys.readouterr()
+    results = json.loads((trained / "triplet" / "results.json").read_text())
+    assert [f["fold"]["index"] for f in results["folds"]] == [0] and (trained / "triplet" / "fold0" / "model.safetensors").is_file()
+    assert (trained / "triplet" / "fold0" / "training_curve.png").is_file()
+    out = trained / "report"
+    assert main(["verify", "eval", "--model", f"pixels={trained / 'euclidean'}", "--model", str(trained / "triplet"),
+                 "--data-dir", str(trained / "data"), "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["methods"]) == {"pixels", "triplet"} and report["dataset"] == "orl"
+    fold = report["methods"]["triplet"]["folds"][0]
+    assert fold["report"]["n_genuine"] == 225 and fold["report"]["n_impostor"] == 1000
+    assert fold["test_identities"] == results["folds"][0]["fold"]["test"]
+    assert sorted(p.name for p in out.iterdir()) == ["distances.png", "results.json", "roc.png"]
+
+
+def test_predict_two_images_and_a_pairs_file(trained, tmp_path, capsys):
+    with zipfile.ZipFile(trained / "data" / "orl_faces" / "att_faces_s1-s30.zip") as archive:
+        for name in ("s1/1", "s1/2", "s2/1"):
+            (tmp_path / f"{name.replace('/', '_')}.pgm").write_bytes(archive.read(f"att_faces/{name}.pgm"))
+    model = str(trained / "euclidean" / "fold0" / "model.safetensors")
+    capsys.readouterr()
+    assert main(["verify", "predict", str(tmp_path / "s1_1.pgm"), str(tmp_path / "s1_2.pgm"), "--model", model, "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["pairs"]
+    assert row["distance"] > 0 and isinstance(row["same"], bool)
+    (tmp_path / "pairs.csv").write_text("first,second\ns1_1.pgm,s1_2.pgm\ns1_1.pgm,s2_1.pgm\n")
+    out = tmp_path / "scored.csv"
+    assert main(["verify", "predict", "--pairs", str(tmp_path / "pairs.csv"), "--model", model, "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "first,second,distance,same" and len(lines) == 3
+    assert float(lines[1].split(",")[2]) == pytest.approx(row["distance"], rel=1e-5)
+    assert main(["verify", "predict", "--pairs", str(tmp_path / "pairs.csv"), "--model", model, "--out", str(out)]) == 1  # no overwrite
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_predict_refuses_unreadable_and_wrong_sized_images(trained, tmp_path, capsys):
+    model = str(trained / "euclidean" / "fold0" / "model.safetensors")
+    Image.fromarray(np.zeros((50, 40), dtype=np.uint8)).save(tmp_path / "small.png")
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    capsys.readouterr()
+    assert main(["verify", "predict", str(tmp_path / "small.png"), str(tmp_path / "small.png"), "--model", model]) == 1
+    assert "small.png is 40x50 (width x height), too small for the model's crop of 92x92" in capsys.readouterr().err
+    assert main(["verify", "predict", str(tmp_path / "broken.png"), str(tmp_path / "small.png"), "--model", model]) == 1
+    assert "cannot read image" in capsys.readouterr().err
+    assert main(["verify", "predict", str(tmp_path / "small.png"), "--model", model]) == 1
+    assert "give two images to compare (or --pairs CSV); got 1" in capsys.readouterr().err
+    (tmp_path / "bad.csv").write_text("only-one-column\n")
+    assert main(["verify", "predict", "--pairs", str(tmp_path / "bad.csv"), "--model", model]) == 1
+    assert "must hold rows 'first,second' of two image paths; rows [1] do not" in capsys.readouterr().err
+    assert main(["verify", "train", "--dataset", "orl", "--folds", "7", "--data-dir", str(trained / "data"), "--out", str(tmp_path / "x"), "-q"]) == 1
+    assert "`folds` must lie in 0..5 for orl; got [7]" in capsys.readouterr().err

@@ -47,7 +47,7 @@ class VerifyConfig:
     embedding_dim: int = 128
     learning_rate: float = 1e-3
     margin: float | None = None
-    pca_candidates: tuple[int, ...] = (16, 32, 64)
+    pca_candidates: tuple[int, ...] = (16, 32, 64, 128)
     seed: int = 0
     threads: int | None = None
 

@@ -33,6 +33,17 @@ class TestClassBalancedBatchSampler:
         with pytest.raises(ValueError, match=re.escape("class 1 has 2 sample(s) but n_per_class=3 needs 3 per class")):
             ClassBalancedBatchSampler(labels, 2, 3)
 
+    def test_replace_fills_small_classes_by_drawing_again_and_leaves_large_ones_alone(self):
+        labels = np.array([0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2])
+        sampler = ClassBalancedBatchSampler(labels, 3, 4, n_batches=5, seed=0, replace=True)
+        for batch in sampler:
+            small, large = [i for i in batch if labels[i] == 0], [i for i in batch if labels[i] != 0]
+            assert len(small) == 4 and set(small) == {0, 1}  # both images, then two drawn again
+            assert len(large) == len(set(large)) == 8
+        exact = ClassBalancedBatchSampler(labels[2:], 2, 4, n_batches=3, seed=0)
+        again = ClassBalancedBatchSampler(labels[2:], 2, 4, n_batches=3, seed=0, replace=True)
+        assert list(exact) == list(again)  # classes with K or more samples are drawn exactly as without replace
+
     def test_init_raises_when_asking_for_more_classes_than_exist(self):
         with pytest.raises(ValueError, match=re.escape("`n_classes` (11) is more than the 10 classes in `labels`.")):
             ClassBalancedBatchSampler(LABELS, 11, 2)

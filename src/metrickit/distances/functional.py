@@ -20,6 +20,7 @@ __all__ = [
     "mahalanobis_distances",
     "paired_euclidean_distances",
     "paired_mahalanobis_distances",
+    "smallest_k",
     "squared_euclidean_block",
     "top_k_neighbors",
 ]
@@ -213,11 +214,11 @@ def top_k_neighbors(
         D = squared_euclidean_block(Xc[rows], Yc, y_sq)  # (b, m)
         if same:
             D[np.arange(D.shape[0]), np.arange(rows.start, rows.stop)] = np.inf
-        dist[rows], ind[rows] = _smallest_k(D, k)
+        dist[rows], ind[rows] = smallest_k(D, k)
     return Neighbors(dist if squared else np.sqrt(dist, out=dist), ind)
 
 
-def _smallest_k(D: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def smallest_k(D: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the ``k`` smallest entries of ``D`` and their columns, sorted by (value, column).
 
     For small ``k`` (at most 8) ``k`` argmin passes beat ``argpartition`` several-fold; ``D`` is then

@@ -17,7 +17,9 @@ class ClassBalancedBatchSampler(EpochSampler):
     Pass it as ``batch_sampler=`` to a ``torch.utils.data.DataLoader``. Each epoch draws from its own
     generator, seeded by ``(seed, epoch)``, so a run is reproducible and resumable: call
     :meth:`set_epoch` before iterating. Classes are drawn without replacement within a batch and
-    samples without replacement within a class.
+    samples without replacement within a class, except that with ``replace=True`` a class with fewer
+    than ``K`` samples gives all of them and the rest drawn again (torchreid's identity sampler does the
+    same; re-identification identities often have only a few images).
 
     Parameters
     ----------
@@ -29,12 +31,15 @@ class ClassBalancedBatchSampler(EpochSampler):
     n_batches : int, default=None
         Batches per epoch; ``None`` means ``n_samples // (P * K)``.
     seed : int, default=0
+    replace : bool, default=False
+        Let classes with fewer than ``K`` samples fill their ``K`` places by drawing again.
     """
 
-    def __init__(self, labels, n_classes: int, n_per_class: int, *, n_batches: int | None = None, seed: int = 0):
+    def __init__(self, labels, n_classes: int, n_per_class: int, *, n_batches: int | None = None, seed: int = 0, replace: bool = False):
         self.n_classes = check_count(n_classes, "n_classes")
         self.n_per_class = check_count(n_per_class, "n_per_class")
-        self.classes, self._members = class_members(labels, self.n_per_class, f"n_per_class={self.n_per_class}")
+        self.replace = bool(replace)
+        self.classes, self._members = class_members(labels, 1 if self.replace else self.n_per_class, f"n_per_class={self.n_per_class}")
         if len(self.classes) < self.n_classes:
             raise ValueError(f"`n_classes` ({self.n_classes}) is more than the {len(self.classes)} classes in `labels`.")
         default = len(np.asarray(labels)) // (self.n_classes * self.n_per_class)
@@ -48,5 +53,10 @@ class ClassBalancedBatchSampler(EpochSampler):
         rng = self.generator()
         for _ in range(self.n_batches):
             chosen = rng.choice(len(self.classes), size=self.n_classes, replace=False)
-            batch = [rng.choice(self._members[c], size=self.n_per_class, replace=False) for c in chosen]
+            batch = [self._draw(rng, self._members[c]) for c in chosen]
             yield np.concatenate(batch).tolist()
+
+    def _draw(self, rng: np.random.Generator, members: np.ndarray) -> np.ndarray:
+        if len(members) >= self.n_per_class:
+            return rng.choice(members, size=self.n_per_class, replace=False)
+        return np.concatenate([rng.permutation(members), rng.choice(members, size=self.n_per_class - len(members), replace=True)])

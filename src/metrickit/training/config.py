@@ -14,6 +14,7 @@ __all__ = ["LOSSES", "MINERS", "TrainConfig", "load_config"]
 LOSSES = ("triplet", "contrastive", "softmax")
 MINERS = ("all", "hard", "semihard", "semihard-facenet", "random")
 ARCHITECTURES = ("mlp", "conv4", "resnet")
+AUGMENTATIONS = ("none", "flip")
 DEFAULT_SPLITS = {"mnist": ([0, 1, 2, 3, 4], [5, 6, 7, 8, 9]), "digits": ([0, 1, 2, 3, 4, 5], [6, 7, 8, 9])}
 
 
@@ -46,6 +47,8 @@ class TrainConfig:
     squared: bool = True
     n_classes_per_batch: int = 4
     n_per_class: int = 16
+    sample_with_replacement: bool = False
+    augment: str = "none"
     batches_per_epoch: int = 100
     epochs: int = 10
     optimizer: str = "adam"
@@ -63,6 +66,7 @@ class TrainConfig:
         _choice(self.scheduler, "scheduler", ("cosine", "none"))
         _choice(self.optimizer, "optimizer", ("adam", "sgd"))
         _choice(self.device, "device", ("cpu", "cuda", "auto"))
+        _choice(self.augment, "augment", AUGMENTATIONS)
         check_count_fields(self, ("embedding_dim", "n_classes_per_batch", "n_per_class", "batches_per_epoch", "epochs"))
         if not isinstance(self.n_val_classes, int) or self.n_val_classes < 0:
             raise ValueError(f"`n_val_classes` must be an integer >= 0; got {self.n_val_classes!r}.")

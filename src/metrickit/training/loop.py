@@ -169,7 +169,7 @@ def train(
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps) if config.scheduler == "cosine" else None
     sampler = ClassBalancedBatchSampler(
         split.fit.y, min(config.n_classes_per_batch, len(split.fit_classes)), config.n_per_class,
-        n_batches=config.batches_per_epoch, seed=config.seed,
+        n_batches=config.batches_per_epoch, seed=config.seed, replace=config.sample_with_replacement,
     )
     history: list[dict[str, Any]] = []
     best = {"epoch": -1, "score": -np.inf, "weights": None}
@@ -184,7 +184,11 @@ def train(
         began, losses, active = time.perf_counter(), [], []
         bar = tqdm(sampler, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", disable=quiet, leave=False)
         for batch in bar:
-            loss, fraction = objective(model(X[batch].to(device)), codes[batch].to(device))
+            inputs = X[batch]
+            if config.augment == "flip":  # torch's generator: seeded above and saved in the checkpoint, so resume stays exact
+                flip = torch.rand(len(inputs)) < 0.5
+                inputs[flip] = inputs[flip].flip(-1)
+            loss, fraction = objective(model(inputs.to(device)), codes[batch].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

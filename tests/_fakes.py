@@ -72,3 +72,20 @@ def fake_svc2004(root, users=30):
                 pixels = _identity_image(writer, s, (40, 90), 255)  # dark ink on white, wider than high
                 archive.writestr(f"SVC2004/user{u}/{kind}/U{u}S{s}.png", _encode(pixels, "PNG"))
     return folder
+
+
+def fake_market(root, persons=24, cameras=3, per_camera=2):
+    """A miniature Market-1501 subset: ``market1501_subset/market1501_subset_100ids.zip`` of 64 x 128 RGB JPEG crops
+    named PPPP_cCsS_FFFFFF_BB.jpg, each person a colour of its own, seen by ``cameras`` cameras."""
+    folder = root / "market1501_subset"
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(folder / "market1501_subset_100ids.zip", "w") as archive:
+        for p in range(1, persons + 1):
+            colour = np.random.default_rng(p).integers(0, 256, 3)
+            for c in range(1, cameras + 1):
+                for k in range(per_camera):
+                    noise = np.random.default_rng(1000 * p + 10 * c + k).normal(0, 20, (128, 64, 3))
+                    pixels = np.clip(colour + noise, 0, 255).astype(np.uint8)
+                    frame = 100 * c + 7 * k + 1
+                    archive.writestr(f"market1501_subset/{p:04d}_c{c}s1_{frame:06d}_0{k + 1}.jpg", _encode(pixels, "JPEG"))
+    return folder

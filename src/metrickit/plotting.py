@@ -10,7 +10,7 @@ import numpy as np
 
 from metrickit._io import atomic_path
 
-__all__ = ["plot_distance_histograms", "plot_fewshot_accuracy", "plot_objective", "plot_projections", "plot_roc_curves", "plot_training_curve"]
+__all__ = ["plot_cmc_curves", "plot_distance_histograms", "plot_fewshot_accuracy", "plot_objective", "plot_projections", "plot_roc_curves", "plot_training_curve"]
 
 
 def _pyplot():
@@ -149,6 +149,24 @@ def plot_distance_histograms(distances: dict[str, tuple[Sequence[float], Sequenc
         ax.set_yticks([])
     axes[0][0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path, overwrite)
+
+
+def plot_cmc_curves(curves: dict[str, Sequence[float]], path: str | os.PathLike, *, title: str = "", max_rank: int = 20,
+                    overwrite: bool = False) -> Path:
+    """CMC curves: the fraction of queries whose first correct match is within rank r, for r = 1..max_rank."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    for (name, cmc), style in zip(curves.items(), ["-", "--", "-.", ":"] * 8):
+        values = np.asarray(cmc, dtype=float)[:max_rank] * 100
+        ax.plot(np.arange(1, len(values) + 1), values, linestyle=style, marker=".", label=f"{name} (rank-1 {values[0]:.1f}%)")
+    ax.set_xlabel("rank")
+    ax.set_ylabel("matches within rank (%)")
+    ax.set_ylim(0, 101)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(True, alpha=0.3)
     fig.tight_layout()
     return _save(fig, path, overwrite)
 

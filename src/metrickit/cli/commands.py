@@ -24,6 +24,8 @@ __all__ = [
     "lmnn_evaluate_command",
     "lmnn_fit_command",
     "lmnn_transform_command",
+    "reid_eval_command",
+    "reid_train_command",
     "train_command",
 ]
 
@@ -349,4 +351,36 @@ def verify_predict_command(args: argparse.Namespace) -> int:
     if args.out:
         text += f"\nwrote {len(rows)} rows to {args.out}"
     _emit(args, {"pairs": rows, "out": args.out}, text)
+    return 0
+
+
+def reid_train_command(args: argparse.Namespace) -> int:
+    from metrickit.reid.run import run_reid_training
+    from metrickit.reid.train import ReidConfig
+
+    config = ReidConfig(method=args.method, epochs=args.epochs, batches_per_epoch=args.batches_per_epoch,
+                        n_classes_per_batch=args.n_classes_per_batch, n_per_class=args.n_per_class, embedding_dim=args.embedding_dim,
+                        learning_rate=args.learning_rate, margin=args.margin, n_test=args.n_test, n_val=args.n_val, threads=args.threads)
+    results = run_reid_training(config, args.out, seeds=args.seeds, data_dir=args.data_dir, overwrite=args.overwrite, quiet=args.quiet)
+    lines = [f"{args.method} on the Market-1501 subset: {len(results['seeds'])} seed(s) in {results['train_seconds']:.0f} s"]
+    lines += [f"  seed {r['split']['seed']}: validation mAP {r['val_map']:.2%}" for r in results["seeds"]]
+    lines.append(f"wrote seed<k>/model.safetensors and results.json to {args.out}")
+    _emit(args, results, "\n".join(lines))
+    return 0
+
+
+def reid_eval_command(args: argparse.Namespace) -> int:
+    from metrickit.reid.run import evaluate_reid_runs
+
+    results = evaluate_reid_runs(_named_models(args.model), rerank=args.rerank, data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite)
+    fmt = lambda s: f"{s['mean']:.2%} ± {s['sd']:.2%}"  # noqa: E731
+    lines = ["Market-1501 subset: unseen test persons (mean ± sd over seeds)"]
+    for name, entry in results["methods"].items():
+        for kind, summary in entry["summary"].items():
+            label = name + (" (re-ranked)" if kind == "reranked" else "")
+            lines.append(f"  {label}: mAP {fmt(summary['mean_ap'])}, rank-1 {fmt(summary['rank1'])}, rank-5 {fmt(summary['rank5'])}, "
+                         f"rank-10 {fmt(summary['rank10'])}")
+    if args.out:
+        lines.append(f"wrote {', '.join(results['files'])} to {args.out}")
+    _emit(args, results, "\n".join(lines))
     return 0

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ARCHITECTURES", "Conv4", "EmbeddingNet", "LinearEmbedder", "MLP", "Pixels", "SmallResNet", "build_embedder"]
+__all__ = ["ARCHITECTURES", "ColourHistogram", "Conv4", "EmbeddingNet", "LinearEmbedder", "MLP", "Pixels", "SmallResNet", "build_embedder"]
 
 
 class EmbeddingNet(nn.Module):
@@ -98,9 +98,7 @@ class LinearEmbedder(EmbeddingNet):
     def from_affine(cls, weight: np.ndarray, bias: np.ndarray) -> "LinearEmbedder":
         """The embedder computing ``weight @ x + bias`` (weight of shape (embedding_dim, in_features))."""
         module = cls(weight.shape[1], weight.shape[0])
-        with torch.no_grad():
-            module.linear.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
-            module.linear.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+        _set_affine(module.linear, weight, bias)
         return module
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -109,6 +107,58 @@ class LinearEmbedder(EmbeddingNet):
     @property
     def embedding_dim(self) -> int:
         return self.linear.out_features
+
+
+def _set_affine(linear: nn.Linear, weight: np.ndarray, bias: np.ndarray) -> None:
+    with torch.no_grad():
+        linear.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        linear.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+
+
+class ColourHistogram(EmbeddingNet):
+    """Colour histograms of horizontal stripes: the classic hand-made re-identification feature.
+
+    Images (batch_size, channels, height, width) with values in [0, 1] are cut into ``n_stripes`` horizontal
+    stripes; each stripe and channel gives an ``n_bins``-bin histogram normalised to sum 1, and the square
+    root is taken (so Euclidean distance is the Hellinger distance between histograms). With
+    ``embedding_dim`` an affine map (say PCA then LMNN, set by :meth:`set_projection`) follows.
+    """
+
+    name = "histogram"
+
+    def __init__(self, in_channels: int = 3, n_stripes: int = 6, n_bins: int = 16, embedding_dim: int | None = None, *,
+                 normalize: bool = False):
+        super().__init__(in_channels=int(in_channels), n_stripes=int(n_stripes), n_bins=int(n_bins), embedding_dim=embedding_dim,
+                         normalize=normalize)
+        self.n_stripes, self.n_bins = int(n_stripes), int(n_bins)
+        self.n_histogram = self.n_stripes * int(in_channels) * self.n_bins
+        self.head = nn.Linear(self.n_histogram, int(embedding_dim)) if embedding_dim else None
+
+    def histograms(self, x: torch.Tensor) -> torch.Tensor:
+        """The square-rooted stripe histograms (batch_size, n_stripes * channels * n_bins)."""
+        batch, channels, height, width = x.shape
+        if height < self.n_stripes:
+            raise ValueError(f"images {height} pixels high cannot be cut into {self.n_stripes} stripes.")
+        bins = (x.clamp(0, 1) * self.n_bins).long().clamp_(max=self.n_bins - 1)  # (b, c, h, w)
+        stripe = torch.arange(height, device=x.device) * self.n_stripes // height  # (h,)
+        index = (stripe[None, None, :, None] * channels + torch.arange(channels, device=x.device)[None, :, None, None]) * self.n_bins + bins
+        counts = torch.zeros(batch, self.n_histogram, device=x.device).scatter_add_(1, index.flatten(1), torch.ones_like(x).flatten(1))
+        per_stripe = torch.bincount(stripe, minlength=self.n_stripes).repeat_interleave(channels * self.n_bins) * width
+        return (counts / per_stripe.to(counts.dtype)).sqrt()
+
+    def set_projection(self, weight: np.ndarray, bias: np.ndarray) -> None:
+        """Set the affine map ``weight @ h + bias`` applied to the histograms ``h``."""
+        if self.head is None:
+            raise ValueError("this histogram embedder was built without `embedding_dim`, so it has no projection to set.")
+        _set_affine(self.head, weight, bias)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.histograms(x)
+        return self.head(h) if self.head is not None else h
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.head.out_features if self.head is not None else self.n_histogram
 
 
 class MLP(EmbeddingNet):
@@ -220,11 +270,11 @@ class SmallResNet(EmbeddingNet):
         return self._dim
 
 
-ARCHITECTURES: dict[str, type[EmbeddingNet]] = {cls.name: cls for cls in (Pixels, LinearEmbedder, MLP, Conv4, SmallResNet)}
+ARCHITECTURES: dict[str, type[EmbeddingNet]] = {cls.name: cls for cls in (Pixels, LinearEmbedder, ColourHistogram, MLP, Conv4, SmallResNet)}
 
 
 def build_embedder(name: str, **config: Any) -> EmbeddingNet:
-    """The embedding network ``name`` ('pixels', 'linear', 'mlp', 'conv4' or 'resnet') built from its ``config``."""
+    """The embedding network ``name`` ('pixels', 'linear', 'histogram', 'mlp', 'conv4' or 'resnet') built from its ``config``."""
     if name not in ARCHITECTURES:
         raise ValueError(f"`architecture` must be one of {', '.join(map(repr, ARCHITECTURES))}; got {name!r}.")
     return ARCHITECTURES[name](**config)

@@ -27,7 +27,7 @@ from metrickit.samplers import ClassBalancedBatchSampler
 from metrickit.training.checkpoint import finish_epoch, load_checkpoint, restore_training
 from metrickit.training.config import TrainConfig
 
-__all__ = ["ClassSplit", "Objective", "TrainResult", "build_model", "prepare_classes", "train"]
+__all__ = ["ClassSplit", "Objective", "TrainResult", "build_model", "prepare_classes", "train", "train_with_validation"]
 
 
 @dataclass
@@ -216,3 +216,23 @@ def train(
          "test": test.as_dict() if test is not None else None},
     )
     return TrainResult(artifact, history, best["epoch"], test, split)
+
+
+def train_with_validation(
+    config: TrainConfig,
+    fit: LabeledSet,
+    val: LabeledSet,
+    score: Callable[[np.ndarray], float],
+    metric: str,
+    *,
+    quiet: bool = False,
+) -> TrainResult:
+    """Train on ``fit`` and keep the epoch whose embeddings of ``val`` rate highest by ``score`` (an application's own
+    validation protocol, recorded in the history as ``val_<metric>``); no test set is touched."""
+    split = ClassSplit(fit, val, None, sorted(set(fit.y.tolist()), key=str), sorted(set(val.y.tolist()), key=str), [])
+
+    def validate(model: EmbeddingNet, val_data: LabeledSet) -> tuple[float, dict[str, float]]:
+        value = float(score(model.embed(val_data.X)))
+        return value, {f"val_{metric}": value}
+
+    return train(config, quiet=quiet, split=split, validate=validate)

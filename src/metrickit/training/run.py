@@ -10,7 +10,7 @@ from typing import Any
 from metrickit._io import write_json_atomic
 from metrickit.training.config import TrainConfig
 
-__all__ = ["CHECKPOINT", "MODEL", "prepare_run_dir", "run_training", "write_run"]
+__all__ = ["CHECKPOINT", "MODEL", "check_report_dir", "prepare_run_dir", "repeat_models", "run_training", "save_repeat", "write_run"]
 
 MODEL, CHECKPOINT, RESULTS, CURVE = "model.safetensors", "checkpoint.safetensors", "results.json", "training_curve.png"
 
@@ -24,6 +24,40 @@ def prepare_run_dir(out_dir: str | os.PathLike, *, resume: bool, overwrite: bool
     if not resume and out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite, --resume, or choose another --out.")
     return out, checkpoint
+
+
+def save_repeat(folder: Path, model, history: list[dict] | None) -> None:
+    """Save one repeat (a fold, a seed) of a protocol: ``folder/model.safetensors`` and, when there is one, its training curve."""
+    from metrickit.models.artifact import save_deep_model
+    from metrickit.plotting import plot_training_curve
+
+    save_deep_model(model, folder / MODEL, overwrite=True)
+    if history:
+        plot_training_curve(history, folder / CURVE, overwrite=True)
+
+
+def repeat_models(path: str | os.PathLike, part: str, command: str) -> list[Path]:
+    """The model files of a run with one model per ``part`` ('fold', 'seed'): ``path/<part><k>/model.safetensors`` in
+    order of ``k``, or ``[path]`` when ``path`` is one model file."""
+    import re
+
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    models = sorted(path.glob(f"{part}*/{MODEL}"), key=lambda p: int(re.sub(r"\D", "", p.parent.name) or 0))
+    if not models:
+        raise FileNotFoundError(f"{path} holds no {part} models (expected {path}/{part}<k>/{MODEL} from `{command}`).")
+    return models
+
+
+def check_report_dir(out_dir: str | os.PathLike | None, overwrite: bool) -> Path | None:
+    """``out_dir`` as a Path (None stays None); it must be new or empty unless ``overwrite``."""
+    if out_dir is None:
+        return None
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite or choose another --out.")
+    return out
 
 
 def write_run(out: Path, model, history: list[dict], results: dict[str, Any], threads: int | None) -> dict[str, Any]:

@@ -4,7 +4,7 @@ evaluation (ROC AUC, EER, TAR at FAR, SVC2004 per-user EER) and prediction (need
 from metrickit.verification.evaluate import evaluate_fold, signature_user_eers, summarize
 from metrickit.verification.folds import FOLDS, Fold, make_folds
 from metrickit.verification.predict import predict_pairs, read_pairs
-from metrickit.verification.run import evaluate_runs, fold_models, run_verify_training
+from metrickit.verification.run import evaluate_runs, run_verify_training
 from metrickit.verification.train import METHODS, VerifyConfig, pair_distances, train_fold
 
 __all__ = [
@@ -14,7 +14,6 @@ __all__ = [
     "VerifyConfig",
     "evaluate_fold",
     "evaluate_runs",
-    "fold_models",
     "make_folds",
     "pair_distances",
     "predict_pairs",

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from metrickit.datasets.identities import IdentitySet
+from metrickit.evaluation.summary import mean_sd
 from metrickit.evaluation.verification import equal_error_rate, verification_report
 from metrickit.verification.train import pair_distances
 
@@ -62,17 +63,11 @@ def signature_user_eers(embeddings: np.ndarray, data: IdentitySet) -> dict[str, 
 
 def summarize(folds: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Mean and sample sd over folds of each score (TAR at a FAR only where every fold reports it)."""
-    def stats(values: list[float | None]) -> dict[str, float] | None:
-        if not values or any(v is None for v in values):
-            return None
-        values = np.asarray(values, dtype=float)
-        return {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
-
     reports = [f["report"] for f in folds]
-    summary = {key: stats([r[key] for r in reports]) for key in ("roc_auc", "eer", "accuracy", "balanced_accuracy", "tar", "far")}
-    summary["tar_at_far"] = {far: stats([r["tar_at_far"][far] for r in reports]) for far in reports[0]["tar_at_far"]}
+    summary = {key: mean_sd([r[key] for r in reports]) for key in ("roc_auc", "eer", "accuracy", "balanced_accuracy", "tar", "far")}
+    summary["tar_at_far"] = {far: mean_sd([r["tar_at_far"][far] for r in reports]) for far in reports[0]["tar_at_far"]}
     if all("per_user" in f for f in folds):
-        summary["user_eer_skilled"] = stats([f["per_user"]["mean_eer_skilled"] for f in folds])
-        summary["user_eer_random"] = stats([f["per_user"]["mean_eer_random"] for f in folds])
+        summary["user_eer_skilled"] = mean_sd([f["per_user"]["mean_eer_skilled"] for f in folds])
+        summary["user_eer_random"] = mean_sd([f["per_user"]["mean_eer_random"] for f in folds])
     summary["n_folds"] = len(folds)
     return summary

@@ -10,17 +10,13 @@ histograms, in units of each fold's threshold).
 from __future__ import annotations
 
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from metrickit.verification.train import VerifyConfig
 
-__all__ = ["evaluate_runs", "fold_models", "run_verify_training"]
-
-MODEL = "model.safetensors"
-
+__all__ = ["evaluate_runs", "run_verify_training"]
 
 def run_verify_training(
     dataset: str,
@@ -38,9 +34,7 @@ def run_verify_training(
     from metrickit._io import write_json_atomic
     from metrickit._provenance import provenance
     from metrickit.datasets.identities import load_identities
-    from metrickit.models.artifact import save_deep_model
-    from metrickit.plotting import plot_training_curve
-    from metrickit.training.run import prepare_run_dir
+    from metrickit.training.run import prepare_run_dir, save_repeat
     from metrickit.verification.folds import FOLDS, make_folds
     from metrickit.verification.train import train_fold
 
@@ -56,26 +50,12 @@ def run_verify_training(
     records = []
     for k in tqdm(chosen, desc=f"{config.method} on {dataset}", unit="fold", disable=quiet):
         model, record = train_fold(data, all_folds[k], config, quiet=quiet)
-        folder = out / f"fold{k}"
-        save_deep_model(model, folder / MODEL, overwrite=True)
-        if record.get("history"):
-            plot_training_curve(record["history"], folder / "training_curve.png", overwrite=True)
+        save_repeat(out / f"fold{k}", model, record.get("history"))
         records.append(record)
     results = {"dataset": dataset, "config": config.as_dict(), "folds": records, "load_seconds": load_seconds,
                "train_seconds": sum(r["train_seconds"] for r in records), "provenance": provenance(config.threads)}
     write_json_atomic(out / "results.json", results, overwrite=True)
     return results
-
-
-def fold_models(path: str | os.PathLike) -> list[Path]:
-    """The fold model files of a ``verify train`` folder (in fold order), or ``[path]`` for a single model file."""
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    models = sorted(path.glob(f"fold*/{MODEL}"), key=lambda p: int(re.sub(r"\D", "", p.parent.name) or 0))
-    if not models:
-        raise FileNotFoundError(f"{path} holds no fold models (expected {path}/fold<k>/{MODEL} from `metrickit verify train`).")
-    return models
 
 
 def evaluate_runs(
@@ -89,14 +69,13 @@ def evaluate_runs(
     mean and sd over folds; with ``out_dir``, ``results.json``, ``roc.png`` and ``distances.png`` are written there."""
     from metrickit.datasets.identities import load_identities
     from metrickit.models.artifact import load_deep_model
+    from metrickit.training.run import check_report_dir, repeat_models
     from metrickit.verification.evaluate import evaluate_fold, summarize
 
     if not runs:
         raise ValueError("`runs` is empty: give at least one `verify train` folder or model file.")
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None and out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite or choose another --out.")
-    loaded = {name: [(path, load_deep_model(path)) for path in fold_models(run)] for name, run in runs.items()}
+    out = check_report_dir(out_dir, overwrite)
+    loaded = {name: [(path, load_deep_model(path)) for path in repeat_models(run, "fold", "metrickit verify train")] for name, run in runs.items()}
     datasets = {model.info.get("dataset") for models in loaded.values() for _, model in models}
     if len(datasets) != 1 or None in datasets:
         raise ValueError(f"the models must all come from `metrickit verify train` on one dataset; they name {sorted(map(str, datasets))}.")

@@ -108,34 +108,22 @@ def train_fold(data: IdentitySet, fold: Fold, config: VerifyConfig, *, quiet: bo
 
 
 def _fit_lmnn(fit: IdentitySet, val: IdentitySet, prep, config: VerifyConfig):
-    from sklearn.decomposition import PCA
-
     from metrickit.evaluation.verification import roc_auc
-    from metrickit.linear import LMNN
+    from metrickit.linear.pca_lmnn import fit_pca_lmnn
     from metrickit.models.embedding import LinearEmbedder
 
-    X = prep.apply(fit.images).reshape(len(fit.images), -1).astype(np.float64)
+    X = prep.apply(fit.images).reshape(len(fit.images), -1)
     X_val = prep.apply(val.images).reshape(len(val.images), -1).astype(np.float64)
-    candidates = sorted({min(int(c), len(X) - 1, X.shape[1]) for c in config.pca_candidates})
-    tried, best = [], None
-    for n in candidates:
-        pca = PCA(n, random_state=config.seed).fit(X)
-        lmnn = LMNN(n_neighbors=3, random_state=config.seed).fit(pca.transform(X), fit.labels)
-        weight = lmnn.components_ @ pca.components_  # (n, n_pixels): x -> L P (x - mean)
-        bias = -weight @ pca.mean_
-        auc = roc_auc(*pair_distances(X_val @ weight.T + bias, val))
-        tried.append({"pca": n, "val_roc_auc": auc, "n_iter": int(lmnn.n_iter_)})
-        if best is None or auc > best[0]:
-            best = (auc, n, weight, bias)
-    _, n, weight, bias = best
-    return LinearEmbedder.from_affine(weight, bias), {"pca": n, "pca_candidates": tried}
+    weight, bias, record = fit_pca_lmnn(X, fit.labels, config.pca_candidates,
+                                        lambda w, b: roc_auc(*pair_distances(X_val @ w.T + b, val)), seed=config.seed)
+    return LinearEmbedder.from_affine(weight, bias), record
 
 
 def _fit_deep(fit: IdentitySet, val: IdentitySet, prep, config: VerifyConfig, quiet: bool):
     from metrickit.datasets.labeled import LabeledSet
     from metrickit.evaluation.verification import roc_auc
     from metrickit.training import load_config
-    from metrickit.training.loop import ClassSplit, train
+    from metrickit.training.loop import train_with_validation
 
     train_config = load_config(
         dataset=fit.name, architecture="conv4", embedding_dim=config.embedding_dim, normalize=config.method != "softmax",
@@ -143,13 +131,7 @@ def _fit_deep(fit: IdentitySet, val: IdentitySet, prep, config: VerifyConfig, qu
         n_classes_per_batch=config.n_classes_per_batch, n_per_class=config.n_per_class, batches_per_epoch=config.batches_per_epoch,
         epochs=config.epochs, learning_rate=config.learning_rate, seed=config.seed, threads=config.threads,
     )
-    fit_set, val_set = LabeledSet(prep.apply(fit.images), fit.labels, prep), LabeledSet(prep.apply(val.images), val.labels, prep)
-    classes = sorted(set(fit.labels.tolist()))
-    split = ClassSplit(fit_set, val_set, None, classes, sorted(set(val.labels.tolist())), [])
-
-    def validate(model, val_data):
-        auc = roc_auc(*pair_distances(model.embed(val_data.X), val))
-        return auc, {"val_roc_auc": auc}
-
-    result = train(train_config, quiet=quiet, split=split, validate=validate)
+    result = train_with_validation(train_config, LabeledSet(prep.apply(fit.images), fit.labels, prep),
+                                   LabeledSet(prep.apply(val.images), val.labels, prep), lambda Z: roc_auc(*pair_distances(Z, val)),
+                                   "roc_auc", quiet=quiet)
     return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history}

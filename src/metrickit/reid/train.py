@@ -1,0 +1,151 @@
+"""Train one re-identification model per identity split: learn on the training persons, select on validation persons.
+
+Each split (seeded) puts ``n_test`` persons aside as unseen test persons; of the others, ``n_val`` validate
+(the epoch of a deep model, the PCA size of LMNN: by mAP of their own query/gallery protocol) and the rest train.
+
+Methods (each ends as a model file):
+
+- ``euclidean``: Euclidean distance on the standardised pixels.
+- ``lmnn``: colour histograms of 6 horizontal stripes (16 bins per RGB channel, square-rooted), PCA, then LMNN with
+  one target neighbour (every person has at least two images), stored as one histogram-plus-affine embedder.
+- ``softmax``: conv-4 (128-d projection) trained as a classifier over the training persons; the projection is the embedding.
+- ``triplet``: the same conv-4, L2-normalised, with batch-hard triplets (Hermans et al. 2017) on P x K person batches.
+
+Deep methods train on P x K batches (persons with fewer than K images fill their places by drawing again) with
+random horizontal flips.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from metrickit._validation import check_count_fields
+from metrickit.datasets.reid import ReidSet
+
+__all__ = ["METHODS", "ReidConfig", "ReidSplit", "split_persons", "train_split", "validation_map"]
+
+METHODS = ("euclidean", "lmnn", "softmax", "triplet")
+
+
+@dataclass(frozen=True)
+class ReidSplit:
+    """One seeded split of the persons: ``test`` (unseen), ``val`` (selection) and ``fit`` (training)."""
+
+    seed: int
+    test: list[int]
+    val: list[int]
+    fit: list[int]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def split_persons(persons, seed: int, n_test: int = 50, n_val: int = 10) -> ReidSplit:
+    """Shuffle the persons with ``seed``: the first ``n_test`` are the test persons, the next ``n_val`` validate."""
+    names = np.array(sorted(set(np.asarray(persons).tolist())))
+    if not (1 <= n_test and 2 <= n_val and n_test + n_val + 2 <= len(names)):
+        raise ValueError(f"`n_test` ({n_test}) and `n_val` ({n_val}, at least 2) must leave at least 2 of the {len(names)} persons to train on.")
+    order = names[np.random.default_rng(seed).permutation(len(names))]
+    return ReidSplit(int(seed), sorted(order[:n_test].tolist()), sorted(order[n_test : n_test + n_val].tolist()),
+                     sorted(order[n_test + n_val :].tolist()))
+
+
+@dataclass
+class ReidConfig:
+    """The method and its budget (the deep methods' epochs of P x K batches)."""
+
+    method: str = "triplet"
+    epochs: int = 30
+    batches_per_epoch: int = 20
+    n_classes_per_batch: int = 8
+    n_per_class: int = 4
+    embedding_dim: int = 128
+    learning_rate: float = 1e-3
+    margin: float = 0.3
+    pca_candidates: tuple[int, ...] = (16, 32, 64, 128)
+    n_test: int = 50
+    n_val: int = 10
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"`method` must be one of {', '.join(map(repr, METHODS))}; got {self.method!r}.")
+        check_count_fields(self, ("epochs", "batches_per_epoch", "n_classes_per_batch", "n_per_class", "embedding_dim", "n_test", "n_val"))
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "pca_candidates": list(self.pca_candidates)}
+
+
+def validation_map(embeddings: np.ndarray, data: ReidSet) -> float:
+    """mAP of ``data``'s own query/gallery protocol (queries: one per person and camera; gallery: all its images)."""
+    from metrickit.evaluation.reid import reid_metrics
+
+    queries = data.queries()
+    return reid_metrics(embeddings[queries], embeddings, data.identities[queries], data.identities, data.cameras[queries], data.cameras,
+                        query_positions=queries).mean_ap
+
+
+def train_split(data: ReidSet, split: ReidSplit, config: ReidConfig, *, quiet: bool = True) -> tuple[Any, dict[str, Any]]:
+    """``(model, record)``: a :class:`~metrickit.models.artifact.DeepMetricModel` trained on ``split.fit`` and what happened."""
+    import torch
+
+    from metrickit.models.artifact import DeepMetricModel
+
+    if config.threads:
+        torch.set_num_threads(int(config.threads))
+    fit, val = data.of(split.fit), data.of(split.val)
+    began = time.perf_counter()
+    record: dict[str, Any] = {}
+    if config.method == "lmnn":
+        prep = data.preprocessing  # histograms need the [0, 1] pixels
+        embedder, record = _fit_histogram_lmnn(fit, val, config, split.seed)
+    else:
+        scaled = fit.images.astype(np.float32) * np.float32(data.preprocessing.scale)
+        prep = replace(data.preprocessing, mean=float(scaled.mean()), std=float(scaled.std() or 1.0))
+        if config.method == "euclidean":
+            from metrickit.models.embedding import Pixels
+
+            embedder = Pixels(int(np.prod(prep.shape)))
+        else:
+            embedder, record = _fit_deep(fit, val, prep, config, split.seed, quiet)
+    embedder.eval()
+    val_map = validation_map(embedder.embed(prep.apply(val.images)), val)
+    record.update(method=config.method, split=split.as_dict(), val_map=val_map, train_seconds=time.perf_counter() - began)
+    model = DeepMetricModel(embedder, prep, "euclidean", None, split.fit,
+                            {"method": config.method, "dataset": "market1501_subset", "split": split.as_dict(), "config": config.as_dict(),
+                             "val_map": val_map})
+    return model, record
+
+
+def _fit_histogram_lmnn(fit: ReidSet, val: ReidSet, config: ReidConfig, seed: int):
+    from metrickit.linear.pca_lmnn import fit_pca_lmnn
+    from metrickit.models.embedding import ColourHistogram
+
+    histogram = ColourHistogram(3, 6, 16)
+    X, X_val = (histogram.embed(part.preprocessing.apply(part.images)).astype(np.float64) for part in (fit, val))
+    weight, bias, record = fit_pca_lmnn(X, fit.identities, config.pca_candidates, lambda w, b: validation_map(X_val @ w.T + b, val),
+                                        n_neighbors=1, seed=seed)
+    embedder = ColourHistogram(3, 6, 16, embedding_dim=weight.shape[0])
+    embedder.set_projection(weight, bias)
+    return embedder, record
+
+
+def _fit_deep(fit: ReidSet, val: ReidSet, prep, config: ReidConfig, seed: int, quiet: bool):
+    from metrickit.datasets.labeled import LabeledSet
+    from metrickit.training import load_config
+    from metrickit.training.loop import train_with_validation
+
+    train_config = load_config(
+        dataset="market1501_subset", architecture="conv4", embedding_dim=config.embedding_dim, normalize=config.method == "triplet",
+        loss=config.method, miner="hard", margin=config.margin, n_val_classes=0, n_classes_per_batch=config.n_classes_per_batch,
+        n_per_class=config.n_per_class, sample_with_replacement=True, augment="flip", batches_per_epoch=config.batches_per_epoch,
+        epochs=config.epochs, learning_rate=config.learning_rate, seed=seed, threads=config.threads,
+    )
+    result = train_with_validation(train_config, LabeledSet(prep.apply(fit.images), fit.identities, prep),
+                                   LabeledSet(prep.apply(val.images), val.identities, prep), lambda Z: validation_map(Z, val), "map",
+                                   quiet=quiet)
+    return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history}

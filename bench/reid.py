@@ -9,7 +9,7 @@ over seeds. This subset is small: a plumbing check, not a comparison with publis
 
     python bench/reid.py [--threads 2]
 
-Writes ``bench/results/reid-market1501-subset.json`` and ``reid-market1501-subset-cmc.png``.
+Writes ``bench/results/reid-market1501-subset.json`` with ``-cmc.png`` and ``-projection.png`` beside it.
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ def main(argv=None) -> int:
     results.update(benchmark="reid-market1501-subset", training=training, seeds=seeds, threads=args.threads,
                    provenance=provenance(args.threads), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
     target = Path(args.out)
-    with atomic_path(target.with_name(target.stem + "-cmc.png"), overwrite=True) as tmp:
-        shutil.copyfile(report_dir / "cmc.png", tmp)
+    for name in ("cmc", "projection"):
+        with atomic_path(target.with_name(f"{target.stem}-{name}.png"), overwrite=True) as tmp:
+            shutil.copyfile(report_dir / f"{name}.png", tmp)
     write_json_atomic(target, results, overwrite=True)
     for name, entry in results["methods"].items():
         for kind, s in entry["summary"].items():

@@ -10,7 +10,7 @@ per-user EER against skilled and random forgeries. Finished runs in ``--runs`` a
 
     python bench/verification.py [--datasets orl,svc2004] [--threads 2]
 
-Writes ``bench/results/verify-<dataset>.json`` with ``-roc.png`` and ``-distances.png`` beside it.
+Writes ``bench/results/verify-<dataset>.json`` with ``-roc.png``, ``-distances.png`` and ``-projection.png`` beside it.
 """
 
 from __future__ import annotations
@@ -65,9 +65,10 @@ def main(argv=None) -> int:
         results.update(benchmark=f"verify-{dataset}", training=training, seed=args.seed, threads=args.threads,
                        provenance=provenance(args.threads), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
         target = Path(args.results) / f"verify-{dataset}.json"
-        for name in ("roc", "distances"):
-            with atomic_path(target.with_name(f"verify-{dataset}-{name}.png"), overwrite=True) as tmp:
-                shutil.copyfile(report_dir / f"{name}.png", tmp)
+        for name in ("roc", "distances", "projection"):
+            if (report_dir / f"{name}.png").is_file():
+                with atomic_path(target.with_name(f"verify-{dataset}-{name}.png"), overwrite=True) as tmp:
+                    shutil.copyfile(report_dir / f"{name}.png", tmp)
         write_json_atomic(target, results, overwrite=True)
         for method, entry in results["methods"].items():
             s = entry["summary"]

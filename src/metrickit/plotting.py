@@ -10,7 +10,7 @@ import numpy as np
 
 from metrickit._io import atomic_path
 
-__all__ = ["plot_cmc_curves", "plot_distance_histograms", "plot_fewshot_accuracy", "plot_objective", "plot_projections", "plot_roc_curves", "plot_training_curve"]
+__all__ = ["plot_cmc_curves", "plot_distance_histograms", "plot_embedding_projections", "plot_fewshot_accuracy", "plot_objective", "plot_projections", "plot_roc_curves", "plot_training_curve"]
 
 
 def _pyplot():
@@ -40,6 +40,21 @@ def plot_projections(
         fig.legend(handles, [str(c) for c in classes], loc="center right", title="class", fontsize=8)
         fig.subplots_adjust(right=0.9)
     return _save(fig, path, overwrite)
+
+
+def plot_embedding_projections(embeddings: dict[str, np.ndarray], labels: np.ndarray, path: str | os.PathLike, *, max_classes: int = 10,
+                               overwrite: bool = False) -> Path:
+    """One panel per method: its embeddings of the same samples projected on their first two principal axes, coloured by
+    label (the first ``max_classes`` labels only, so the colours stay distinguishable)."""
+    labels = np.asarray(labels)
+    keep = np.isin(labels, np.unique(labels)[:max_classes])
+    panels = []
+    for name, Z in embeddings.items():
+        Z = np.asarray(Z, dtype=np.float64)[keep]
+        centred = Z - Z.mean(0)
+        axes = np.linalg.svd(centred, full_matrices=False)[2][:2] if centred.shape[1] >= 2 else np.eye(1, 2)
+        panels.append((f"{name} (PCA of its embedding)", centred @ axes.T))
+    return plot_projections(panels, labels[keep], path, overwrite=overwrite)
 
 
 def plot_objective(history: Sequence[float], path: str | os.PathLike, *, overwrite: bool = False) -> Path:

@@ -36,7 +36,7 @@ def test_train_writes_fold_models_and_eval_reports_unseen_identities(trained, ca
     fold = report["methods"]["triplet"]["folds"][0]
     assert fold["report"]["n_genuine"] == 225 and fold["report"]["n_impostor"] == 1000
     assert fold["test_identities"] == results["folds"][0]["fold"]["test"]
-    assert sorted(p.name for p in out.iterdir()) == ["distances.png", "results.json", "roc.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["distances.png", "projection.png", "results.json", "roc.png"]
 
 
 def test_predict_two_images_and_a_pairs_file(trained, tmp_path, capsys):

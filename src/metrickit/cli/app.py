@@ -106,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     _fewshot_commands(groups)
     _verify_commands(groups)
     _reid_commands(groups)
+    report = groups.add_parser("report", help="one Markdown + HTML report of result files", description=(
+        "Gather the result files under PATH (benchmark JSONs from bench/results, and the results.json that metrickit "
+        "commands write: demo, training runs, fewshot eval, verify eval, reid eval) into report.md and report.html, with "
+        "their tables and PNGs (ROC, CMC, embedding projections, training curves) copied into DIR/images."))
+    report.add_argument("paths", nargs="+", metavar="PATH", help="result files, or folders searched for them")
+    report.add_argument("--out", required=True, metavar="DIR")
+    report.add_argument("--title", default="metrickit report")
+    report.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
+    _common(report)
+    report.set_defaults(handler="metrickit.cli.commands:report_command")
     return parser
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "lmnn_fit_command",
     "lmnn_transform_command",
     "reid_eval_command",
+    "report_command",
     "reid_train_command",
     "train_command",
 ]
@@ -383,4 +384,14 @@ def reid_eval_command(args: argparse.Namespace) -> int:
     if args.out:
         lines.append(f"wrote {', '.join(results['files'])} to {args.out}")
     _emit(args, results, "\n".join(lines))
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from metrickit.reporting import build_report, write_report
+
+    document = build_report(args.paths, title=args.title)
+    files = write_report(document, args.out, overwrite=args.overwrite)
+    results = {"out": args.out, "sections": [s.title for s in document.sections], "files": [str(f) for f in files]}
+    _emit(args, results, f"{len(document.sections)} sections, {len(files) - 2} images: wrote report.md and report.html to {args.out}")
     return 0

@@ -73,7 +73,7 @@ def evaluate_reid_runs(
     out = check_report_dir(out_dir, overwrite)
     loaded = {name: [(path, load_deep_model(path)) for path in repeat_models(run, "seed", "metrickit reid train")] for name, run in runs.items()}
     data = load_market1501_subset(data_dir)
-    methods = {}
+    methods, projections = {}, {}
     for name, models in loaded.items():
         rows = []
         for path, model in models:
@@ -89,27 +89,32 @@ def evaluate_reid_runs(
             if rerank:
                 row["reranked"] = reid_metrics(*args, query_positions=queries, rerank=True).as_dict()
             rows.append(row)
+            projections.setdefault(name, (embeddings, test.identities))
         summary = {kind: {key: mean_sd([r[kind][key] for r in rows]) for key in ("mean_ap", "rank1", "rank5", "rank10")}
                    for kind in ("plain", "reranked") if kind in rows[0]}
         methods[name] = {"method": models[0][1].info.get("method"), "summary": summary, "seeds": rows}
     results = {"dataset": "market1501_subset", "rerank": bool(rerank), "methods": methods}
     if out is not None:
-        _write_report(out, results)
+        _write_report(out, results, projections)
     return results
 
 
-def _write_report(out: Path, results: dict[str, Any]) -> None:
+def _write_report(out: Path, results: dict[str, Any], projections: dict[str, tuple]) -> None:
     import numpy as np
     import torch
 
     from metrickit._io import write_json_atomic
     from metrickit._provenance import provenance
-    from metrickit.plotting import plot_cmc_curves
+    from metrickit.plotting import plot_cmc_curves, plot_embedding_projections
 
     out.mkdir(parents=True, exist_ok=True)
     curves = {f"{name}{' (re-ranked)' if kind == 'reranked' else ''}": np.mean([r[kind]["cmc"] for r in entry["seeds"]], axis=0)
               for name, entry in results["methods"].items() for kind in ("plain", "reranked") if kind in entry["seeds"][0]}
     plot_cmc_curves(curves, out / "cmc.png", title="Market-1501 subset: unseen test persons (mean over seeds)", overwrite=True)
     results["files"] = ["results.json", "cmc.png"]
+    if len({tuple(labels.tolist()) for _, labels in projections.values()}) == 1:  # the first seeds' test persons agree
+        plot_embedding_projections({name: Z for name, (Z, _) in projections.items()}, next(iter(projections.values()))[1],
+                                   out / "projection.png", overwrite=True)
+        results["files"].append("projection.png")
     results["provenance"] = provenance(torch.get_num_threads())
     write_json_atomic(out / "results.json", results, overwrite=True)

@@ -25,7 +25,8 @@ REFERENCES, GENUINE_TESTS, SKILLED = range(1, 6), range(11, 21), range(21, 41)
 
 
 def evaluate_fold(model, data: IdentitySet) -> dict[str, Any]:
-    """Scores of ``model`` on the test identities its file names (``info['fold']['test']``), with the pair distances."""
+    """Scores of ``model`` on the test identities its file names (``info['fold']['test']``), with the pair distances and
+    (for plots, not for JSON) the test embeddings and their labels."""
     fold = model.info.get("fold")
     if not fold or model.threshold is None:
         raise ValueError("this model file records no verification fold and threshold; train it with `metrickit verify train`.")
@@ -34,7 +35,7 @@ def evaluate_fold(model, data: IdentitySet) -> dict[str, Any]:
     genuine, impostor = pair_distances(embeddings, test)
     result = {"fold": fold["index"], "test_identities": fold["test"], "threshold": model.threshold,
               "report": verification_report(genuine, impostor, model.threshold).as_dict(),
-              "distances": {"genuine": genuine.tolist(), "impostor": impostor.tolist()}}
+              "distances": {"genuine": genuine.tolist(), "impostor": impostor.tolist()}, "embeddings": embeddings, "labels": test.labels}
     if test.forged.any():
         result["per_user"] = signature_user_eers(embeddings, test)
     return result

@@ -81,25 +81,26 @@ def evaluate_runs(
         raise ValueError(f"the models must all come from `metrickit verify train` on one dataset; they name {sorted(map(str, datasets))}.")
     dataset = datasets.pop()
     data = load_identities(dataset, data_dir)
-    methods, distances = {}, {}
+    methods, distances, projections = {}, {}, {}
     for name, models in loaded.items():
         folds = [{**evaluate_fold(model, data), "model": str(path), "method": model.info.get("method")} for path, model in models]
         distances[name] = [(f["distances"], f["threshold"]) for f in folds]
+        projections[name] = (folds[0]["embeddings"], folds[0]["labels"])
         methods[name] = {"method": folds[0]["method"], "summary": summarize(folds),
-                         "folds": [{k: v for k, v in f.items() if k != "distances"} for f in folds]}
+                         "folds": [{k: v for k, v in f.items() if k not in ("distances", "embeddings", "labels")} for f in folds]}
     results = {"dataset": dataset, "methods": methods}
     if out is not None:
-        _write_report(out, results, distances)
+        _write_report(out, results, distances, projections)
     return results
 
 
-def _write_report(out: Path, results: dict[str, Any], distances: dict[str, list]) -> None:
+def _write_report(out: Path, results: dict[str, Any], distances: dict[str, list], projections: dict[str, tuple]) -> None:
     import torch
 
     from metrickit._io import write_json_atomic
     from metrickit._provenance import provenance
     from metrickit.evaluation.verification import roc_curve
-    from metrickit.plotting import plot_distance_histograms, plot_roc_curves
+    from metrickit.plotting import plot_distance_histograms, plot_embedding_projections, plot_roc_curves
 
     out.mkdir(parents=True, exist_ok=True)
     title = f"{results['dataset']}: test identities unseen in training"
@@ -108,6 +109,10 @@ def _write_report(out: Path, results: dict[str, Any], distances: dict[str, list]
     scaled = {name: ([g / t for d, t in folds for g in d["genuine"]], [i / t for d, t in folds for i in d["impostor"]])
               for name, folds in distances.items()}
     plot_distance_histograms(scaled, out / "distances.png", title=title, overwrite=True)
-    results["files"] = ["results.json", "roc.png", "distances.png"]
+    labels = {tuple(map(str, labels)) for _, labels in projections.values()}
+    if len(labels) == 1:  # the methods' first folds hold the same test images
+        plot_embedding_projections({name: Z for name, (Z, _) in projections.items()}, next(iter(projections.values()))[1],
+                                   out / "projection.png", overwrite=True)
+    results["files"] = ["results.json", "roc.png", "distances.png", *(["projection.png"] if (out / "projection.png").is_file() else [])]
     results["provenance"] = provenance(torch.get_num_threads())
     write_json_atomic(out / "results.json", results, overwrite=True)

@@ -1,0 +1,58 @@
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from metrickit.cli.app import main
+from metrickit.reporting import build_report, collect_results
+from metrickit.reporting.document import Bullets, Document, Paragraph, Section, Table, to_html, to_markdown
+from metrickit.reporting.document import Image as Figure
+from metrickit.reporting.sections import classify
+
+BENCH_RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
+
+
+def test_markdown_and_html_render_every_block_and_escape_text(tmp_path):
+    doc = Document("T", [Paragraph("intro with `code` & <tag>")], [
+        Section("S <1>", [Bullets(["a", "b"]), Table(["x", "y"], [["1", "2"]]), Figure(tmp_path / "p.png", "a plot")])])
+    markdown = to_markdown(doc, lambda p: f"img/{p.name}")
+    assert "# T" in markdown and "## S <1>" in markdown and "- a\n- b" in markdown
+    assert "| x | y |\n|---|---|\n| 1 | 2 |" in markdown and "![a plot](img/p.png)" in markdown
+    page = to_html(doc, lambda p: f"img/{p.name}")
+    assert "<code>code</code> &amp; &lt;tag&gt;" in page and "<th>x</th>" in page and '<img src="img/p.png"' in page
+    assert "S &lt;1&gt;" in page and page.startswith("<!DOCTYPE html>")
+
+
+def test_result_kinds_are_recognised_and_others_are_listed_as_not_shown(tmp_path):
+    assert classify({"benchmark": "verify-orl"}) == "verify" and classify({"benchmark": "lmnn"}) == "lmnn"
+    assert classify({"episodes": [], "methods": {}}) == "fewshot-eval" and classify({"dataset": "orl", "methods": {}}) == "verify-eval"
+    assert classify({"history": [], "config": {}}) == "training-run" and classify([1, 2]) is None and classify({"a": 1}) is None
+    (tmp_path / "other.json").write_text(json.dumps({"something": "else"}))
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(FileNotFoundError, match="no result files under"):
+        build_report([tmp_path])
+    found, skipped = collect_results([BENCH_RESULTS, tmp_path])
+    assert sorted(p.name for p in skipped) == ["broken.json", "other.json"]
+    kinds = [kind for kind, _, _ in found]
+    assert kinds == sorted(kinds, key=["lmnn", "lmnn-mnist-select", "deep-quality", "deep-demo-select", "deep-speed", "fewshot-shapes",
+                                       "fewshot-omniglot", "verify", "reid"].index)
+    with pytest.raises(FileNotFoundError, match="nowhere does not exist"):
+        collect_results([tmp_path / "nowhere"])
+
+
+def test_report_command_gathers_benchmarks_and_runs_into_markdown_html_and_images(tmp_path, capsys):
+    run = tmp_path / "runs" / "demo-run"
+    run.mkdir(parents=True)
+    (run / "results.json").write_text(json.dumps({"euclidean_error": 0.02, "lmnn_error": 0.01, "unseen_classes": {}}))
+    Image.new("RGB", (4, 4)).save(run / "projection.png")
+    out = tmp_path / "report"
+    assert main(["report", str(BENCH_RESULTS), str(tmp_path / "runs"), "--out", str(out), "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert "Demo: demo-run" in results["sections"] and any(s.startswith("LMNN: iris") for s in results["sections"])
+    markdown = (out / "report.md").read_text()
+    assert "digits, 3-NN test error: Euclidean 2.00%, LMNN 1.00%" in markdown and "](images/" in markdown
+    assert (out / "report.html").read_text().count("<h2") == len(results["sections"])
+    assert any(p.name.endswith("projection.png") for p in (out / "images").iterdir())
+    assert main(["report", str(BENCH_RESULTS), "--out", str(out)]) == 1  # never overwrites without --overwrite
+    assert "already exists and is not empty" in capsys.readouterr().err

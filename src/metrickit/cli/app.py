@@ -238,7 +238,7 @@ def _reid_commands(groups) -> None:
     train.add_argument("--overwrite", action="store_true")
     train.add_argument("--seeds", type=_class_list, default=[0, 1, 2, 3, 4], metavar="S,S,..", help="(default 0,1,2,3,4)")
     train.add_argument("--data-dir", metavar="DIR")
-    for name, default in (("epochs", 30), ("batches-per-epoch", 20), ("n-classes-per-batch", 8), ("n-per-class", 4),
+    for name, default in (("epochs", 20), ("batches-per-epoch", 20), ("n-classes-per-batch", 8), ("n-per-class", 4),
                           ("embedding-dim", 128), ("n-test", 50), ("n-val", 10)):
         train.add_argument(f"--{name}", type=int, default=default, help=f"(default {default})")
     train.add_argument("--learning-rate", type=float, default=1e-3, help="(default 1e-3)")

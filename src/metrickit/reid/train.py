@@ -59,7 +59,7 @@ class ReidConfig:
     """The method and its budget (the deep methods' epochs of P x K batches)."""
 
     method: str = "triplet"
-    epochs: int = 30
+    epochs: int = 20
     batches_per_epoch: int = 20
     n_classes_per_batch: int = 8
     n_per_class: int = 4

@@ -1,5 +1,8 @@
-"""Evaluation of learned metrics: retrieval metrics (numpy; faiss when installed) and verification scores."""
+"""Evaluation of learned metrics: retrieval metrics (numpy; faiss when installed), verification scores, and
+re-identification (CMC, mAP, k-reciprocal re-ranking)."""
 
+from metrickit.evaluation.reid import ReidReport, reid_metrics
+from metrickit.evaluation.rerank import rerank_distances
 from metrickit.evaluation.retrieval import RetrievalReport, nearest_references, retrieval_metrics
 from metrickit.evaluation.verification import (
     VerificationReport,
@@ -12,11 +15,14 @@ from metrickit.evaluation.verification import (
 )
 
 __all__ = [
+    "ReidReport",
     "RetrievalReport",
     "VerificationReport",
     "all_pairs",
     "equal_error_rate",
     "nearest_references",
+    "reid_metrics",
+    "rerank_distances",
     "retrieval_metrics",
     "roc_auc",
     "roc_curve",

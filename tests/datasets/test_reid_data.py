@@ -1,3 +1,5 @@
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,8 @@ def test_names_carry_person_camera_sequence_and_frame():
 
 def test_loader_and_one_query_per_person_and_camera_at_the_lowest_frame(tmp_path):
     fake_market(tmp_path, persons=3, cameras=2, per_camera=3)
+    with zipfile.ZipFile(tmp_path / "market1501_subset" / "market1501_subset_100ids.zip", "a") as archive:
+        archive.writestr("market1501_subset/-1_c1s1_000001_00.jpg", b"junk box: left out, never decoded")
     data = load_market1501_subset(tmp_path)
     assert data.images.shape == (18, 3, 128, 64) and data.images.dtype == np.uint8
     queries = data.queries()

@@ -1,8 +1,9 @@
 """Person re-identification data in the Market-1501 layout, read from the archive as it is.
 
 File names carry the labels: ``PPPP_cCsS_FFFFFF_BB.jpg`` is person ``PPPP`` seen by camera ``C`` in video
-sequence ``S`` at frame ``FFFFFF`` (bounding box ``BB``). Person ``-1`` marks junk boxes and ``0000``
-distractors in the full dataset; the loader keeps them as identities -1 and 0 for the evaluator to use.
+sequence ``S`` at frame ``FFFFFF`` (bounding box ``BB``). In the full dataset person ``-1`` marks junk boxes, which
+the official evaluation ignores: the loader leaves them out (as torchreid does); ``0000`` distractors stay, as person 0,
+and count as non-matches.
 Images are RGB, resized to 64 x 128 (width x height; bilinear), the Market-1501 crop size.
 """
 
@@ -78,7 +79,7 @@ def load_market1501_subset(data_dir: str | os.PathLike | None = None) -> ReidSet
     except (zipfile.BadZipFile, OSError) as error:
         raise ValueError(f"{path} is not a readable zip archive ({error}).") from None
     with archive:
-        names = sorted(n for n in archive.namelist() if n.lower().endswith(".jpg"))
+        names = sorted(n for n in archive.namelist() if n.lower().endswith(".jpg") and not Path(n).name.startswith("-1_"))
         if not names:
             raise ValueError(f"{path} holds no .jpg images; expected Market-1501 crops named PPPP_cCsS_FFFFFF_BB.jpg.")
         labels = np.array([parse_market1501_name(n) for n in names], dtype=np.int64)

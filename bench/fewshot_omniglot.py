@@ -4,11 +4,14 @@ For each method (protonet, softmax, triplet; same conv-4 backbone, same training
 budget):
 
 1. selection: train on ``train.txt`` for ``--epochs`` x ``--episodes-per-epoch`` episodes, scoring
-   validation episodes (``val.txt``) after every epoch; the best epoch gives the number of episodes;
-2. final: train from scratch on ``trainval.txt`` for that many episodes (no validation);
-3. test: every final model, and Euclidean distance on pixels, on the same seeded test episode files
-   (``test.txt``; 5/20-way, 1/5-shot, 15 queries, ``--episodes`` per setting), plus 20 within-alphabet
-   20-way one-shot runs in the official layout built from ``images_evaluation.zip``.
+   validation episodes (``val.txt``) after every epoch; the best epoch's weights are kept and give the number of
+   episodes;
+2. final (the methods in ``--final``, Prototypical Networks by default): train from scratch on ``trainval.txt``
+   for that many episodes (no validation);
+3. test: every selected model (trained on the training classes only, so the methods compare like for like), every
+   final model, and Euclidean distance on pixels, on the same seeded test episode files (``test.txt``; 5/20-way,
+   1/5-shot, 15 queries, ``--episodes`` per setting), plus 20 within-alphabet 20-way one-shot runs in the official
+   layout built from ``images_evaluation.zip``.
 
 The defaults fit the 30-minute budget on 2 threads: 60-way 1-shot 5-query episodes (the shape that learned
 fastest per image on validation classes, ``bench/fewshot_shapes.py``) cost about 0.59 s each here, so 13 epochs of
@@ -18,7 +21,7 @@ Stages already finished in ``--runs`` are reused (a checkpoint resumes a stage e
 run continues where it stopped. Writes ``bench/results/fewshot-omniglot.json`` and
 ``fewshot-omniglot.png`` (accuracy per setting with 95% CIs).
 
-    python bench/fewshot_omniglot.py [--methods protonet,softmax,triplet] [--threads 2]
+    python bench/fewshot_omniglot.py [--methods protonet,softmax,triplet] [--final protonet] [--threads 2]
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--final", default="protonet", help="methods that also get the final run on trainval.txt")
     parser.add_argument("--n-way", type=int, default=60)
     parser.add_argument("--n-shot", type=int, default=1)
     parser.add_argument("--n-query", type=int, default=5)
@@ -80,32 +84,36 @@ def main(argv=None) -> int:
     runs = Path(args.runs)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     record: dict = {"benchmark": "fewshot-omniglot", "dataset": "omniglot", "seed": args.seed, "threads": args.threads,
-                    "splits": {"selection": ["train", "val"], "final": "trainval", "test": "test"}, "methods": {}}
-    finals = {}
+                    "splits": {"selection": ["train", "val"], "final": "trainval", "test": "test"}, "final_methods": args.final, "methods": {}}
+    models: dict[str, Path | None] = {"euclidean (pixels)": None}
+    finals = set(args.final.split(",")) if args.final else set()
     for method in args.methods.split(","):
         config = FewShotConfig(method=method, n_way=args.n_way, n_shot=args.n_shot, n_query=args.n_query,
                                episodes_per_epoch=args.episodes_per_epoch, epochs=args.epochs, lr_halve_every=args.lr_halve_every,
                                val_n_way=args.val_n_way, val_n_shot=1, val_n_query=15, val_episodes=args.val_episodes,
                                seed=args.seed, threads=args.threads)
         select = _stage(config, runs / f"{method}-select", split="train", val_split="val", data_dir=args.data_dir, quiet=args.quiet)
-        final = _stage(replace(config, epochs=select["best_epoch"]), runs / f"{method}-final", split="trainval", val_split=None,
-                       data_dir=args.data_dir, quiet=args.quiet)
-        finals[method] = runs / f"{method}-final" / "model.safetensors"
         best = select["history"][select["best_epoch"] - 1]
-        record["methods"][method] = {
-            "config": config.as_dict(), "best_epoch": select["best_epoch"], "selected_episodes": select["selected_episodes"],
-            "selection": {k: select[k] for k in ("train_seconds", "val_seconds", "load_seconds", "history")},
-            "final": {k: final[k] for k in ("train_seconds", "load_seconds", "history")},
-            "best_val_accuracy": best["val_accuracy"], "best_val_ci95": best["val_ci95"],
-        }
-        print(f"{method}: selected {select['selected_episodes']} episodes (validation {args.val_n_way}-way 1-shot "
-              f"{best['val_accuracy']:.2%}); final run {final['train_seconds']:.0f} s", flush=True)
-    test = evaluate_fewshot({"euclidean (pixels)": None, **finals}, n_episodes=args.episodes, seed=args.seed, data_dir=args.data_dir,
+        models[f"{method} (train)"] = runs / f"{method}-select" / "model.safetensors"
+        entry = {"config": config.as_dict(), "best_epoch": select["best_epoch"], "selected_episodes": select["selected_episodes"],
+                 "selection": {k: select[k] for k in ("train_seconds", "val_seconds", "load_seconds", "history")}, "final": None,
+                 "best_val_accuracy": best["val_accuracy"], "best_val_ci95": best["val_ci95"], "models": {f"{method} (train)": "selection"}}
+        message = f"{method}: selected {select['selected_episodes']} episodes (validation {args.val_n_way}-way 1-shot {best['val_accuracy']:.2%})"
+        if method in finals:
+            final = _stage(replace(config, epochs=select["best_epoch"]), runs / f"{method}-final", split="trainval", val_split=None,
+                           data_dir=args.data_dir, quiet=args.quiet)
+            models[f"{method} (trainval)"] = runs / f"{method}-final" / "model.safetensors"
+            entry["final"] = {k: final[k] for k in ("train_seconds", "load_seconds", "history")}
+            entry["models"][f"{method} (trainval)"] = "final"
+            message += f"; final run {final['train_seconds']:.0f} s"
+        record["methods"][method] = entry
+        print(message, flush=True)
+    test = evaluate_fewshot(models, n_episodes=args.episodes, seed=args.seed, data_dir=args.data_dir,
                             out_dir=runs / "test", overwrite=True, threads=args.threads)
     oneshot_dir = runs / "oneshot"
     if not oneshot_dir.is_dir():
         make_runs(dataset_dir("omniglot", args.data_dir) / "images_evaluation.zip", oneshot_dir, n_runs=20, seed=args.seed)
-    oneshot = {name: evaluate_runs(oneshot_dir, path) for name, path in {"euclidean (pixels)": None, **finals}.items()}
+    oneshot = {name: evaluate_runs(oneshot_dir, path) for name, path in models.items()}
     record.update(test=test, oneshot={name: {k: r[k] for k in ("runs", "errors", "mean_error")} for name, r in oneshot.items()},
                   provenance=provenance(args.threads), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
     out = Path(args.out)

@@ -207,19 +207,26 @@ def _fewshot_protocol(record: dict, path: Path) -> list[Section]:
     test, methods = record["test"], record["methods"]
     config = next(iter(methods.values()))["config"]
 
+    stages = {name: (m, stage) for m in methods.values() for name, stage in m["models"].items()}
+
     def budget(name: str) -> list[str]:
-        m = methods.get(name)
         one_shot = f"{record['oneshot'][name]['mean_error']:.1%}"
-        if m is None:
-            return [one_shot, "-", "-", "-"]
-        return [one_shot, str(m["selected_episodes"]), f"{m['selection']['train_seconds']:.0f} / {m['final']['train_seconds']:.0f}",
-                f"{m['selection']['val_seconds']:.0f}"]
+        if name not in stages:
+            return [one_shot, "-", "-", "-", "-"]
+        m, stage = stages[name]
+        run = m["selection"] if stage == "selection" else m["final"]
+        if stage == "selection":
+            return [one_shot, "`train.txt`", f"{m['selected_episodes']} of {len(run['history']) * m['config']['episodes_per_epoch']}",
+                    f"{run['train_seconds']:.0f}", f"{run['val_seconds']:.0f}"]
+        return [one_shot, "`trainval.txt`", str(m["selected_episodes"]), f"{run['train_seconds']:.0f}", "-"]
 
     return [Section("Few-shot Omniglot: Prototypical Networks and baselines on the same test episodes", [
         Paragraph(f"Every network is conv-4 (64-d) trained on {config['n_way']}-way {config['n_shot']}-shot {config['n_query']}-query "
                   f"episodes (Adam {config['learning_rate']:g}, halved every {config['lr_halve_every']} episodes): the number of episodes is "
                   f"chosen on `val.txt` ({config['val_n_way']}-way 1-shot, {config['val_episodes']} episodes, after every "
-                  f"{config['episodes_per_epoch']}), then a fresh run trains on `trainval.txt` for that many episodes. The softmax baseline "
+                  f"{config['episodes_per_epoch']}) and the best epoch's weights are kept: the `(train)` rows, every method trained on "
+                  "the training classes only. For the `(trainval)` rows a fresh run then trains on `trainval.txt` for the selected number "
+                  "of episodes (the protocol's final model). The softmax baseline "
                   "learns a classifier over the training classes from the same episodes' images and is used as a feature extractor; the "
                   f"triplet baseline uses semi-hard triplets (margin {config['margin']:g}) on the same images as P x K batches. Test: "
                   f"{test['n_classes']} unseen `test.txt` classes, {test['n_episodes']} episodes per setting, {test['n_query']} queries per "
@@ -228,7 +235,7 @@ def _fewshot_protocol(record: dict, path: Path) -> list[Section]:
                   "separate. One-shot runs: 20 within-alphabet 20-way runs in the official layout built by `metrickit fewshot make-runs` "
                   f"(seed {record['seed']}) from `images_evaluation.zip`; mean error over runs."),
         _provenance(record),
-        _episode_table(test, budget, ["one-shot runs error", "episodes (selected)", "training (s): selection / final", "validation (s)"]),
+        _episode_table(test, budget, ["one-shot runs error", "trained on", "episodes (selected of run)", "training (s)", "validation (s)"]),
         Paragraph("Episode files: " + ", ".join(f"{e['n_way']}x{e['n_shot']} `{e['sha256'][:16]}`" for e in test["episodes"]) + "."),
         *_images(path.parent, [(path.stem + ".png", "accuracy per setting, 95% CI")]),
     ])]

@@ -14,9 +14,10 @@ budget):
    layout built from ``images_evaluation.zip``.
 
 The defaults fit the 30-minute budget on 2 threads: 60-way 1-shot 5-query episodes (the shape that learned
-fastest per image on validation classes, ``bench/fewshot_shapes.py``) cost about 0.59 s each here, so 13 epochs of
-200 episodes take about 25 minutes; the learning rate halves every 650 episodes (four stages over the budget,
-where the paper's 2,000 would never halve). Training seconds (the steps only), validation seconds, decoding and evaluation are recorded separately.
+fastest per image on validation classes, ``bench/fewshot_shapes.py``) cost about 0.37 s each here (Prototypical
+Networks: 949 s for 2,600 episodes in the selection run, 985 s in the final run, 2026-12-02), so 13 epochs of 200
+episodes take about 16 minutes; the learning rate halves every 650 episodes (four stages over the budget, where the
+paper's 2,000 would never halve). Training seconds (the steps only), validation seconds, decoding and evaluation are recorded separately.
 Stages already finished in ``--runs`` are reused (a checkpoint resumes a stage exactly), so an interrupted
 run continues where it stopped. Writes ``bench/results/fewshot-omniglot.json`` and
 ``fewshot-omniglot.png`` (accuracy per setting with 95% CIs).

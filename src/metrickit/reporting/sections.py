@@ -287,11 +287,17 @@ def _reid_table(record: dict, seconds: Callable[[str], str] | None = None) -> Ta
 
 
 def _reid(record: dict, path: Path) -> list[Section]:
+    deep = next((t["config"] for t in record["training"].values() if t["config"]["method"] in ("softmax", "triplet")), None)
+    budget = (f" Deep methods: conv-4 on 128 x 64 images with horizontal flips, {deep['embedding_dim']}-d, {deep['epochs']} epochs x "
+              f"{deep['batches_per_epoch']} batches of {deep['n_classes_per_batch']} persons x {deep['n_per_class']} images, Adam "
+              f"{deep['learning_rate']:g}; the triplet embedder mines the hardest positive and negative in each batch (margin "
+              f"{deep['margin']:g}).") if deep else ""
     return [Section("Person re-identification: Market-1501 subset, 5 splits of 50 unseen test persons", [
         Paragraph("For each seed, 50 persons are unseen test persons, 10 validate (epoch or PCA size, by their mAP) and 40 train. Queries: "
                   "one image per (person, camera) of the test persons, the lowest frame; gallery: all their images; gallery images of the "
                   "query's person from the query's camera are ignored. Mean ± sd over seeds; re-ranking is k-reciprocal (k1 = 20, k2 = 6, "
-                  "lambda = 0.3). This subset is small: a plumbing check, not a comparison with published Market-1501 results."),
+                  "lambda = 0.3). Euclidean: standardised pixels. LMNN: colour histograms of 6 horizontal stripes, PCA, one target "
+                  "neighbour." + budget + " This subset is small: a plumbing check, not a comparison with published Market-1501 results."),
         _provenance(record),
         _reid_table(record, lambda name: f"{record['training'][name]['train_seconds']:.0f}"),
         *_images(path.parent, [(f"{path.stem}-{name}.png", caption) for name, caption in

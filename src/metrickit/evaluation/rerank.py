@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from metrickit._validation import check_positive_int
+from metrickit._validation import check_positive_int, check_working_memory
 from metrickit.distances.functional import block_slices, smallest_k, squared_euclidean_block
 
 __all__ = ["KReciprocalReranker", "rerank_distances"]
+
+_MIB = 2**20
+_BYTES_PER_PAIR = 64  # offsets, picks, both weights, their minimum and the flat index of one sharing pair
 
 
 class KReciprocalReranker:
@@ -102,17 +105,31 @@ class KReciprocalReranker:
         return expand @ V
 
     def block(self, rows: slice) -> np.ndarray:
-        """Re-ranked distances (len(rows), n_gallery) of the query rows ``rows``."""
+        """Re-ranked distances (len(rows), n_gallery) of the query rows ``rows``.
+
+        Every (query entry, gallery entry) pair sharing a column ``k`` contributes ``min(V(q)_k, V(g)_k)``. The pairs
+        are formed in chunks within ``working_memory``: a hub column (a point in many neighbourhoods) pairs with
+        every gallery row that holds it, so their number is not bounded by the block size alone.
+        """
         codes = self.query_codes[rows]  # (b, n) sparse
         gallery = self.gallery_codes  # (m, n) sparse, by column
         b, m = codes.shape[0], gallery.shape[0]
         q_rows = np.repeat(np.arange(b), np.diff(codes.indptr))
         starts, counts = gallery.indptr[codes.indices], np.diff(gallery.indptr)[codes.indices]
-        # every (query entry, gallery entry) sharing a column k contributes min(V(q)_k, V(g)_k)
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        picks = np.repeat(starts, counts) + offsets
-        shared = np.minimum(np.repeat(codes.data, counts), gallery.data[picks])
-        overlap = np.bincount(np.repeat(q_rows, counts) * m + gallery.indices[picks], weights=shared, minlength=b * m).reshape(b, m)
+        ends = np.cumsum(counts)
+        limit = max(int(check_working_memory(self.working_memory) * _MIB // _BYTES_PER_PAIR), int(counts.max(initial=1)))
+        cuts = np.concatenate([[0], np.searchsorted(ends, np.arange(limit, ends[-1] if len(ends) else 0, limit), side="right"),
+                               [len(counts)]])
+        overlap = np.zeros(b * m)
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            if hi <= lo:
+                continue
+            c = counts[lo:hi]
+            offsets = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
+            picks = np.repeat(starts[lo:hi], c) + offsets
+            shared = np.minimum(np.repeat(codes.data[lo:hi], c), gallery.data[picks])
+            overlap += np.bincount(np.repeat(q_rows[lo:hi], c) * m + gallery.indices[picks], weights=shared, minlength=b * m)
+        overlap = overlap.reshape(b, m)
         jaccard = 1.0 - overlap / (2.0 - overlap)
         q = self.points[rows]
         original = squared_euclidean_block(q, self.points[self.n_query :], self.sq_norms[self.n_query :]) / self.row_max[rows][:, None]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from metrickit.datasets import omniglot
+from metrickit.datasets.labeled import Preprocessing
 from metrickit.datasets.omniglot import decode_archive, load_omniglot
 from metrickit.exceptions import DatasetNotFoundError
 from tests._fakes import fake_omniglot
@@ -29,6 +30,17 @@ def test_split_classes_rotations_and_cache(fake_root, monkeypatch):
     monkeypatch.setattr(omniglot, "_decode", lambda path: pytest.fail("decoded again instead of reading the cache"))
     again = load_omniglot("train", data_dir=fake_root)
     np.testing.assert_array_equal(again.X, data.X)
+
+
+def test_stored_preprocessing_reads_raw_drawings_as_the_dataset_decodes_them(fake_root, tmp_path):
+    data = load_omniglot("train", data_dir=fake_root)
+    with zipfile.ZipFile(fake_root / "omniglot" / "images_background.zip") as archive:
+        raw = tmp_path / "drawing.png"
+        raw.write_bytes(archive.read("images_background/Alpha/character01/0001_01.png"))
+    prep = Preprocessing.from_dict(data.preprocessing.as_dict())  # as a model file restores it
+    decoded = prep.read_image(raw)
+    assert decoded.shape == (1, 28, 28) and decoded.max() == 255 and decoded[0, 0, 0] == 0
+    np.testing.assert_array_equal(prep.apply(decoded[None]), data.X[data.ids.index("Alpha/character01/rot000/01")][None])
 
 
 def test_missing_and_corrupt_archives_are_named(fake_root):

@@ -3,7 +3,8 @@
 Each archive (``images_background.zip``, ``images_evaluation.zip``) is decoded once into a user
 cache keyed by its sha256 (``$METRICKIT_CACHE``, else ``$XDG_CACHE_HOME/metrickit``, else
 ``~/.cache/metrickit``), never into the repository: 28 x 28 grayscale images, strokes bright on a
-dark background (the 105 x 105 drawings inverted and resized with antialiasing). Classes follow the
+dark background (the 105 x 105 drawings inverted and LANCZOS-resized by :data:`PREPROCESSING`, which every
+model trained on them stores, so it reads raw drawings the same way). Classes follow the
 Vinyals split files: ``Alphabet/characterNN/rotDDD``, each character in each of four rotations
 (counter-clockwise, as PIL rotates) being its own class of 20 drawings.
 """
@@ -22,11 +23,13 @@ from metrickit.datasets.labeled import LabeledSet, Preprocessing
 from metrickit.datasets.paths import dataset_dir
 from metrickit.exceptions import DatasetNotFoundError
 
-__all__ = ["ARCHIVES", "SPLITS", "cache_dir", "decode_archive", "load_omniglot", "read_drawing"]
+__all__ = ["ARCHIVES", "PREPROCESSING", "SPLITS", "cache_dir", "decode_archive", "load_omniglot", "read_drawing"]
 
 ARCHIVES = ("images_background.zip", "images_evaluation.zip")
 SPLITS = ("train", "val", "test", "trainval")
 SIZE = 28
+PREPROCESSING = Preprocessing("image", (1, SIZE, SIZE), scale=1 / 255, invert=True, resize=True, resample="lanczos")
+_DECODE_VERSION = 2  # in the cache's file names: 2 decodes through PREPROCESSING (invert, then resize)
 _ENTRY = re.compile(r"^(?:[^/]+/)?([^/]+)/(character\d+)/(\d+)_(\d+)\.png$")  # [top/]Alphabet/characterNN/ID_drawer.png
 
 
@@ -57,7 +60,7 @@ def decode_archive(path: str | os.PathLike, cache: str | os.PathLike | None = No
     if not path.is_file():
         raise DatasetNotFoundError(f"Omniglot archive {path} does not exist (expected the official {path.name}).")
     target = Path(cache) if cache is not None else cache_dir()
-    cached = target / f"omniglot-{path.stem}-{_sha256(path)[:16]}-{SIZE}.npz"
+    cached = target / f"omniglot-{path.stem}-{_sha256(path)[:16]}-{SIZE}-v{_DECODE_VERSION}.npz"
     if cached.is_file():
         with np.load(cached, allow_pickle=False) as data:
             return data["images"], data["characters"], data["drawers"]
@@ -69,14 +72,8 @@ def decode_archive(path: str | os.PathLike, cache: str | os.PathLike | None = No
 
 
 def read_drawing(source) -> np.ndarray:
-    """One drawing (a path or an open file) as uint8 (28, 28): grayscale, LANCZOS-resized, inverted so strokes are bright."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(source) as image:
-            return 255 - np.asarray(image.convert("L").resize((SIZE, SIZE), Image.LANCZOS), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"cannot read image {getattr(source, 'name', source)}: {error}") from None
+    """One drawing (a path or an open file) as uint8 (28, 28): grayscale, inverted so strokes are bright, LANCZOS-resized."""
+    return PREPROCESSING.read_image(source)[0]
 
 
 def _decode(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -128,8 +125,7 @@ def load_omniglot(split: str = "train", *, data_dir: str | os.PathLike | None = 
         labels += [name] * len(rows)
         ids += [f"{name}/{d:02d}" for d in drawers[rows]]
     raw = np.concatenate(picked)[:, None]  # (n, 1, 28, 28)
-    prep = Preprocessing("image", (1, SIZE, SIZE), scale=1 / 255)
-    return LabeledSet(prep.apply(raw), np.array(labels), prep, ids)
+    return LabeledSet(PREPROCESSING.apply(raw), np.array(labels), PREPROCESSING, ids)
 
 
 def _runs(sorted_values: np.ndarray):

@@ -19,8 +19,9 @@ Networks: 949 s for 2,600 episodes in the selection run, 985 s in the final run,
 episodes take about 16 minutes; the learning rate halves every 650 episodes (four stages over the budget, where the
 paper's 2,000 would never halve). Training seconds (the steps only), validation seconds, decoding and evaluation are recorded separately.
 Stages already finished in ``--runs`` are reused (a checkpoint resumes a stage exactly), so an interrupted
-run continues where it stopped. Writes ``bench/results/fewshot-omniglot.json`` and
-``fewshot-omniglot.png`` (accuracy per setting with 95% CIs).
+run continues where it stopped. Writes ``bench/results/fewshot-omniglot.json``,
+``fewshot-omniglot.png`` (accuracy per setting with 95% CIs) and ``fewshot-omniglot-validation.png`` (validation accuracy per
+epoch of each selection run).
 
     python bench/fewshot_omniglot.py [--methods protonet,softmax,triplet] [--final protonet] [--threads 2]
 """
@@ -51,6 +52,16 @@ def _stage(config, out: Path, **kwargs) -> dict:
         return done
     resume = (out / "checkpoint.safetensors").is_file()
     return run_fewshot_training(config, out, resume=resume, overwrite=not resume, **kwargs)
+
+
+def plot_selection(record: dict, path: Path) -> Path:
+    """Validation accuracy per epoch of every method's selection run, from the record's histories."""
+    from metrickit.plotting import plot_validation_curves
+
+    config = next(iter(record["methods"].values()))["config"]
+    return plot_validation_curves({m: e["selection"]["history"] for m, e in record["methods"].items()}, path, key="val_accuracy",
+                                  ylabel=f"validation {config['val_n_way']}-way {config['val_n_shot']}-shot accuracy (%), 95% CI",
+                                  title="Selection runs on train.txt, scored on val.txt classes", overwrite=True)
 
 
 def main(argv=None) -> int:
@@ -120,6 +131,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     with atomic_path(out.with_suffix(".png"), overwrite=True) as tmp:
         shutil.copyfile(runs / "test" / "accuracy.png", tmp)
+    plot_selection(record, out.with_name(f"{out.stem}-validation.png"))
     write_json_atomic(out, record, overwrite=True)
     for name, entry in test["methods"].items():
         print(f"{name:20s} " + "  ".join(f"{r['n_way']}x{r['n_shot']} {r['accuracy']:.2%} ± {r['ci95']:.2%}" for r in entry["results"])

@@ -10,7 +10,7 @@ import numpy as np
 
 from metrickit._io import atomic_path
 
-__all__ = ["plot_cmc_curves", "plot_distance_histograms", "plot_embedding_projections", "plot_fewshot_accuracy", "plot_objective", "plot_projections", "plot_roc_curves", "plot_training_curve"]
+__all__ = ["plot_cmc_curves", "plot_distance_histograms", "plot_embedding_projections", "plot_fewshot_accuracy", "plot_objective", "plot_projections", "plot_roc_curves", "plot_training_curve", "plot_validation_curves"]
 
 
 def _pyplot():
@@ -97,6 +97,27 @@ def plot_training_curve(history: Sequence[dict], path: str | os.PathLike, *, ove
         val.set_title("validation classes (unseen in training)", fontsize=10)
         val.legend(fontsize=8)
         val.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path, overwrite)
+
+
+def plot_validation_curves(curves: dict[str, Sequence[dict]], path: str | os.PathLike, *, key: str, ylabel: str, title: str = "",
+                           overwrite: bool = False) -> Path:
+    """One line per method: ``history[key]`` per epoch (with ``history[key + '_ci95']`` as a band where present)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for (name, history), marker in zip(curves.items(), "os^dvP*X"):
+        epochs = np.array([h["epoch"] for h in history])
+        values = np.array([h[key] for h in history]) * 100
+        ax.plot(epochs, values, marker=marker, label=name)
+        if all(h.get(key + "_ci95") is not None for h in history):
+            ci = np.array([h[key + "_ci95"] for h in history]) * 100
+            ax.fill_between(epochs, values - ci, values + ci, alpha=0.2)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
     fig.tight_layout()
     return _save(fig, path, overwrite)
 

@@ -237,7 +237,8 @@ def _fewshot_protocol(record: dict, path: Path) -> list[Section]:
         _provenance(record),
         _episode_table(test, budget, ["one-shot runs error", "trained on", "episodes (selected of run)", "training (s)", "validation (s)"]),
         Paragraph("Episode files: " + ", ".join(f"{e['n_way']}x{e['n_shot']} `{e['sha256'][:16]}`" for e in test["episodes"]) + "."),
-        *_images(path.parent, [(path.stem + ".png", "accuracy per setting, 95% CI")]),
+        *_images(path.parent, [(path.stem + ".png", "accuracy per setting, 95% CI"),
+                               (path.stem + "-validation.png", "validation accuracy per epoch of the selection runs")]),
     ])]
 
 

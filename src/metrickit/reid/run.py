@@ -27,27 +27,18 @@ def run_reid_training(
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Train ``config.method`` on the Market-1501 subset once per seed (each seed its own person split) into ``out_dir``."""
-    from tqdm.auto import tqdm
-
-    from metrickit._io import write_json_atomic
-    from metrickit._provenance import provenance
     from metrickit.datasets.reid import load_market1501_subset
     from metrickit.reid.train import split_persons, train_split
-    from metrickit.training.run import prepare_run_dir, save_repeat
+    from metrickit.training.run import prepare_run_dir, train_repeats
 
     out, _ = prepare_run_dir(out_dir, resume=False, overwrite=overwrite)
     began = time.perf_counter()
     data = load_market1501_subset(data_dir)
     load_seconds = time.perf_counter() - began
-    records = []
-    for seed in tqdm(list(seeds), desc=f"{config.method} on market1501_subset", unit="seed", disable=quiet):
-        model, record = train_split(data, split_persons(data.identities, int(seed), config.n_test, config.n_val), config, quiet=quiet)
-        save_repeat(out / f"seed{seed}", model, record.get("history"))
-        records.append(record)
-    results = {"dataset": "market1501_subset", "config": config.as_dict(), "seeds": records, "load_seconds": load_seconds,
-               "train_seconds": sum(r["train_seconds"] for r in records), "provenance": provenance(config.threads)}
-    write_json_atomic(out / "results.json", results, overwrite=True)
-    return results
+    return train_repeats(out, "seed", [int(s) for s in seeds],
+                         lambda seed: train_split(data, split_persons(data.identities, seed, config.n_test, config.n_val), config, quiet=quiet),
+                         {"dataset": "market1501_subset", "config": config.as_dict(), "load_seconds": load_seconds},
+                         threads=config.threads, desc=f"{config.method} on market1501_subset", quiet=quiet)
 
 
 def evaluate_reid_runs(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from metrickit._io import write_json_atomic
 from metrickit.training.config import TrainConfig
 
-__all__ = ["CHECKPOINT", "MODEL", "check_report_dir", "prepare_run_dir", "repeat_models", "run_training", "save_repeat", "write_run"]
+__all__ = ["CHECKPOINT", "MODEL", "check_report_dir", "prepare_run_dir", "repeat_models", "run_training", "train_repeats", "write_run"]
 
 MODEL, CHECKPOINT, RESULTS, CURVE = "model.safetensors", "checkpoint.safetensors", "results.json", "training_curve.png"
 
@@ -26,14 +26,40 @@ def prepare_run_dir(out_dir: str | os.PathLike, *, resume: bool, overwrite: bool
     return out, checkpoint
 
 
-def save_repeat(folder: Path, model, history: list[dict] | None) -> None:
-    """Save one repeat (a fold, a seed) of a protocol: ``folder/model.safetensors`` and, when there is one, its training curve."""
+def train_repeats(
+    out: Path,
+    part: str,
+    keys: Sequence[int],
+    train: Callable[[int], tuple[Any, dict[str, Any]]],
+    results: dict[str, Any],
+    *,
+    threads: int | None,
+    desc: str,
+    quiet: bool,
+) -> dict[str, Any]:
+    """Train one model per repeat of a protocol (``part`` 'fold' or 'seed', numbered by ``keys``) and write the run.
+
+    ``train(k)`` gives ``(model, record)``; each repeat's model (and training curve, when its record has a history) goes to
+    ``out/<part><k>/``. ``results.json`` holds ``results`` with the records under ``<part>s``, their summed
+    ``train_seconds`` and the provenance; it is returned.
+    """
+    from tqdm.auto import tqdm
+
+    from metrickit._provenance import provenance
     from metrickit.models.artifact import save_deep_model
     from metrickit.plotting import plot_training_curve
 
-    save_deep_model(model, folder / MODEL, overwrite=True)
-    if history:
-        plot_training_curve(history, folder / CURVE, overwrite=True)
+    records = []
+    for k in tqdm(list(keys), desc=desc, unit=part, disable=quiet):
+        model, record = train(k)
+        save_deep_model(model, out / f"{part}{k}" / MODEL, overwrite=True)
+        if record.get("history"):
+            plot_training_curve(record["history"], out / f"{part}{k}" / CURVE, overwrite=True)
+        records.append(record)
+    results = {**results, f"{part}s": records, "train_seconds": sum(r["train_seconds"] for r in records),
+               "provenance": provenance(threads)}
+    write_json_atomic(out / "results.json", results, overwrite=True)
+    return results
 
 
 def repeat_models(path: str | os.PathLike, part: str, command: str) -> list[Path]:

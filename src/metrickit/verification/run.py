@@ -29,12 +29,8 @@ def run_verify_training(
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Train ``config.method`` on each cross-identity fold of ``dataset`` ('orl' or 'svc2004') into ``out_dir``."""
-    from tqdm.auto import tqdm
-
-    from metrickit._io import write_json_atomic
-    from metrickit._provenance import provenance
     from metrickit.datasets.identities import load_identities
-    from metrickit.training.run import prepare_run_dir, save_repeat
+    from metrickit.training.run import prepare_run_dir, train_repeats
     from metrickit.verification.folds import FOLDS, make_folds
     from metrickit.verification.train import train_fold
 
@@ -47,15 +43,9 @@ def run_verify_training(
     bad = [k for k in chosen if not 0 <= k < len(all_folds)]
     if bad:
         raise ValueError(f"`folds` must lie in 0..{len(all_folds) - 1} for {dataset}; got {bad}.")
-    records = []
-    for k in tqdm(chosen, desc=f"{config.method} on {dataset}", unit="fold", disable=quiet):
-        model, record = train_fold(data, all_folds[k], config, quiet=quiet)
-        save_repeat(out / f"fold{k}", model, record.get("history"))
-        records.append(record)
-    results = {"dataset": dataset, "config": config.as_dict(), "folds": records, "load_seconds": load_seconds,
-               "train_seconds": sum(r["train_seconds"] for r in records), "provenance": provenance(config.threads)}
-    write_json_atomic(out / "results.json", results, overwrite=True)
-    return results
+    return train_repeats(out, "fold", chosen, lambda k: train_fold(data, all_folds[k], config, quiet=quiet),
+                         {"dataset": dataset, "config": config.as_dict(), "load_seconds": load_seconds},
+                         threads=config.threads, desc=f"{config.method} on {dataset}", quiet=quiet)
 
 
 def evaluate_runs(

@@ -1,7 +1,9 @@
 """Independent, deliberately literal re-implementations used as oracles (loops, dense matrices).
 
-``eval_market1501`` follows torchreid's ``metrics/rank.py`` (``eval_market1501``); ``re_ranking`` follows the
-authors' reference ``re_ranking`` (Zhong et al. 2017) in float64, given squared Euclidean distances.
+``eval_market1501`` follows torchreid's ``metrics/rank.py`` (``eval_market1501``); ``compute_ap_market`` follows
+Market-1501's own MATLAB ``evaluation.m`` / ``compute_AP.m`` (junk: identity -1, and same identity in the same camera);
+``re_ranking`` follows the authors' reference ``re_ranking`` (Zhong et al. 2017) in float64, given squared
+Euclidean distances.
 """
 
 import numpy as np
@@ -29,6 +31,47 @@ def eval_market1501(distmat, q_pids, g_pids, q_camids, g_camids, max_rank):
         tmp_cmc = np.asarray([x / (i + 1.0) for i, x in enumerate(tmp_cmc)]) * raw_cmc
         all_AP.append(tmp_cmc.sum() / num_rel)
     return np.asarray(all_cmc).astype(np.float64).sum(0) / num_valid_q, np.mean(all_AP), num_valid_q
+
+
+def compute_ap_market(good_image, junk_image, index):
+    """Line by line from Market-1501's compute_AP.m (1-based loop turned 0-based)."""
+    cmc = np.zeros(len(index))
+    ngood = len(good_image)
+    old_recall, old_precision, ap, intersect_size, j, good_now, njunk = 0.0, 1.0, 0.0, 0, 0, 0, 0
+    for n in range(len(index)):
+        flag = 0
+        if index[n] in good_image:
+            cmc[n - njunk:] = 1
+            flag = 1
+            good_now += 1
+        if index[n] in junk_image:
+            njunk += 1
+            continue
+        if flag == 1:
+            intersect_size += 1
+        recall = intersect_size / ngood
+        precision = intersect_size / (j + 1)
+        ap = ap + (recall - old_recall) * ((old_precision + precision) / 2)
+        old_recall, old_precision = recall, precision
+        j += 1
+        if good_now == ngood:
+            return ap, cmc
+    return ap, cmc
+
+
+def evaluation_market(distmat, q_pids, g_pids, q_camids, g_camids, max_rank):
+    """Market-1501's evaluation.m: per query, good = same id in another camera; junk = same id and camera, or id -1."""
+    all_cmc, all_ap = [], []
+    for i in range(len(q_pids)):
+        index = np.argsort(distmat[i], kind="stable")
+        good = set(np.flatnonzero((g_pids == q_pids[i]) & (g_camids != q_camids[i])).tolist())
+        junk = set(np.flatnonzero(((g_pids == q_pids[i]) & (g_camids == q_camids[i])) | (g_pids == -1)).tolist())
+        if not good:
+            continue
+        ap, cmc = compute_ap_market(good, junk, index)
+        all_ap.append(ap)
+        all_cmc.append(cmc[:max_rank])
+    return np.mean(all_cmc, axis=0), float(np.mean(all_ap)), len(all_ap)
 
 
 def re_ranking(q_g_dist, q_q_dist, g_g_dist, k1=20, k2=6, lambda_value=0.3):

@@ -1,10 +1,12 @@
+import re
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
 from metrickit.evaluation.reid import reid_metrics
 from metrickit.evaluation.rerank import rerank_distances
-from tests.evaluation._reid_reference import eval_market1501, re_ranking
+from tests.evaluation._reid_reference import eval_market1501, evaluation_market, re_ranking
 
 
 def _scene(seed, n_ids=12, per_id=5, n_cams=3, dim=6):
@@ -36,6 +38,53 @@ def test_matches_torchreid_protocol_brute_force(seed, working_memory):
     assert report.n_queries == n_valid and report.n_skipped == len(queries) - n_valid
     np.testing.assert_allclose(report.cmc, cmc)
     assert report.mean_ap == pytest.approx(mean_ap)
+
+
+def test_junk_identity_is_ignored_not_ranked_as_a_miss():
+    # query (id 1, cam 1); gallery: (id -1, cam 2) at 0.1, (id 1, cam 2) at 1.0. Market-1501 ignores the junk box.
+    report = reid_metrics(np.array([[0.0]]), np.array([[0.1], [1.0]]), [1], [-1, 1], [1], [2, 2], max_rank=2)
+    assert report.mean_ap == 1.0 and report.rank1 == 1.0
+
+
+def test_distractor_identity_zero_counts_as_a_wrong_match():
+    report = reid_metrics(np.array([[0.0]]), np.array([[0.1], [1.0]]), [1], [0, 1], [1], [2, 2], max_rank=2)
+    assert report.mean_ap == 0.5 and report.rank1 == 0.0
+
+
+def test_a_junk_query_is_refused():
+    with pytest.raises(ValueError, match=re.escape("`query_ids` has identity -1 (junk) at query 1; junk images (1 here) cannot be queries")):
+        reid_metrics(np.zeros((2, 1)), np.zeros((2, 1)), [1, -1], [1, 2], [1, 1], [2, 2])
+
+
+def test_the_ap_rule_is_checked():
+    with pytest.raises(ValueError, match=re.escape("`ap` must be one of 'torchreid', 'market1501'; got 'voc'.")):
+        reid_metrics(np.zeros((1, 1)), np.zeros((1, 1)), [1], [1], [1], [2], ap="voc")
+
+
+def test_market1501_ap_by_hand():
+    # kept ranking: miss, hit (rank 2), miss, hit (rank 4); trapezoids: (0/1 + 1/2)/2 and (1/3 + 2/4)/2, each over 2 matches
+    gallery = np.array([[0.1], [0.2], [0.3], [0.4], [0.5]])
+    report = reid_metrics(np.array([[0.0]]), gallery, [1], [1, 2, 1, 3, 1], [0], [0, 0, 1, 1, 2], ap="market1501")
+    assert report.mean_ap == pytest.approx(((0 + 1 / 2) / 2 + (1 / 3 + 2 / 4) / 2) / 2)
+    assert report.ap_rule == "market1501"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matches_market1501_evaluation_code_with_junk_and_distractors(seed):
+    X, ids, cams, queries = _scene(seed)
+    rng = np.random.default_rng(seed)
+    gallery_ids = ids.copy()
+    gallery_ids[rng.random(len(ids)) < 0.15] = -1  # junk boxes
+    gallery_ids[rng.random(len(ids)) < 0.1] = 0  # distractors
+    queries = queries[gallery_ids[queries] > 0]
+    D = cdist(X[queries], X, "sqeuclidean")
+    cmc, mean_ap, n_valid = evaluation_market(D, ids[queries], gallery_ids, cams[queries], cams, 10)
+    report = reid_metrics(X[queries], X, ids[queries], gallery_ids, cams[queries], cams, max_rank=10, ap="market1501")
+    assert report.n_queries == n_valid
+    np.testing.assert_allclose(report.cmc, cmc)
+    assert report.mean_ap == pytest.approx(mean_ap)
+    torchreid_form = reid_metrics(X[queries], X, ids[queries], gallery_ids, cams[queries], cams, max_rank=10).mean_ap
+    assert mean_ap <= torchreid_form
 
 
 def test_queries_without_a_match_in_another_camera_are_skipped_and_counted():

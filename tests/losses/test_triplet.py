@@ -4,7 +4,7 @@ import torch
 
 from metrickit._types import TripletIndices
 from metrickit.losses import TripletMarginLoss, fused_triplet_loss
-from metrickit.miners import SemiHardMiner
+from metrickit.miners import BatchAllMiner, SemiHardMiner
 from metrickit.miners._indices import label_masks
 from tests._reference import triplets_bruteforce
 
@@ -43,6 +43,67 @@ def test_fused_loss_matches_loops(squared, rule, reduction):
     expected = {"sum": losses.sum(), "mean": losses.mean(), "mean_nonzero": losses[losses > 0].mean()}[reduction]
     loss = TripletMarginLoss(margin, squared=squared, triplets=rule, reduction=reduction)
     assert float(loss(E, y)) == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "mean_nonzero"])
+def test_zero_width_band_gives_no_loss_and_no_gradient(reduction):
+    # d(a, p) = d(a, n) = 1 with margin 0: the band 0 < d(a, n) - d(a, p) <= 0 is empty.
+    embeddings = torch.tensor([[0.0, 0.0], [1.0, 0.0], [-1.0, 0.0]], requires_grad=True)
+    loss = TripletMarginLoss(0.0, triplets="semihard", reduction=reduction)(embeddings, torch.tensor([0, 0, 1]))
+    loss.backward()
+    assert loss.item() == 0.0
+    assert torch.count_nonzero(embeddings.grad) == 0
+
+
+def _grid_batch(seed=0, n=30, dtype=torch.float64):
+    """Integer points: exact distances and many ties, so boundary rules are tested, not rounded away."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(-2, 3, (n, 2), generator=g).to(dtype), torch.randint(0, 3, (n,), generator=g)
+
+
+@pytest.mark.parametrize("margin", [0.0, 1e-20, 1.0, 2.0, 0.3])
+@pytest.mark.parametrize("squared", [True, False])
+@pytest.mark.parametrize("rule, miner", [("semihard", SemiHardMiner), ("all", BatchAllMiner)])
+@pytest.mark.parametrize("reduction", ["sum", "mean", "mean_nonzero"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fused_path_selects_exactly_the_miners_triplets(margin, squared, rule, miner, reduction, dtype):
+    E, y = _grid_batch(dtype=dtype)
+    indices = miner(margin, squared=squared)(E, y)
+    fused_input, listed_input = E.clone().requires_grad_(True), E.clone().requires_grad_(True)
+    fused = TripletMarginLoss(margin, squared=squared, triplets=rule, reduction=reduction)
+    fused_loss = fused(fused_input, y)
+    per_triplet = TripletMarginLoss(margin, squared=squared, reduction="none")(listed_input, indices=indices)
+    if rule == "all" and reduction == "mean":  # batch-all averages over every valid triplet, violating or not
+        _, every = triplets_bruteforce(E.double().numpy(), y.numpy(), margin, "all", squared)
+        listed_loss = per_triplet.sum() / len(every)
+    else:
+        listed_loss = TripletMarginLoss(margin, squared=squared, reduction=reduction)(listed_input, indices=indices)
+    fused_loss.backward()
+    listed_loss.backward()
+    if rule == "semihard":
+        assert fused.active_fraction == (int((per_triplet > 0).sum()) / len(per_triplet) if len(per_triplet) else 0.0)
+    tolerance = {"rtol": 2e-5, "atol": 2e-4} if dtype == torch.float32 else {}  # float32 sums of a few hundred terms
+    torch.testing.assert_close(fused_loss, listed_loss, **tolerance)
+    torch.testing.assert_close(fused_input.grad, listed_input.grad, **tolerance)
+
+
+@pytest.mark.parametrize("rule, miner", [("semihard", SemiHardMiner), ("all", BatchAllMiner)])
+def test_fused_path_matches_the_miner_when_the_margin_is_a_difference_in_the_batch(rule, miner):
+    # A margin equal to some rounded d(a, n) - d(a, p) puts triplets exactly on the boundary.
+    from metrickit.distances.tensor import pairwise_squared_distances
+
+    E, y = _batch(n=16, dtype=torch.float32)
+    D = pairwise_squared_distances(E)
+    masks = label_masks(y)
+    p, n = int(masks.positive[0].nonzero()[0]), int(masks.negative[0].nonzero()[0])
+    margin = abs(float(D[0, n] - D[0, p]))
+    indices = miner(margin)(E, y)
+    per_triplet = TripletMarginLoss(margin, reduction="none")(E, indices=indices)
+    fused = TripletMarginLoss(margin, triplets=rule, reduction="sum")
+    loss = fused(E, y)
+    if rule == "semihard":
+        assert fused.active_fraction == int((per_triplet > 0).sum()) / len(per_triplet)
+    torch.testing.assert_close(loss, per_triplet.sum(), rtol=1e-5, atol=1e-5)
 
 
 def test_fused_loss_gradient_matches_listed_triplets():

@@ -247,11 +247,14 @@ def _reid_commands(groups) -> None:
     train.set_defaults(handler="metrickit.cli.commands:reid_train_command")
     evaluate = verbs.add_parser("eval", help="CMC and mAP on the unseen test persons", description=(
         "Queries: one image per (person, camera) of the test persons, the lowest frame; gallery: all their images. "
-        "Gallery images of the query's person from the query's camera are ignored. Reports mAP and rank-1/5/10, mean ± "
-        "sd over seeds; --rerank adds k-reciprocal re-ranking (Zhong et al. 2017). --out writes results.json and cmc.png."))
+        "Gallery images of the query's person from the query's camera, and of identity -1 (junk), are ignored. Reports mAP "
+        "and rank-1/5/10, mean ± sd over seeds; --ap picks the AP form (torchreid: mean precision at each hit; market1501: "
+        "Market-1501's own trapezoid rule, never higher); --rerank adds k-reciprocal re-ranking (Zhong et al. 2017). "
+        "--out writes results.json and cmc.png."))
     evaluate.add_argument("--model", required=True, action="append", metavar="[NAME=]RUN",
                           help="a `reid train` folder (or one seed's model file); repeat to compare methods")
     evaluate.add_argument("--rerank", action="store_true", help="also score with k-reciprocal re-ranking (k1=20, k2=6, lambda=0.3)")
+    evaluate.add_argument("--ap", default="torchreid", choices=("torchreid", "market1501"), help="AP form behind mAP")
     evaluate.add_argument("--data-dir", metavar="DIR")
     evaluate.add_argument("--out", metavar="DIR", help="write results.json and cmc.png here")
     evaluate.add_argument("--overwrite", action="store_true")

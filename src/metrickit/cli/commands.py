@@ -373,9 +373,10 @@ def reid_train_command(args: argparse.Namespace) -> int:
 def reid_eval_command(args: argparse.Namespace) -> int:
     from metrickit.reid.run import evaluate_reid_runs
 
-    results = evaluate_reid_runs(_named_models(args.model), rerank=args.rerank, data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite)
+    results = evaluate_reid_runs(_named_models(args.model), rerank=args.rerank, ap=args.ap, data_dir=args.data_dir, out_dir=args.out,
+                                 overwrite=args.overwrite)
     fmt = lambda s: f"{s['mean']:.2%} ± {s['sd']:.2%}"  # noqa: E731
-    lines = ["Market-1501 subset: unseen test persons (mean ± sd over seeds)"]
+    lines = [f"Market-1501 subset: unseen test persons (mean ± sd over seeds; AP in the {results['ap_rule']} form)"]
     for name, entry in results["methods"].items():
         for kind, summary in entry["summary"].items():
             label = name + (" (re-ranked)" if kind == "reranked" else "")

@@ -100,22 +100,35 @@ def fused_triplet_loss(
 
 
 class _FusedTriplet(torch.autograd.Function):
-    """Loss of (ap, distances) from sorted negatives; the gradient is kept as two count matrices."""
+    """Loss of (ap, distances) from sorted negatives; the gradient is kept as two count matrices.
+
+    Which triplets count is decided in the miners' own arithmetic, ``d(a, n) - d(a, p)`` compared
+    with the margin, so the fused path selects exactly the triplets :class:`BatchAllMiner` and
+    :class:`SemiHardMiner` list, at every margin (zero included) and at rounding ties.
+    """
 
     @staticmethod
     def forward(ctx, ap, distances, valid, negative, margin, rule, reduction, stats):
         inf = torch.tensor(float("inf"), dtype=distances.dtype, device=distances.device)
         negatives = torch.sort(torch.where(negative, distances, inf), dim=1).values  # (n_query, n_ref), +inf last
-        a = torch.where(valid, ap, -inf)  # (n_query, n_slots); padding never counts
-        t = a + margin  # a triplet is active iff d(a, n) < t (and d(a, n) > a for the band)
-        hi = torch.searchsorted(negatives, t)  # negatives strictly below t
-        lo = torch.searchsorted(negatives, a, right=True) if rule == "semihard" else torch.zeros_like(hi)
-        count = torch.where(valid, (hi - lo).clamp_min(0), 0)  # active triplets per (anchor, positive)
-        total = (count * t.double() - _range_sums(negatives, lo, hi)).where(count > 0, 0.0).sum()
-        through = _through(a if rule == "semihard" else None, t, distances)  # active positives per (anchor, negative)
+        a = torch.where(valid, ap, 0.0)  # (n_query, n_slots)
+        active_end = _band_end(a, margin, strict=True)  # active iff d(a, n) < active_end (loss > 0)
+        band = rule == "semihard"
+        lo = torch.searchsorted(negatives, a, right=True) if band else torch.zeros_like(a, dtype=torch.int64)
+        count = torch.where(valid, (torch.searchsorted(negatives, active_end) - lo).clamp_min(0), 0)  # (n_query, n_slots)
+        t = a + margin  # each active triplet's loss is t - d(a, n)
+        total = (count * t.double() - _range_sums(negatives, lo, lo + count)).where(count > 0, 0.0).sum()
+        # Slots without an active triplet are moved out of reach, so no column counts them.
+        empty = ~valid | (count == 0) if band else ~valid
+        through = _through(
+            a.masked_fill(empty, float("inf")) if band else None,
+            active_end.masked_fill(empty, float("inf") if band else -float("inf")),
+            distances,
+        )  # active positives per (anchor, negative)
         n_active = int(count.sum())
-        if rule == "semihard":
-            n_selected = int(torch.where(valid, (torch.searchsorted(negatives, t, right=True) - lo).clamp_min(0), 0).sum())
+        if band:
+            selected_end = _band_end(a, margin, strict=False)  # selected iff a < d(a, n) < selected_end
+            n_selected = int(torch.where(valid, (torch.searchsorted(negatives, selected_end) - lo).clamp_min(0), 0).sum())
         else:
             n_selected = int((valid.sum(1) * negative.sum(1)).sum())
         stats.update(n_selected=n_selected, n_active=n_active)
@@ -131,6 +144,32 @@ class _FusedTriplet(torch.autograd.Function):
         return grad_ap * grad_output, grad_d * grad_output, None, None, None, None, None, None
 
 
+def _band_end(ap: torch.Tensor, margin: float, strict: bool) -> torch.Tensor:
+    """Per entry, the smallest ``d`` outside ``d - ap < margin`` (``<=`` when not ``strict``), in floating point.
+
+    ``d - ap`` rounds, so the end is not always ``ap + margin``: start there and step to the
+    neighbouring floats until the miners' own test changes (one or two steps at most).
+    """
+    inside = (lambda d: d - ap < margin) if strict else (lambda d: d - ap <= margin)
+    end = ap + margin
+    finite = torch.isfinite(end)
+    for _ in range(_MAX_ULP_STEPS):
+        up = inside(end) & finite
+        if not bool(up.any()):
+            break
+        end = torch.where(up, torch.nextafter(end, torch.full_like(end, float("inf"))), end)
+    for _ in range(_MAX_ULP_STEPS):
+        below = torch.nextafter(end, torch.full_like(end, -float("inf")))
+        down = ~inside(below) & finite
+        if not bool(down.any()):
+            break
+        end = torch.where(down, below, end)
+    return end
+
+
+_MAX_ULP_STEPS = 16
+
+
 def _range_sums(sorted_rows: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     """Per row, the float64 sum of ``sorted_rows[i, lo:hi]`` (finite entries only) for each (lo, hi) pair."""
     finite = torch.where(torch.isfinite(sorted_rows), sorted_rows, 0.0)
@@ -139,10 +178,12 @@ def _range_sums(sorted_rows: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -
     return at(hi) - at(lo)
 
 
-def _through(a: torch.Tensor | None, t: torch.Tensor, distances: torch.Tensor) -> torch.Tensor:
-    """Per (anchor, column), how many positives have ``t > d`` (and ``a < d`` when ``a`` is given); int32."""
-    t_sorted = torch.sort(t, dim=1).values
-    below = torch.searchsorted(t_sorted, distances, right=True, out_int32=True)  # positives with t <= d
+def _through(a: torch.Tensor | None, end: torch.Tensor, distances: torch.Tensor) -> torch.Tensor:
+    """Per (anchor, column), how many positives have ``d < end`` (and ``a < d`` when ``a`` is given); int32.
+
+    With ``a`` given, every slot must have ``a < end`` or both at +inf, so the difference of counts is never negative.
+    """
+    below = torch.searchsorted(torch.sort(end, dim=1).values, distances, right=True, out_int32=True)  # positives with end <= d
     if a is None:
-        return t.shape[1] - below
+        return end.shape[1] - below
     return torch.searchsorted(torch.sort(a, dim=1).values, distances, out_int32=True) - below

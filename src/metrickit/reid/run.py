@@ -45,12 +45,14 @@ def evaluate_reid_runs(
     runs: Mapping[str, str | os.PathLike],
     *,
     rerank: bool = False,
+    ap: str = "torchreid",
     data_dir: str | os.PathLike | None = None,
     out_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
 ) -> dict[str, Any]:
     """mAP and CMC of each run (name -> ``reid train`` folder or model file) on its splits' unseen test persons,
-    with k-reciprocal re-ranking as well when ``rerank``; mean and sd over seeds."""
+    with k-reciprocal re-ranking as well when ``rerank``; mean and sd over seeds. ``ap`` is the AP form
+    (:func:`~metrickit.evaluation.reid.reid_metrics`), recorded as ``ap_rule``."""
     import numpy as np
 
     from metrickit.datasets.reid import load_market1501_subset
@@ -76,15 +78,15 @@ def evaluate_reid_runs(
             queries = test.queries()
             args = (embeddings[queries], embeddings, test.identities[queries], test.identities, test.cameras[queries], test.cameras)
             row = {"seed": split["seed"], "model": str(path), "n_gallery": len(embeddings),
-                   "plain": reid_metrics(*args, query_positions=queries).as_dict()}
+                   "plain": reid_metrics(*args, query_positions=queries, ap=ap).as_dict()}
             if rerank:
-                row["reranked"] = reid_metrics(*args, query_positions=queries, rerank=True).as_dict()
+                row["reranked"] = reid_metrics(*args, query_positions=queries, rerank=True, ap=ap).as_dict()
             rows.append(row)
             projections.setdefault(name, (embeddings, test.identities))
         summary = {kind: {key: mean_sd([r[kind][key] for r in rows]) for key in ("mean_ap", "rank1", "rank5", "rank10")}
                    for kind in ("plain", "reranked") if kind in rows[0]}
         methods[name] = {"method": models[0][1].info.get("method"), "summary": summary, "seeds": rows}
-    results = {"dataset": "market1501_subset", "rerank": bool(rerank), "methods": methods}
+    results = {"dataset": "market1501_subset", "rerank": bool(rerank), "ap_rule": ap, "methods": methods}
     if out is not None:
         _write_report(out, results, projections)
     return results

@@ -278,13 +278,20 @@ def _verify(record: dict, path: Path) -> list[Section]:
     ])]
 
 
+_AP_RULES = {
+    "torchreid": "AP is torchreid's form: the mean precision at each correct match.",
+    "market1501": "AP is Market-1501's own form: precision-recall steps integrated by the trapezoid rule (never above torchreid's).",
+}
+
+
 def _reid_table(record: dict, seconds: Callable[[str], str] | None = None) -> Table:
     rows = []
     for name, entry in record["methods"].items():
         for kind, s in entry["summary"].items():
             rows.append([name + (" + re-ranking" if kind == "reranked" else ""), _pm(s["mean_ap"]), _pm(s["rank1"]), _pm(s["rank5"]),
                          _pm(s["rank10"]), *([seconds(name)] if seconds else [])])
-    return Table(["method", "mAP", "rank-1", "rank-5", "rank-10", *(["training (s, all seeds)"] if seconds else [])], rows)
+    ap_rule = record.get("ap_rule", "torchreid")  # results written before the rule was recorded used torchreid's form
+    return Table(["method", f"mAP ({ap_rule} AP)", "rank-1", "rank-5", "rank-10", *(["training (s, all seeds)"] if seconds else [])], rows)
 
 
 def _reid(record: dict, path: Path) -> list[Section]:
@@ -296,7 +303,7 @@ def _reid(record: dict, path: Path) -> list[Section]:
     return [Section("Person re-identification: Market-1501 subset, 5 splits of 50 unseen test persons", [
         Paragraph("For each seed, 50 persons are unseen test persons, 10 validate (epoch or PCA size, by their mAP) and 40 train. Queries: "
                   "one image per (person, camera) of the test persons, the lowest frame; gallery: all their images; gallery images of the "
-                  "query's person from the query's camera are ignored. Mean ± sd over seeds; re-ranking is k-reciprocal (k1 = 20, k2 = 6, "
+                  "query's person from the query's camera are ignored. " + _AP_RULES[record.get("ap_rule", "torchreid")] + " Mean ± sd over seeds; re-ranking is k-reciprocal (k1 = 20, k2 = 6, "
                   "lambda = 0.3). Euclidean: standardised pixels. LMNN: colour histograms of 6 horizontal stripes, PCA, one target "
                   "neighbour." + budget + " This subset is small: a plumbing check, not a comparison with published Market-1501 results."),
         _provenance(record),

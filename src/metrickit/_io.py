@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["atomic_path", "check_can_write", "write_json_atomic"]
+__all__ = ["atomic_path", "check_can_write", "file_sha256", "write_json_atomic"]
 
 
 def check_can_write(path: str | os.PathLike, *, overwrite: bool) -> Path:
@@ -37,6 +37,17 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def write_json_atomic(path: str | os.PathLike, payload: Any, *, overwrite: bool = False) -> Path:

@@ -64,3 +64,38 @@ def test_fewshot_errors_are_one_line(omniglot_root, capsys):
     assert "two --model values are both named 'a'" in capsys.readouterr().err
     assert main(["fewshot", "train", "--data-dir", str(omniglot_root), "--out", "x", "--margin", "-1"]) == 1
     assert "`margin` must be >= 0; got -1.0." in capsys.readouterr().err
+
+
+def test_background_split_selects_on_held_out_alphabets_then_trains_on_all(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("METRICKIT_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    (root / "omniglot").mkdir(parents=True)
+    characters = [f"{a}/character{i:02d}" for a in ("Alpha", "Beta", "Gamma") for i in (1, 2)]
+    fake_omniglot(root / "omniglot", characters, drawers=6)
+    out = tmp_path / "lake"
+    train = ["fewshot", "train", "--split", "background", "--n-val-alphabets", "1", "--data-dir", str(root), "--n-way", "4",
+             "--n-shot", "2", "--n-query", "2", "--episodes-per-epoch", "3", "--epochs", "2", "--val-n-way", "3", "--val-n-query", "2",
+             "--val-episodes", "5", "--out", str(out), "--threads", "1", "-q", "--json"]
+    assert main(train) == 0
+    results = json.loads(capsys.readouterr().out)
+    held = results["val_alphabets"]
+    assert len(held) == 1 and results["selection"]["n_train_classes"] == 4 * 4 and results["n_train_classes"] == 6 * 4
+    assert results["config"]["epochs"] == results["selection"]["best_epoch"]  # the final run trains for the selected epochs
+    assert (out / "selection" / "model.safetensors").is_file() and (out / "model.safetensors").is_file()
+    info = load_deep_model(out / "model.safetensors").info
+    assert info["train_characters"] == sorted(characters)
+    assert info["val_characters"] == [c for c in sorted(characters) if c.startswith(held[0])]
+    selection = load_deep_model(out / "selection" / "model.safetensors").info
+    assert not set(selection["train_characters"]) & set(selection["val_characters"])
+
+
+@pytest.mark.parametrize("split, val_split, message", [
+    ("trainval", "val", "`val_split` 'val' cannot validate `split` 'trainval': it contains every val.txt class."),
+    ("background", "val", "`val_split` 'val' cannot validate `split` 'background': it contains every val.txt character"),
+    ("train", "alphabets", "`val_split` 'alphabets' holds out background alphabets and needs `split` 'background'; got 'train'."),
+])
+def test_overlapping_training_and_validation_splits_are_refused(omniglot_root, tmp_path, capsys, split, val_split, message):
+    assert main(["fewshot", "train", "--data-dir", str(omniglot_root), "--split", split, "--val-split", val_split,
+                 "--out", str(tmp_path / "x")]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

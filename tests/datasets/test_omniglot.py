@@ -54,13 +54,29 @@ def test_missing_and_corrupt_archives_are_named(fake_root):
 
 
 def test_bad_split_names_and_unknown_classes(fake_root):
-    with pytest.raises(ValueError, match="`split` must be one of 'train', 'val', 'test', 'trainval'; got 'dev'."):
+    with pytest.raises(ValueError, match="`split` must be one of 'train', 'val', 'test', 'trainval', 'background'; got 'dev'."):
         load_omniglot("dev", data_dir=fake_root)
     with pytest.raises(DatasetNotFoundError, match="split file .*val.txt does not exist"):
         load_omniglot("val", data_dir=fake_root)
     (fake_root / "omniglot" / "splits" / "vinyals" / "train.txt").write_text("Gamma/character09/rot000\n")
     with pytest.raises(ValueError, match="class 'Gamma/character09/rot000' is not an Omniglot character"):
         load_omniglot("train", data_dir=fake_root)
+
+
+def test_background_split_is_every_background_character_in_four_rotations(fake_root):
+    data = load_omniglot("background", data_dir=fake_root)
+    classes = np.unique(data.y)
+    assert len(classes) == 3 * 4 and set(omniglot.characters_of(classes)) == {"Alpha/character01", "Alpha/character02", "Beta/character01"}
+    assert data.X.shape == (3 * 4 * 3, 1, 28, 28)
+
+
+def test_held_out_alphabets_are_whole_and_seeded():
+    classes = [f"{a}/character0{c}/rot000" for a in ("A", "B", "C", "D") for c in (1, 2)]
+    fit, held = omniglot.hold_out_alphabets(classes, 1, seed=3)
+    assert len(held) == 2 and len({c.split("/")[0] for c in held}) == 1 and sorted(fit + held) == sorted(classes)
+    assert omniglot.hold_out_alphabets(classes, 1, seed=3) == (fit, held)
+    with pytest.raises(ValueError, match=r"`n_alphabets` \(4\) must be at least 1 and below the number of alphabets \(4\)"):
+        omniglot.hold_out_alphabets(classes, 4, seed=0)
 
 
 def test_archive_without_drawings_is_refused(tmp_path):

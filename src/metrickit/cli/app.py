@@ -128,15 +128,22 @@ def _fewshot_commands(groups) -> None:
         "Train a conv-4 embedder on N-way K-shot Q-query episodes of an Omniglot split, scoring validation episodes "
         "after every epoch (the best epoch is kept). --method protonet learns from the prototypical loss; the baselines "
         "learn from the same episodes' images: softmax (a classifier over the training classes, used as a feature "
-        "extractor) and triplet (semi-hard, L2-normalised). The protocol: train on 'train' with validation, then on "
-        "'trainval' with --val-split none for the selected number of epochs (results.json: best_epoch). "
-        "Writes model.safetensors, checkpoint.safetensors, results.json, training_curve.png."))
+        "extractor) and triplet (semi-hard, L2-normalised). Vinyals' protocol: train on 'train' (validated on val.txt), "
+        "then on 'trainval' (no validation: it contains every val.txt class) for the selected number of epochs "
+        "(results.json: best_epoch). Lake's protocol, --split background: one command selects the number of epochs on "
+        "--n-val-alphabets seeded background alphabets held out of training (in --out/selection), then trains on all "
+        "964 images_background characters for that many epochs; its models may be scored on one-shot runs from any "
+        "evaluation alphabet. Writes model.safetensors (listing its training and validation characters), "
+        "checkpoint.safetensors, results.json, training_curve.png."))
     train.add_argument("--out", required=True, metavar="DIR")
     train.add_argument("--overwrite", action="store_true")
     train.add_argument("--resume", action="store_true", help="continue exactly from --out/checkpoint.safetensors")
     train.add_argument("--method", default="protonet", choices=("protonet", "softmax", "triplet"), help="(default protonet)")
-    train.add_argument("--split", default="train", choices=("train", "trainval"))
-    train.add_argument("--val-split", default="val", choices=("val", "none"), help="'none' for the final trainval run")
+    train.add_argument("--split", default="train", choices=("train", "trainval", "background"),
+                       help="Vinyals' train.txt or trainval.txt, or Lake's images_background")
+    train.add_argument("--val-split", default="auto", choices=("auto", "val", "alphabets", "none"),
+                       help="what chooses the epoch: auto = val for train, alphabets for background, none for trainval")
+    train.add_argument("--n-val-alphabets", type=int, default=5, help="background alphabets held out for --val-split alphabets")
     train.add_argument("--data-dir", metavar="DIR")
     for name, default in (("n-way", 60), ("n-shot", 5), ("n-query", 5), ("episodes-per-epoch", 100), ("epochs", 10),
                           ("lr-halve-every", 2000), ("val-n-way", 5), ("val-n-shot", 1), ("val-n-query", 15), ("val-episodes", 200),
@@ -152,7 +159,8 @@ def _fewshot_commands(groups) -> None:
         "NAME=PATH) to compare methods. --out writes results.json, accuracy.png and the episode files."))
     evaluate.add_argument("--model", required=True, action="append", metavar="[NAME=]MODEL",
                           help="a saved model (.safetensors) or 'euclidean'; repeat to compare")
-    evaluate.add_argument("--runs", metavar="DIR", help="score one-shot runs in the official layout (runNN/...) instead of episodes")
+    evaluate.add_argument("--runs", metavar="DIR", help="score one-shot runs in the official layout (runNN/...) instead of episodes; "
+                          "a model that trained or validated on the runs' characters is refused")
     evaluate.add_argument("--settings", default="5x1,5x5,20x1,20x5", help="N-way x K-shot list (default 5x1,5x5,20x1,20x5)")
     evaluate.add_argument("--episodes", type=int, default=1000)
     evaluate.add_argument("--n-query", type=int, default=15)
@@ -165,7 +173,11 @@ def _fewshot_commands(groups) -> None:
     evaluate.set_defaults(handler="metrickit.cli.commands:fewshot_eval_command")
     runs = verbs.add_parser("make-runs", help="build within-alphabet one-shot runs from images_evaluation.zip", description=(
         "Write 20-way one-shot runs in the official Omniglot layout (runNN/training, runNN/test, runNN/class_labels.txt), "
-        "each inside one alphabet of the evaluation archive, for `metrickit fewshot eval --runs`."))
+        "each inside one alphabet of the evaluation archive, for `metrickit fewshot eval --runs`. Runs use only "
+        "characters that the --model files never trained or validated on (Vinyals' train.txt holds characters of 8 "
+        "evaluation alphabets); manifest.json lists every run's characters and drawings."))
+    runs.add_argument("--model", action="append", default=[], metavar="MODEL",
+                      help="a model to be scored on the runs: its training and validation characters are left out; repeat for several")
     runs.add_argument("--out", required=True, metavar="DIR")
     runs.add_argument("--n-runs", type=int, default=20)
     runs.add_argument("--seed", type=int, default=0)

@@ -222,13 +222,17 @@ def fewshot_train_command(args: argparse.Namespace) -> int:
                            episodes_per_epoch=args.episodes_per_epoch, epochs=args.epochs, learning_rate=args.learning_rate,
                            margin=args.margin, lr_halve_every=args.lr_halve_every, val_n_way=args.val_n_way, val_n_shot=args.val_n_shot,
                            val_n_query=args.val_n_query, val_episodes=args.val_episodes, seed=args.seed, threads=args.threads)
-    results = run_fewshot_training(config, args.out, split=args.split, val_split=None if args.val_split == "none" else args.val_split,
+    results = run_fewshot_training(config, args.out, split=args.split, val_split=args.val_split, n_val_alphabets=args.n_val_alphabets,
                                    data_dir=args.data_dir, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
-    best = results["history"][results["best_epoch"] - 1]
-    val = (f"; best validation {config.val_n_way}-way {config.val_n_shot}-shot {best['val_accuracy']:.2%} at epoch {results['best_epoch']} "
-           f"({results['selected_episodes']} episodes)" if best.get("val_accuracy") is not None else "")
-    _emit(args, results, f"{config.method}: trained on {results['n_train_classes']} classes ({args.split}) for {config.epochs} x "
-                         f"{config.episodes_per_epoch} episodes in {results['train_seconds']:.0f} s{val}\n"
+    selection = results.get("selection", results)
+    best = selection["history"][selection["best_epoch"] - 1]
+    val = (f"; best validation {config.val_n_way}-way {config.val_n_shot}-shot {best['val_accuracy']:.2%} at epoch {selection['best_epoch']} "
+           f"({selection['selected_episodes']} episodes)" if best.get("val_accuracy") is not None else "")
+    final = (f"\nfinal run on all {results['n_train_classes']} classes ({args.split}) for {results['config']['epochs']} x "
+             f"{config.episodes_per_epoch} episodes in {results['train_seconds']:.0f} s" if "selection" in results else "")
+    _emit(args, results, f"{config.method}: trained on {selection['n_train_classes']} classes ({args.split}"
+                         f"{' minus the held-out alphabets' if final else ''}) for {selection['config']['epochs']} x "
+                         f"{config.episodes_per_epoch} episodes in {selection['train_seconds']:.0f} s{val}{final}\n"
                          f"wrote {', '.join(results['files'])} to {args.out}")
     return 0
 
@@ -257,7 +261,7 @@ def fewshot_eval_command(args: argparse.Namespace) -> int:
 
         if len(models) != 1:
             raise ValueError("--runs scores one --model at a time.")
-        results = evaluate_runs(args.runs, next(iter(models.values())))
+        results = evaluate_runs(args.runs, next(iter(models.values())), data_dir=args.data_dir)
         lines = [f"{results['model']} on {len(results['runs'])} one-shot runs in {args.runs}"]
         lines += [f"  {name}: error {error:.1%}" for name, error in zip(results["runs"], results["errors"])]
         lines.append(f"  mean error {results['mean_error']:.2%}")
@@ -283,8 +287,20 @@ def fewshot_make_runs_command(args: argparse.Namespace) -> int:
     from metrickit.datasets.paths import dataset_dir
     from metrickit.fewshot.oneshot import make_runs
 
-    out = make_runs(dataset_dir("omniglot", args.data_dir) / "images_evaluation.zip", args.out, n_runs=args.n_runs, seed=args.seed)
-    _emit(args, {"out": str(out), "n_runs": args.n_runs}, f"wrote {args.n_runs} within-alphabet 20-way one-shot runs to {out}")
+    from metrickit._io import file_sha256
+    from metrickit.fewshot.oneshot import model_characters
+    from metrickit.models.artifact import load_deep_model
+
+    excluded: set[str] = set()
+    for path in args.model:
+        excluded |= model_characters(load_deep_model(path).info, args.data_dir)
+    models = [{"path": str(path), "sha256": file_sha256(path)} for path in args.model]
+    out = make_runs(dataset_dir("omniglot", args.data_dir) / "images_evaluation.zip", args.out, n_runs=args.n_runs, seed=args.seed,
+                    exclude=excluded, excluded_models=models)
+    manifest = json.loads((out / "manifest.json").read_text())
+    _emit(args, {"out": str(out), "n_runs": args.n_runs, "alphabets": manifest["alphabets"], "n_excluded_characters": len(excluded)},
+          f"wrote {args.n_runs} within-alphabet 20-way one-shot runs to {out}, drawn from {len(manifest['alphabets'])} alphabets"
+          + (f" (leaving out the {len(excluded)} characters the models trained or validated on)" if args.model else ""))
     return 0
 
 

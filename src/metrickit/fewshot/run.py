@@ -3,6 +3,7 @@ evaluation of models (and of Euclidean distance on pixels) side by side on the s
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -10,9 +11,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from metrickit.datasets.omniglot import characters_of
 from metrickit.fewshot.train import FewShotConfig
+from metrickit.training.run import CHECKPOINT, RESULTS, prepare_run_dir
 
-__all__ = ["evaluate_fewshot", "parse_settings", "run_fewshot_training"]
+__all__ = ["VAL_SPLITS", "check_training_splits", "evaluate_fewshot", "parse_settings", "run_fewshot_training"]
 
 
 def parse_settings(text: str) -> list[tuple[int, int]]:
@@ -27,12 +30,39 @@ def parse_settings(text: str) -> list[tuple[int, int]]:
     return settings
 
 
+VAL_SPLITS = ("auto", "val", "alphabets", "none")
+
+
+def check_training_splits(split: str, val_split: str | None) -> str | None:
+    """The validation split a training split gets ('val', 'alphabets' or None), refusing every overlapping pair.
+
+    ``auto``: Vinyals' ``val.txt`` for ``train``, held-out background alphabets for ``background`` (Lake's protocol),
+    none for ``trainval`` (the final run, which already contains every ``val.txt`` class).
+    """
+    val_split = "none" if val_split is None else val_split
+    if split not in ("train", "trainval", "background"):
+        raise ValueError(f"`split` must be 'train', 'trainval' or 'background' for training; got {split!r}.")
+    if val_split not in VAL_SPLITS:
+        raise ValueError(f"`val_split` must be one of {', '.join(map(repr, VAL_SPLITS))}; got {val_split!r}.")
+    if val_split == "auto":
+        val_split = {"train": "val", "trainval": "none", "background": "alphabets"}[split]
+    if val_split == "val" and split != "train":
+        contains = "every val.txt class" if split == "trainval" else "every val.txt character (they are background characters)"
+        raise ValueError(f"`val_split` 'val' cannot validate `split` {split!r}: it contains {contains}. "
+                         + ("Use --val-split none for the final trainval run." if split == "trainval"
+                            else "Use --val-split alphabets (seeded held-out background alphabets) or none."))
+    if val_split == "alphabets" and split != "background":
+        raise ValueError(f"`val_split` 'alphabets' holds out background alphabets and needs `split` 'background'; got {split!r}.")
+    return None if val_split == "none" else val_split
+
+
 def run_fewshot_training(
     config: FewShotConfig,
     out_dir: str | os.PathLike,
     *,
     split: str = "train",
-    val_split: str | None = "val",
+    val_split: str | None = "auto",
+    n_val_alphabets: int = 5,
     data_dir: str | os.PathLike | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -41,24 +71,77 @@ def run_fewshot_training(
     """Train ``config.method`` on an Omniglot split and write model, checkpoint, results.json and training_curve.png.
 
     ``selected_episodes`` in the results is the number of training episodes up to the best validation epoch:
-    what the final run on ``trainval`` (``val_split=None``) trains for.
+    what the final run (``trainval`` with ``val_split=None``) trains for. With ``split='background'`` and held-out
+    alphabets (Lake's protocol, the default there), one call does both: a selection run on the background alphabets
+    minus ``n_val_alphabets`` seeded ones (in ``out_dir/selection``), validated on those, then the final run on all
+    964 background characters for the selected number of episodes. The model file lists the characters of its
+    training and validation classes (``info['train_characters']``, ``info['val_characters']``), which
+    ``fewshot make-runs`` and ``fewshot eval --runs`` check against.
     """
-    from metrickit.datasets.omniglot import load_omniglot
+    from dataclasses import replace
+
+    from metrickit.datasets.omniglot import hold_out_alphabets, split_classes
+
+    val_split = check_training_splits(split, val_split)
+    out = Path(out_dir)
+    if val_split != "alphabets":
+        prepare_run_dir(out, resume=resume, overwrite=overwrite)
+        classes = split_classes(split, data_dir)
+        val_classes = split_classes(val_split, data_dir) if val_split else None
+        return _train_stage(config, out, classes, val_classes, {"split": split, "val_split": val_split}, data_dir, resume, quiet)
+    selection_dir = out / "selection"
+    if resume and not (selection_dir / CHECKPOINT).is_file() and not (out / CHECKPOINT).is_file():
+        raise FileNotFoundError(f"cannot resume: neither {selection_dir / CHECKPOINT} nor {out / CHECKPOINT} exists.")
+    if not resume:
+        prepare_run_dir(out, resume=False, overwrite=overwrite)
+    classes = split_classes(split, data_dir)
+    fit_classes, held_classes = hold_out_alphabets(classes, n_val_alphabets, config.seed)
+    alphabets = sorted({name.split("/", 1)[0] for name in held_classes})
+    about = {"split": split, "val_split": val_split, "val_alphabets": alphabets}
+    if resume and (selection_dir / RESULTS).is_file():
+        selection = json.loads((selection_dir / RESULTS).read_text())
+    else:
+        selection = _train_stage(config, selection_dir, fit_classes, held_classes, about, data_dir,
+                                 resume and (selection_dir / CHECKPOINT).is_file(), quiet)
+    final_config = replace(config, epochs=selection["best_epoch"])
+    return _train_stage(final_config, out, classes, None, {**about, "selection": _selection_summary(selection)}, data_dir,
+                        resume and (out / CHECKPOINT).is_file(), quiet, val_characters=characters_of(held_classes))
+
+
+def _selection_summary(selection: dict[str, Any]) -> dict[str, Any]:
+    keys = ("config", "best_epoch", "selected_episodes", "n_train_classes", "history", "train_seconds", "val_seconds", "load_seconds")
+    return {"folder": "selection", **{k: selection[k] for k in keys}}
+
+
+def _train_stage(
+    config: FewShotConfig,
+    out: Path,
+    classes: list[str],
+    val_classes: list[str] | None,
+    about: dict[str, Any],
+    data_dir: str | os.PathLike | None,
+    resume: bool,
+    quiet: bool,
+    *,
+    val_characters: list[str] | None = None,
+) -> dict[str, Any]:
+    """Train on ``classes`` (validating on ``val_classes`` when given) into the run folder ``out``."""
+    from metrickit.datasets.omniglot import load_omniglot_classes
     from metrickit.fewshot.train import train_fewshot
     from metrickit.models.artifact import DeepMetricModel
-    from metrickit.training.run import prepare_run_dir, write_run
+    from metrickit.training.run import write_run
 
-    out, checkpoint = prepare_run_dir(out_dir, resume=resume, overwrite=overwrite)
     began = time.perf_counter()
-    train = load_omniglot(split, data_dir=data_dir)
-    val = load_omniglot(val_split, data_dir=data_dir) if val_split else None
+    train = load_omniglot_classes(classes, data_dir=data_dir)
+    val = load_omniglot_classes(val_classes, data_dir=data_dir) if val_classes else None
     load_seconds = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
-    result = train_fewshot(config, train, val, checkpoint=checkpoint, resume=resume, quiet=quiet)
+    result = train_fewshot(config, train, val, checkpoint=out / CHECKPOINT, resume=resume, quiet=quiet)
+    characters = {"train_characters": characters_of(classes),
+                  "val_characters": characters_of(val_classes) if val_classes else list(val_characters or [])}
     model = DeepMetricModel(result.model, train.preprocessing, "squared euclidean", None, [],
-                            {"method": config.method, "fewshot": config.as_dict(), "split": split, "val_split": val_split,
-                             "best_epoch": result.best_epoch})
-    results = {"config": config.as_dict(), "split": split, "val_split": val_split, "n_train_classes": int(len(np.unique(train.y))),
+                            {"method": config.method, "fewshot": config.as_dict(), **about, "best_epoch": result.best_epoch, **characters})
+    results = {"config": config.as_dict(), **about, "n_train_classes": len(classes),
                "best_epoch": result.best_epoch, "selected_episodes": result.best_epoch * config.episodes_per_epoch,
                "history": result.history, "load_seconds": load_seconds,
                "train_seconds": sum(h["seconds"] for h in result.history),

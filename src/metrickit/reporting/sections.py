@@ -204,38 +204,52 @@ def _episode_table(test: dict, extra: Callable[[str], list[str]] | None = None, 
 
 
 def _fewshot_protocol(record: dict, path: Path) -> list[Section]:
-    test, methods = record["test"], record["methods"]
+    test, methods, oneshot = record["test"], record["methods"], record.get("oneshot", {})
     config = next(iter(methods.values()))["config"]
-
     stages = {name: (m, stage) for m in methods.values() for name, stage in m["models"].items()}
 
     def budget(name: str) -> list[str]:
-        one_shot = f"{record['oneshot'][name]['mean_error']:.1%}"
+        errors = [f"{o['results'][name]['mean_error']:.1%}" if name in o["results"] else "-" for o in oneshot.values()]
         if name not in stages:
-            return [one_shot, "-", "-", "-", "-"]
+            return [*errors, "-", "-", "-", "-"]
         m, stage = stages[name]
-        run = m["selection"] if stage == "selection" else m["final"]
+        per_epoch = m["config"]["episodes_per_epoch"]
         if stage == "selection":
-            return [one_shot, "`train.txt`", f"{m['selected_episodes']} of {len(run['history']) * m['config']['episodes_per_epoch']}",
-                    f"{run['train_seconds']:.0f}", f"{run['val_seconds']:.0f}"]
-        return [one_shot, "`trainval.txt`", str(m["selected_episodes"]), f"{run['train_seconds']:.0f}", "-"]
+            run = m["selection"]
+            return [*errors, "`train.txt`", f"{m['selected_episodes']} of {len(run['history']) * per_epoch}", f"{run['train_seconds']:.0f}",
+                    f"{run['val_seconds']:.0f}"]
+        if stage == "final":
+            return [*errors, "`trainval.txt`", str(m["selected_episodes"]), f"{m['final']['train_seconds']:.0f}", "-"]
+        lake = m["lake"]
+        selection = lake["selection"]  # the two-stage run's selection part
+        return [*errors, f"`images_background` ({lake['final']['n_train_classes'] // 4} characters)",
+                f"{selection['selected_episodes']} of {len(selection['history']) * per_epoch}",
+                f"{selection['train_seconds']:.0f} + {lake['final']['train_seconds']:.0f}", f"{selection['val_seconds']:.0f}"]
 
+    lake_alphabets = next((m["lake"]["val_alphabets"] for m in methods.values() if m.get("lake")), [])
+    run_sets = " ".join(f"{kind}: {o['note']} ({len(o['alphabets'])} alphabets, {o['n_excluded_characters']} characters left out)."
+                        for kind, o in oneshot.items()) or "No one-shot runs in this record."
     return [Section("Few-shot Omniglot: Prototypical Networks and baselines on the same test episodes", [
         Paragraph(f"Every network is conv-4 (64-d) trained on {config['n_way']}-way {config['n_shot']}-shot {config['n_query']}-query "
                   f"episodes (Adam {config['learning_rate']:g}, halved every {config['lr_halve_every']} episodes): the number of episodes is "
                   f"chosen on `val.txt` ({config['val_n_way']}-way 1-shot, {config['val_episodes']} episodes, after every "
                   f"{config['episodes_per_epoch']}) and the best epoch's weights are kept: the `(train)` rows, every method trained on "
                   "the training classes only. For the `(trainval)` rows a fresh run then trains on `trainval.txt` for the selected number "
-                  "of episodes (the protocol's final model). The softmax baseline "
+                  "of episodes (the protocol's final model). " + (
+                      "The `(background)` rows follow Lake's protocol: the number of episodes is chosen on background alphabets held out "
+                      f"of training ({', '.join(lake_alphabets)}), then a fresh run trains on every `images_background` character (in four "
+                      "rotations) for that many episodes. " if lake_alphabets else "") + "The softmax baseline "
                   "learns a classifier over the training classes from the same episodes' images and is used as a feature extractor; the "
                   f"triplet baseline uses semi-hard triplets (margin {config['margin']:g}) on the same images as P x K batches. Test: "
                   f"{test['n_classes']} unseen `test.txt` classes, {test['n_episodes']} episodes per setting, {test['n_query']} queries per "
                   "class, one seeded episode file per setting shared by every method, nearest prototype in squared Euclidean distance, "
                   "BatchNorm in eval mode. Accuracy ± 95% CI. Training time counts the training steps only; validation and decoding are "
-                  "separate. One-shot runs: 20 within-alphabet 20-way runs in the official layout built by `metrickit fewshot make-runs` "
-                  f"(seed {record['seed']}) from `images_evaluation.zip`; mean error over runs."),
+                  "separate. One-shot runs: 20 within-alphabet 20-way runs each, in the official layout, built by `metrickit fewshot "
+                  f"make-runs` (seed {record['seed']}) from `images_evaluation.zip`, with only characters the scored models never trained "
+                  f"or validated on (`fewshot eval --runs` refuses any other model); mean error over runs. {run_sets}"),
         _provenance(record),
-        _episode_table(test, budget, ["one-shot runs error", "trained on", "episodes (selected of run)", "training (s)", "validation (s)"]),
+        _episode_table(test, budget, [*(f"one-shot runs error ({kind})" for kind in oneshot), "trained on", "episodes (selected of run)",
+                                      "training (s)", "validation (s)"]),
         Paragraph("Episode files: " + ", ".join(f"{e['n_way']}x{e['n_shot']} `{e['sha256'][:16]}`" for e in test["episodes"]) + "."),
         *_images(path.parent, [(path.stem + ".png", "accuracy per setting, 95% CI"),
                                (path.stem + "-validation.png", "validation accuracy per epoch of the selection runs")]),

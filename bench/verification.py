@@ -2,7 +2,8 @@
 
 For each dataset, each method (``euclidean`` on pixels, ``lmnn`` = PCA + LMNN, ``softmax`` classifier embedding,
 ``contrastive`` Siamese, ``triplet`` semi-hard; the deep ones conv-4 with one budget) is trained on every
-cross-identity fold with ``metrickit verify train`` (threshold calibrated on the fold's validation identities)
+cross-identity fold with ``metrickit verify train`` (threshold calibrated on the fold's validation identities), then
+once more as the final model on every identity but 5 validation identities (not scored: no identity is left unseen),
 and scored with ``metrickit verify eval`` on the fold's test identities: all genuine and impostor pairs (for
 signatures, genuine-genuine vs genuine-skilled forgery), ROC AUC, EER, accuracy at the calibrated threshold,
 TAR at FAR 1% where there are >= 1,000 impostor pairs, mean ± sd over folds; for signatures also the SVC2004
@@ -58,7 +59,8 @@ def main(argv=None) -> int:
                 record = run_verify_training(dataset, config, out, data_dir=args.data_dir, overwrite=True, quiet=args.quiet)
             runs[method] = out
             training[method] = {"config": record["config"], "train_seconds": record["train_seconds"],
-                                "folds": [{k: f[k] for k in FOLD_KEYS if k in f} for f in record["folds"]]}
+                                "folds": [{k: f[k] for k in FOLD_KEYS if k in f} for f in record["folds"]],
+                                "final": {k: record["final"][k] for k in FOLD_KEYS if k in record["final"]} if "final" in record else None}
             print(f"{dataset} {method}: trained {len(record['folds'])} folds in {record['train_seconds']:.0f} s", flush=True)
         report_dir = Path(args.runs) / dataset / "report"
         results = evaluate_runs(runs, data_dir=args.data_dir, out_dir=report_dir, overwrite=True)

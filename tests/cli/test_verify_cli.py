@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from metrickit.cli.app import main
+from metrickit.models.artifact import load_deep_model
 from tests._fakes import fake_orl
 
 QUICK = ["--epochs", "1", "--batches-per-epoch", "2", "--n-classes-per-batch", "4", "--n-per-class", "3", "--embedding-dim", "8",
@@ -28,6 +29,10 @@ def test_train_writes_fold_models_and_eval_reports_unseen_identities(trained, ca
     results = json.loads((trained / "triplet" / "results.json").read_text())
     assert [f["fold"]["index"] for f in results["folds"]] == [0] and (trained / "triplet" / "fold0" / "model.safetensors").is_file()
     assert (trained / "triplet" / "fold0" / "training_curve.png").is_file()
+    final = load_deep_model(trained / "triplet" / "final" / "model.safetensors")
+    assert final.info["final"] and final.info["fold"]["test"] == [] and len(final.info["fold"]["val"]) == 5
+    assert sorted(final.training_classes) == sorted(final.info["fold"]["fit"]) and len(final.info["fold"]["fit"]) == 25
+    assert results["final"]["threshold"] == final.threshold
     out = trained / "report"
     assert main(["verify", "eval", "--model", f"pixels={trained / 'euclidean'}", "--model", str(trained / "triplet"),
                  "--data-dir", str(trained / "data"), "--out", str(out), "--json"]) == 0
@@ -37,13 +42,15 @@ def test_train_writes_fold_models_and_eval_reports_unseen_identities(trained, ca
     assert fold["report"]["n_genuine"] == 225 and fold["report"]["n_impostor"] == 1000
     assert fold["test_identities"] == results["folds"][0]["fold"]["test"]
     assert sorted(p.name for p in out.iterdir()) == ["distances.png", "projection.png", "results.json", "roc.png"]
+    assert main(["verify", "eval", "--model", str(trained / "triplet" / "final" / "model.safetensors"), "--data-dir", str(trained / "data")]) == 1
+    assert "this is a final model" in capsys.readouterr().err
 
 
 def test_predict_two_images_and_a_pairs_file(trained, tmp_path, capsys):
     with zipfile.ZipFile(trained / "data" / "orl_faces" / "att_faces_s1-s30.zip") as archive:
         for name in ("s1/1", "s1/2", "s2/1"):
             (tmp_path / f"{name.replace('/', '_')}.pgm").write_bytes(archive.read(f"att_faces/{name}.pgm"))
-    model = str(trained / "euclidean" / "fold0" / "model.safetensors")
+    model = str(trained / "euclidean")  # a run folder: its final model
     capsys.readouterr()
     assert main(["verify", "predict", str(tmp_path / "s1_1.pgm"), str(tmp_path / "s1_2.pgm"), "--model", model, "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["pairs"]
@@ -74,3 +81,11 @@ def test_predict_refuses_unreadable_and_wrong_sized_images(trained, tmp_path, ca
     assert "must hold rows 'first,second' of two image paths; rows [1] do not" in capsys.readouterr().err
     assert main(["verify", "train", "--dataset", "orl", "--folds", "7", "--data-dir", str(trained / "data"), "--out", str(tmp_path / "x"), "-q"]) == 1
     assert "`folds` must lie in 0..5 for orl; got [7]" in capsys.readouterr().err
+
+
+def test_no_final_trains_the_folds_only(trained, tmp_path, capsys):
+    assert main(["verify", "train", "--dataset", "orl", "--method", "euclidean", "--folds", "1", "--no-final", "--data-dir",
+                 str(trained / "data"), "--out", str(tmp_path / "run"), *QUICK]) == 0
+    assert not (tmp_path / "run" / "final").exists()
+    assert main(["verify", "predict", "a.pgm", "b.pgm", "--model", str(tmp_path / "run")]) == 1
+    assert "holds no final model" in capsys.readouterr().err

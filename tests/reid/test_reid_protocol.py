@@ -6,6 +6,7 @@ import torch
 
 from metrickit.cli.app import main
 from metrickit.datasets.reid import load_market1501_subset
+from metrickit.models.artifact import load_deep_model
 from metrickit.reid import ReidConfig, split_persons, train_split
 from tests._fakes import fake_market
 
@@ -53,7 +54,12 @@ def test_cli_train_then_eval_with_reranking(market, tmp_path, capsys):
     for method in ("euclidean", "triplet"):
         assert main(["reid", "train", "--method", method, "--seeds", "0,1", "--data-dir", str(market), "--out", str(tmp_path / method), *quick]) == 0
     assert (tmp_path / "triplet" / "seed1" / "model.safetensors").is_file()
+    final = load_deep_model(tmp_path / "triplet" / "final" / "model.safetensors")
+    split = final.info["split"]
+    assert split["test"] == [] and len(split["val"]) == 4 and len(split["fit"]) == 20 and sorted(final.training_classes) == split["fit"]
     capsys.readouterr()
+    assert main(["reid", "eval", "--model", str(tmp_path / "triplet" / "final" / "model.safetensors"), "--data-dir", str(market)]) == 1
+    assert "is a final model" in capsys.readouterr().err
     out = tmp_path / "report"
     assert main(["reid", "eval", "--model", str(tmp_path / "euclidean"), "--model", f"bh={tmp_path / 'triplet'}", "--rerank",
                  "--data-dir", str(market), "--out", str(out), "--json"]) == 0

@@ -1,6 +1,6 @@
 import pytest
 
-from metrickit.verification.folds import make_folds
+from metrickit.verification.folds import final_fold, make_folds
 
 SUBJECTS = [f"s{i}" for i in range(1, 31)]
 
@@ -20,3 +20,12 @@ def test_impossible_fold_settings_are_refused():
         make_folds(["a", "b", "c"], 4, 1)
     with pytest.raises(ValueError, match=r"`n_val` \(5\) must be at least 2 and leave at least 2 of the 6"):
         make_folds([f"u{i}" for i in range(9)], 3, 5)
+
+
+def test_final_split_trains_on_every_identity_but_its_seeded_validation_ones():
+    final = final_fold(SUBJECTS, 5, seed=0)
+    assert final.index is None and final.test == [] and len(final.val) == 5 and len(final.fit) == 25
+    assert sorted(final.val + final.fit, key=lambda s: int(s[1:])) == SUBJECTS and not set(final.val) & set(final.fit)
+    assert final_fold(SUBJECTS, 5, seed=0) == final and final_fold(SUBJECTS, 5, seed=1) != final
+    with pytest.raises(ValueError, match=r"`n_val` \(5\) must be at least 2 and leave at least 2 of the 6 identities"):
+        final_fold([f"u{i}" for i in range(6)], 5)

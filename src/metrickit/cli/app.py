@@ -196,12 +196,16 @@ def _verify_commands(groups) -> None:
         "on the training identities minus 5 validation identities; the threshold is the EER threshold of the validation "
         "pairs. Test identities are not touched. Methods: euclidean (pixels), lmnn (PCA + LMNN, PCA size chosen on "
         "validation), softmax (classifier embedding), contrastive (Siamese), triplet (semi-hard); the deep ones are conv-4. "
-        "Writes fold<k>/model.safetensors (with preprocessing and threshold) and results.json."))
+        "After the folds, the final model (the one to use: `verify predict --model DIR`) trains the same way on every "
+        "identity but 5 seeded validation identities, which choose its epoch or PCA size and set its threshold. "
+        "Writes fold<k>/model.safetensors and final/model.safetensors (with preprocessing, threshold and the identities "
+        "they trained and validated on) and results.json."))
     train.add_argument("--dataset", required=True, choices=("orl", "svc2004"))
     train.add_argument("--method", default="triplet", choices=("euclidean", "lmnn", "softmax", "contrastive", "triplet"))
     train.add_argument("--out", required=True, metavar="DIR")
     train.add_argument("--overwrite", action="store_true")
     train.add_argument("--folds", type=_class_list, metavar="K,K,..", help="only these folds (default: all)")
+    train.add_argument("--no-final", dest="final", action="store_false", help="train the folds only, no final model")
     train.add_argument("--data-dir", metavar="DIR")
     for name, default in (("epochs", 20), ("batches-per-epoch", 25), ("n-classes-per-batch", 8), ("n-per-class", 4),
                           ("embedding-dim", 128), ("seed", 0)):
@@ -224,9 +228,9 @@ def _verify_commands(groups) -> None:
     evaluate.set_defaults(handler="metrickit.cli.commands:verify_eval_command")
     predict = verbs.add_parser("predict", help="same or different: two images, or a CSV of pairs", description=(
         "Read images with the model's stored preprocessing, embed them, and compare each pair's distance with the "
-        "model's calibrated threshold."))
+        "model's calibrated threshold. --model takes a `verify train` folder (its final model) or a model file."))
     predict.add_argument("images", nargs="*", metavar="IMAGE", help="two image files")
-    predict.add_argument("--model", required=True, metavar="MODEL.safetensors")
+    predict.add_argument("--model", required=True, metavar="RUN|MODEL.safetensors", help="a `verify train` folder or a model file")
     predict.add_argument("--pairs", metavar="CSV", help="rows 'first,second' of image paths (instead of two images)")
     predict.add_argument("--out", metavar="CSV", help="write first,second,distance,same here")
     predict.add_argument("--overwrite", action="store_true")
@@ -243,12 +247,15 @@ def _reid_commands(groups) -> None:
         "For each seed, split the 100 persons of the Market-1501 subset into 50 unseen test persons, 10 validation "
         "persons (epoch or PCA size chosen by their mAP) and 40 training persons. Methods: euclidean (pixels), lmnn "
         "(stripe colour histograms, PCA, LMNN), softmax (classifier embedding), triplet (batch-hard); the deep ones are "
-        "conv-4 on 128 x 64 images with horizontal flips and P x K person batches. Writes seed<k>/model.safetensors "
+        "conv-4 on 128 x 64 images with horizontal flips and P x K person batches. After the seeds, the final model (the "
+        "one to use) trains the same way on every person but --n-val seeded validation persons. Writes "
+        "seed<k>/model.safetensors, final/model.safetensors (each listing the persons it trained and validated on) "
         "and results.json."))
     train.add_argument("--method", default="triplet", choices=("euclidean", "lmnn", "softmax", "triplet"))
     train.add_argument("--out", required=True, metavar="DIR")
     train.add_argument("--overwrite", action="store_true")
     train.add_argument("--seeds", type=_class_list, default=[0, 1, 2, 3, 4], metavar="S,S,..", help="(default 0,1,2,3,4)")
+    train.add_argument("--no-final", dest="final", action="store_false", help="train the seeds' splits only, no final model")
     train.add_argument("--data-dir", metavar="DIR")
     for name, default in (("epochs", 20), ("batches-per-epoch", 20), ("n-classes-per-batch", 8), ("n-per-class", 4),
                           ("embedding-dim", 128), ("n-test", 50), ("n-val", 10)):

@@ -311,12 +311,15 @@ def verify_train_command(args: argparse.Namespace) -> int:
     config = VerifyConfig(method=args.method, epochs=args.epochs, batches_per_epoch=args.batches_per_epoch,
                           n_classes_per_batch=args.n_classes_per_batch, n_per_class=args.n_per_class, embedding_dim=args.embedding_dim,
                           learning_rate=args.learning_rate, margin=args.margin, seed=args.seed, threads=args.threads)
-    results = run_verify_training(args.dataset, config, args.out, folds=args.folds, data_dir=args.data_dir, overwrite=args.overwrite,
-                                  quiet=args.quiet)
+    results = run_verify_training(args.dataset, config, args.out, folds=args.folds, final=args.final, data_dir=args.data_dir,
+                                  overwrite=args.overwrite, quiet=args.quiet)
     lines = [f"{args.method} on {args.dataset}: {len(results['folds'])} fold(s) in {results['train_seconds']:.0f} s"]
-    lines += [f"  fold {r['fold']['index']}: validation ROC AUC {r['val']['roc_auc']:.4f}, EER {r['val']['eer']:.2%}, "
-              f"threshold {r['threshold']:.4g}" for r in results["folds"]]
-    lines.append(f"wrote fold<k>/model.safetensors and results.json to {args.out}")
+    describe = lambda r: f"validation ROC AUC {r['val']['roc_auc']:.4f}, EER {r['val']['eer']:.2%}, threshold {r['threshold']:.4g}"  # noqa: E731
+    lines += [f"  fold {r['fold']['index']}: {describe(r)}" for r in results["folds"]]
+    if "final" in results:
+        final = results["final"]
+        lines.append(f"  final model ({len(final['fold']['fit'])} training, {len(final['fold']['val'])} validation identities): {describe(final)}")
+    lines.append(f"wrote fold<k>/model.safetensors{', final/model.safetensors' if 'final' in results else ''} and results.json to {args.out}")
     _emit(args, results, "\n".join(lines))
     return 0
 
@@ -351,7 +354,9 @@ def verify_predict_command(args: argparse.Namespace) -> int:
         from metrickit._io import check_can_write
 
         check_can_write(args.out, overwrite=args.overwrite)
-    rows = predict_pairs(args.model, read_pairs(args.pairs) if args.pairs else [tuple(args.images)])
+    from metrickit.training.run import final_model
+
+    rows = predict_pairs(final_model(args.model), read_pairs(args.pairs) if args.pairs else [tuple(args.images)])
     if args.out:
         import csv
 
@@ -378,10 +383,15 @@ def reid_train_command(args: argparse.Namespace) -> int:
     config = ReidConfig(method=args.method, epochs=args.epochs, batches_per_epoch=args.batches_per_epoch,
                         n_classes_per_batch=args.n_classes_per_batch, n_per_class=args.n_per_class, embedding_dim=args.embedding_dim,
                         learning_rate=args.learning_rate, margin=args.margin, n_test=args.n_test, n_val=args.n_val, threads=args.threads)
-    results = run_reid_training(config, args.out, seeds=args.seeds, data_dir=args.data_dir, overwrite=args.overwrite, quiet=args.quiet)
+    results = run_reid_training(config, args.out, seeds=args.seeds, final=args.final, data_dir=args.data_dir, overwrite=args.overwrite,
+                                quiet=args.quiet)
     lines = [f"{args.method} on the Market-1501 subset: {len(results['seeds'])} seed(s) in {results['train_seconds']:.0f} s"]
     lines += [f"  seed {r['split']['seed']}: validation mAP {r['val_map']:.2%}" for r in results["seeds"]]
-    lines.append(f"wrote seed<k>/model.safetensors and results.json to {args.out}")
+    if "final" in results:
+        final = results["final"]
+        lines.append(f"  final model ({len(final['split']['fit'])} training, {len(final['split']['val'])} validation persons): "
+                     f"validation mAP {final['val_map']:.2%}")
+    lines.append(f"wrote seed<k>/model.safetensors{', final/model.safetensors' if 'final' in results else ''} and results.json to {args.out}")
     _emit(args, results, "\n".join(lines))
     return 0
 

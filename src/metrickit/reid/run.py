@@ -1,7 +1,7 @@
 """Re-identification runs on disk (what ``metrickit reid train|eval`` do).
 
-``train`` writes one folder per seed (``seed<k>/model.safetensors``, plus ``training_curve.png`` for deep methods)
-and ``results.json``. ``eval`` scores each model on its split's unseen test persons: queries are one image per
+``train`` writes one folder per seed (``seed<k>/model.safetensors``, plus ``training_curve.png`` for deep methods),
+the final model trained on every person but its validation ones (``final/``), and ``results.json``. ``eval`` scores each model on its split's unseen test persons: queries are one image per
 (person, camera), the lowest frame; the gallery is every image of the test persons; same person and same camera
 is junk. It writes ``results.json`` (mAP and CMC per seed, mean ± sd over seeds) and ``cmc.png``.
 """
@@ -22,13 +22,18 @@ def run_reid_training(
     out_dir: str | os.PathLike,
     *,
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    final: bool = True,
     data_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Train ``config.method`` on the Market-1501 subset once per seed (each seed its own person split) into ``out_dir``."""
+    """Train ``config.method`` on the Market-1501 subset once per seed (each seed its own person split) into ``out_dir``.
+
+    With ``final``, the model to use afterwards (``final/model.safetensors``) then trains the same way on every person
+    but ``config.n_val`` validation persons (drawn with the first seed), which choose its epoch or PCA size.
+    """
     from metrickit.datasets.reid import load_market1501_subset
-    from metrickit.reid.train import split_persons, train_split
+    from metrickit.reid.train import final_split, split_persons, train_split
     from metrickit.training.run import prepare_run_dir, train_repeats
 
     out, _ = prepare_run_dir(out_dir, resume=False, overwrite=overwrite)
@@ -38,7 +43,9 @@ def run_reid_training(
     return train_repeats(out, "seed", [int(s) for s in seeds],
                          lambda seed: train_split(data, split_persons(data.identities, seed, config.n_test, config.n_val), config, quiet=quiet),
                          {"dataset": "market1501_subset", "config": config.as_dict(), "load_seconds": load_seconds},
-                         threads=config.threads, desc=f"{config.method} on market1501_subset", quiet=quiet)
+                         threads=config.threads, desc=f"{config.method} on market1501_subset", quiet=quiet,
+                         final=(lambda: train_split(data, final_split(data.identities, int(seeds[0]), config.n_val), config, quiet=quiet))
+                         if final else None)
 
 
 def evaluate_reid_runs(
@@ -73,6 +80,9 @@ def evaluate_reid_runs(
             split = model.info.get("split")
             if not split:
                 raise ValueError(f"{path} records no person split; train it with `metrickit reid train`.")
+            if not split["test"]:
+                raise ValueError(f"{path} is a final model: it trained on every person but its validation ones, so no test person "
+                                 "is left to score it on; evaluate the run's seed models (seed<k>/model.safetensors).")
             test = data.of(split["test"])
             embeddings = model.embed(test.images).astype(np.float64)
             queries = test.queries()

@@ -26,7 +26,7 @@ import numpy as np
 from metrickit._validation import check_count_fields
 from metrickit.datasets.reid import ReidSet
 
-__all__ = ["METHODS", "ReidConfig", "ReidSplit", "split_persons", "train_split", "validation_map"]
+__all__ = ["METHODS", "ReidConfig", "ReidSplit", "final_split", "split_persons", "train_split", "validation_map"]
 
 METHODS = ("euclidean", "lmnn", "softmax", "triplet")
 
@@ -45,13 +45,20 @@ class ReidSplit:
 
 
 def split_persons(persons, seed: int, n_test: int = 50, n_val: int = 10) -> ReidSplit:
-    """Shuffle the persons with ``seed``: the first ``n_test`` are the test persons, the next ``n_val`` validate."""
+    """Shuffle the persons with ``seed``: the first ``n_test`` are the test persons, the next ``n_val`` validate.
+
+    ``n_test=0`` gives a final model's split (no test persons)."""
     names = np.array(sorted(set(np.asarray(persons).tolist())))
-    if not (1 <= n_test and 2 <= n_val and n_test + n_val + 2 <= len(names)):
+    if not (0 <= n_test and 2 <= n_val and n_test + n_val + 2 <= len(names)):
         raise ValueError(f"`n_test` ({n_test}) and `n_val` ({n_val}, at least 2) must leave at least 2 of the {len(names)} persons to train on.")
     order = names[np.random.default_rng(seed).permutation(len(names))]
     return ReidSplit(int(seed), sorted(order[:n_test].tolist()), sorted(order[n_test : n_test + n_val].tolist()),
                      sorted(order[n_test + n_val :].tolist()))
+
+
+def final_split(persons, seed: int, n_val: int = 10) -> ReidSplit:
+    """The split of the model to use after the seeds: ``n_val`` seeded validation persons, every other person trains."""
+    return split_persons(persons, seed, 0, n_val)
 
 
 @dataclass

@@ -10,9 +10,11 @@ from typing import Any, Callable, Sequence
 from metrickit._io import write_json_atomic
 from metrickit.training.config import TrainConfig
 
-__all__ = ["CHECKPOINT", "MODEL", "check_report_dir", "prepare_run_dir", "repeat_models", "run_training", "train_repeats", "write_run"]
+__all__ = ["CHECKPOINT", "FINAL", "MODEL", "check_report_dir", "final_model", "prepare_run_dir", "repeat_models", "run_training",
+           "train_repeats", "write_run"]
 
 MODEL, CHECKPOINT, RESULTS, CURVE = "model.safetensors", "checkpoint.safetensors", "results.json", "training_curve.png"
+FINAL = "final"  # the folder of a protocol's final model, trained after its folds or seeds
 
 
 def prepare_run_dir(out_dir: str | os.PathLike, *, resume: bool, overwrite: bool) -> tuple[Path, Path]:
@@ -36,30 +38,48 @@ def train_repeats(
     threads: int | None,
     desc: str,
     quiet: bool,
+    final: Callable[[], tuple[Any, dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """Train one model per repeat of a protocol (``part`` 'fold' or 'seed', numbered by ``keys``) and write the run.
 
     ``train(k)`` gives ``(model, record)``; each repeat's model (and training curve, when its record has a history) goes to
-    ``out/<part><k>/``. ``results.json`` holds ``results`` with the records under ``<part>s``, their summed
-    ``train_seconds`` and the provenance; it is returned.
+    ``out/<part><k>/``. ``final()``, when given, trains the model to use after the repeats (on every identity but its own
+    validation ones) into ``out/final/``; its record is ``results['final']``. ``results.json`` holds ``results`` with the
+    repeats' records under ``<part>s``, their summed ``train_seconds`` and the provenance; it is returned.
     """
     from tqdm.auto import tqdm
 
     from metrickit._provenance import provenance
+
+    records = [_save_trained(out / f"{part}{k}", *train(k)) for k in tqdm(list(keys), desc=desc, unit=part, disable=quiet)]
+    results = {**results, f"{part}s": records, "train_seconds": sum(r["train_seconds"] for r in records)}
+    if final is not None:
+        results["final"] = _save_trained(out / FINAL, *final())
+    results["provenance"] = provenance(threads)
+    write_json_atomic(out / "results.json", results, overwrite=True)
+    return results
+
+
+def _save_trained(folder: Path, model, record: dict[str, Any]) -> dict[str, Any]:
+    """Write a model (and its training curve, when the record has a history) into ``folder``; returns the record."""
     from metrickit.models.artifact import save_deep_model
     from metrickit.plotting import plot_training_curve
 
-    records = []
-    for k in tqdm(list(keys), desc=desc, unit=part, disable=quiet):
-        model, record = train(k)
-        save_deep_model(model, out / f"{part}{k}" / MODEL, overwrite=True)
-        if record.get("history"):
-            plot_training_curve(record["history"], out / f"{part}{k}" / CURVE, overwrite=True)
-        records.append(record)
-    results = {**results, f"{part}s": records, "train_seconds": sum(r["train_seconds"] for r in records),
-               "provenance": provenance(threads)}
-    write_json_atomic(out / "results.json", results, overwrite=True)
-    return results
+    save_deep_model(model, folder / MODEL, overwrite=True)
+    if record.get("history"):
+        plot_training_curve(record["history"], folder / CURVE, overwrite=True)
+    return record
+
+
+def final_model(path: str | os.PathLike) -> Path:
+    """A model file as given, or the final model of a run folder (``path/final/model.safetensors``)."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / FINAL / MODEL).is_file():
+            raise FileNotFoundError(f"{path} holds no final model ({path / FINAL / MODEL}); give a model file, or train the run again "
+                                    "without --no-final.")
+        return path / FINAL / MODEL
+    return path
 
 
 def repeat_models(path: str | os.PathLike, part: str, command: str) -> list[Path]:

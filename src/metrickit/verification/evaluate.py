@@ -30,6 +30,9 @@ def evaluate_fold(model, data: IdentitySet) -> dict[str, Any]:
     fold = model.info.get("fold")
     if not fold or model.threshold is None:
         raise ValueError("this model file records no verification fold and threshold; train it with `metrickit verify train`.")
+    if not fold["test"]:
+        raise ValueError("this is a final model: it trained on every identity but its validation ones, so no test identity is "
+                         "left to score it on; evaluate the run's fold models (fold<k>/model.safetensors).")
     test = data.of(fold["test"])
     embeddings = model.embed(test.images).astype(np.float64)
     genuine, impostor = pair_distances(embeddings, test)

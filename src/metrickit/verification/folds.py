@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["FOLDS", "Fold", "make_folds"]
+__all__ = ["FOLDS", "Fold", "final_fold", "make_folds"]
 
 # The protocol of each dataset: (folds, validation identities held out of each fold's training part).
 FOLDS = {"orl": (6, 5), "svc2004": (3, 5)}
@@ -14,9 +14,12 @@ FOLDS = {"orl": (6, 5), "svc2004": (3, 5)}
 
 @dataclass(frozen=True)
 class Fold:
-    """One fold: ``test`` identities (unseen), ``val`` (threshold calibration and model selection), ``fit`` (training)."""
+    """One fold: ``test`` identities (unseen), ``val`` (threshold calibration and model selection), ``fit`` (training).
 
-    index: int
+    The final model's split (:func:`final_fold`) has ``index`` None and no test identities.
+    """
+
+    index: int | None
     test: list[str]
     val: list[str]
     fit: list[str]
@@ -42,6 +45,17 @@ def make_folds(identities, n_folds: int, n_val: int, seed: int = 0) -> list[Fold
         pick = lambda idx: sorted((names[i] for i in idx), key=_natural)  # noqa: E731
         folds.append(Fold(k, pick(test), pick(val), pick(fit)))
     return folds
+
+
+def final_fold(identities, n_val: int, seed: int = 0) -> Fold:
+    """The split of the model to use after cross-validation: ``n_val`` seeded validation identities (drawn from the stream
+    after the folds' ones), which choose the epoch or PCA size and set the threshold; every other identity trains."""
+    names = sorted(set(np.asarray(identities).tolist()), key=str)
+    if not 2 <= n_val <= len(names) - 2:
+        raise ValueError(f"`n_val` ({n_val}) must be at least 2 and leave at least 2 of the {len(names)} identities to train on.")
+    val = np.random.default_rng([seed, 1 << 20]).choice(len(names), n_val, replace=False)
+    pick = lambda idx: sorted((names[i] for i in idx), key=_natural)  # noqa: E731
+    return Fold(None, [], pick(val), pick(np.setdiff1d(np.arange(len(names)), val)))
 
 
 def _natural(name: str) -> tuple:

@@ -1,7 +1,8 @@
 """Verification runs on disk (what ``metrickit verify train|eval`` do).
 
 ``train`` writes one folder per fold (``fold<k>/model.safetensors``, plus ``training_curve.png`` for deep
-methods) and a ``results.json`` with each fold's identities, validation scores, threshold and time.
+methods), the final model trained on every identity but its validation ones (``final/``), and a ``results.json``
+with each fold's identities, validation scores, threshold and time.
 ``eval`` scores the fold models of one or more runs on their test identities and writes ``results.json``,
 ``roc.png`` (the ROC averaged over folds, per method) and ``distances.png`` (genuine vs impostor distance
 histograms, in units of each fold's threshold).
@@ -24,14 +25,20 @@ def run_verify_training(
     out_dir: str | os.PathLike,
     *,
     folds: Sequence[int] | None = None,
+    final: bool = True,
     data_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Train ``config.method`` on each cross-identity fold of ``dataset`` ('orl' or 'svc2004') into ``out_dir``."""
+    """Train ``config.method`` on each cross-identity fold of ``dataset`` ('orl' or 'svc2004') into ``out_dir``.
+
+    With ``final``, the model to use afterwards (``final/model.safetensors``, what ``verify predict`` takes) is then
+    trained the same way on every identity but 5 seeded validation identities, which choose its epoch (or PCA size)
+    and set its threshold; the folds, whose test identities it has seen, estimate how it does on new people.
+    """
     from metrickit.datasets.identities import load_identities
     from metrickit.training.run import prepare_run_dir, train_repeats
-    from metrickit.verification.folds import FOLDS, make_folds
+    from metrickit.verification.folds import FOLDS, final_fold, make_folds
     from metrickit.verification.train import train_fold
 
     out, _ = prepare_run_dir(out_dir, resume=False, overwrite=overwrite)
@@ -43,9 +50,11 @@ def run_verify_training(
     bad = [k for k in chosen if not 0 <= k < len(all_folds)]
     if bad:
         raise ValueError(f"`folds` must lie in 0..{len(all_folds) - 1} for {dataset}; got {bad}.")
+    last = final_fold(data.identities, FOLDS[dataset][1], seed=config.seed) if final else None
     return train_repeats(out, "fold", chosen, lambda k: train_fold(data, all_folds[k], config, quiet=quiet),
                          {"dataset": dataset, "config": config.as_dict(), "load_seconds": load_seconds},
-                         threads=config.threads, desc=f"{config.method} on {dataset}", quiet=quiet)
+                         threads=config.threads, desc=f"{config.method} on {dataset}", quiet=quiet,
+                         final=(lambda: train_fold(data, last, config, quiet=quiet)) if last else None)
 
 
 def evaluate_runs(

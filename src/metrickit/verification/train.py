@@ -102,8 +102,8 @@ def train_fold(data: IdentitySet, fold: Fold, config: VerifyConfig, *, quiet: bo
     record.update(method=config.method, fold=fold.as_dict(), threshold=threshold, val=report.as_dict(),
                   train_seconds=time.perf_counter() - began)
     model = DeepMetricModel(embedder, prep, "euclidean", threshold, sorted(set(fit.labels.tolist())),
-                            {"method": config.method, "dataset": data.name, "fold": fold.as_dict(), "config": config.as_dict(),
-                             "val": report.as_dict()})
+                            {"method": config.method, "dataset": data.name, "fold": fold.as_dict(), "final": fold.index is None,
+                             "config": config.as_dict(), "val": report.as_dict()})
     return model, record
 
 

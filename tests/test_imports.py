@@ -12,3 +12,11 @@ def test_linear_and_distances_never_import_torch_or_faiss():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_index_tuples_are_public_where_miners_and_losses_live():
+    from metrickit import _types, losses, miners
+
+    for module in (losses, miners):
+        assert module.TripletIndices is _types.TripletIndices and module.PairIndices is _types.PairIndices
+        assert {"TripletIndices", "PairIndices"} <= set(module.__all__)

@@ -62,9 +62,22 @@ def test_equal_to_pytorch_metric_learning(with_reference):
 
 def test_knn_vote_breaks_ties_towards_the_nearest():
     X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
-    y = np.array([9, 1, 2, 2, 1])
+    y = np.array([2, 1, 2, 2, 1])
     report = retrieval_metrics(X[:1], y[:1], X[1:], y[1:], n_neighbors=4, backend="exact")
-    assert report.knn_accuracy == 0.0  # labels 1 and 2 tie 2-2; the nearest (label 1) wins, which is wrong for 9
+    assert report.knn_accuracy == 0.0  # labels 1 and 2 tie 2-2; the nearest (label 1) wins, which is wrong for 2
+
+
+def test_every_metric_averages_over_the_same_queries():
+    X, y = _clustered(n=60)
+    base = retrieval_metrics(X, y, n_neighbors=3, backend="exact")
+    # two queries of labels no reference has: skipped by every metric alike, kNN accuracy included
+    Q, qy = np.vstack([X[:10], [[50.0] * 5, [-50.0] * 5]]), np.concatenate([y[:10], [98, 99]])
+    with_lone = retrieval_metrics(Q, qy, X, y, n_neighbors=3, backend="exact")
+    without = retrieval_metrics(X[:10], y[:10], X, y, n_neighbors=3, backend="exact")
+    assert (with_lone.n_queries, with_lone.n_skipped) == (10, 2)
+    for field in ("precision_at_1", "r_precision", "map_at_r", "knn_accuracy"):
+        assert getattr(with_lone, field) == getattr(without, field)
+    assert 0 < base.knn_accuracy <= 1
 
 
 def test_bad_inputs_are_named():

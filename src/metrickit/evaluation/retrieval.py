@@ -3,8 +3,10 @@
 For a query with ``R`` relevant references (same label; itself excluded when the query set is the
 reference set), rank the references by Euclidean distance; ``rel_i`` says whether the ``i``-th is
 relevant. Then precision@1 is ``rel_1``, R-precision is ``sum_{i<=R} rel_i / R`` and MAP@R is
-``(1/R) sum_{i<=R} rel_i * P(i)`` with ``P(i)`` the precision among the first ``i``. Queries with
-``R = 0`` have nothing to retrieve: they are skipped and counted. These are the definitions of
+``(1/R) sum_{i<=R} rel_i * P(i)`` with ``P(i)`` the precision among the first ``i``; kNN accuracy is
+whether the majority label of the ``n_neighbors`` nearest references is the query's. Every metric averages
+over the same queries: those with ``R > 0``. Queries with ``R = 0`` have nothing to retrieve (and could never
+be voted right): they are skipped and counted in ``n_skipped``. These are the definitions of
 pytorch-metric-learning's ``AccuracyCalculator`` (tested equal).
 """
 
@@ -25,7 +27,7 @@ Backend = Literal["auto", "exact", "faiss"]
 
 @dataclass(frozen=True)
 class RetrievalReport:
-    """Mean retrieval metrics over the queries that have at least one relevant reference."""
+    """Mean retrieval metrics, every one over the same ``n_queries`` queries: those with at least one relevant reference."""
 
     precision_at_1: float
     r_precision: float
@@ -128,7 +130,7 @@ def retrieval_metrics(
         precision_at_1=float(rel[:, 0].mean()) if len(r) else nan,
         r_precision=float((hits.sum(1) / r).mean()) if len(r) else nan,
         map_at_r=float(((precision * hits).sum(1) / r).mean()) if len(r) else nan,
-        knn_accuracy=float(np.mean(_vote(reference_labels[neighbors[:, : min(k, depth)]]) == query_labels)),
+        knn_accuracy=float(np.mean(_vote(reference_labels[neighbors[valid, : min(k, depth)]]) == query_labels[valid])) if len(r) else nan,
         n_neighbors=min(k, depth),
         n_queries=int(valid.sum()),
         n_skipped=int((~valid).sum()),

@@ -42,6 +42,10 @@ def build(impl: str, method: str, margin: float):
     else:
         from pytorch_metric_learning import distances, losses, miners, reducers
 
+        if method == "contrastive":  # the same pairs; PML's form is d and relu(m - d), not squared
+            plain = distances.LpDistance(normalize_embeddings=False, power=1)
+            loss = losses.ContrastiveLoss(pos_margin=0.0, neg_margin=1.0, distance=plain, reducer=reducers.AvgNonZeroReducer())
+            return lambda e, y: loss(e, y)
         squared = distances.LpDistance(normalize_embeddings=False, power=2)
         loss = losses.TripletMarginLoss(margin=margin, distance=squared, reducer=reducers.AvgNonZeroReducer())
         if method == "batch-all":

@@ -3,10 +3,12 @@
 Every cell (implementation x method x batch size x label layout) runs in a fresh subprocess with a
 time and an address-space limit: forward + backward on random embeddings (dim 128), 3 warm-ups,
 median of 10 steps; peak memory is the max RSS increase over the post-import baseline. Label
-layouts: B/4 classes x 4 samples (P x K batches) and 10 classes. The first step's loss of both
-implementations must agree within 1e-5 (recorded per cell).
+layouts: B/4 classes x 4 samples (P x K batches) and 10 classes. Where both implement the same formula,
+the first step's losses must agree within 1e-5 (recorded per cell). The contrastive row runs PML's
+``ContrastiveLoss`` on ``LpDistance(power=1)`` over the same pairs, whose form (``d`` and ``relu(m - d)``) is
+not the squared one (Hadsell et al.) that metrickit computes: its speed and memory compare, its loss does not.
 
-    python bench/deep_speed.py [--batches 128,256,512,1024] [--threads 2] [--timeout 300]
+    python bench/deep_speed.py [--batches 128,256,512,1024] [--threads 1,2] [--timeout 300]
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from _limits import run_limited
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("batch-all", "semihard-band", "batch-hard", "semihard-facenet", "contrastive")
-PML_EQUIVALENT = {"batch-all", "semihard-band", "batch-hard"}  # pytorch-metric-learning has no FaceNet/TF-Addons rule nor our contrastive formula
+PML_PEERS = {"batch-all", "semihard-band", "batch-hard", "contrastive"}  # PML has no FaceNet/TF-Addons semi-hard rule
+SAME_FORMULA = {"batch-all", "semihard-band", "batch-hard"}  # PML's contrastive loss is unsquared: the same pairs, another formula
 
 
 def run_cell(impl, method, batch, n_classes, dim, threads, timeout, mem_gb) -> dict:
@@ -33,6 +36,23 @@ def run_cell(impl, method, batch, n_classes, dim, threads, timeout, mem_gb) -> d
         return {"status": status} if status is not None else {"status": "ok", **json.loads(out.read_text())}
 
 
+def _cell(method: str, batch: int, layout: str, n_classes: int, threads: int, args) -> dict:
+    """Both implementations (where PML has one) of one method at one batch size, label layout and thread count."""
+    impls = ["metrickit", "pml"] if method in PML_PEERS else ["metrickit"]
+    results = {impl: run_cell(impl, method, batch, n_classes, args.dim, threads, args.timeout, args.mem_gb) for impl in impls}
+    cell = {"method": method, "batch": batch, "layout": layout, "n_classes": n_classes, "threads": threads, "results": results}
+    ours, theirs = results["metrickit"], results.get("pml")
+    if theirs and ours["status"] == "ok" and theirs["status"] == "ok":
+        if method in SAME_FORMULA:
+            cell["loss_difference"] = abs(ours["loss"] - theirs["loss"])
+        cell["speedup"] = theirs["median_seconds"] / ours["median_seconds"]
+        cell["memory_ratio"] = theirs["peak_rss_increase_mib"] / max(ours["peak_rss_increase_mib"], 1.0)
+    summary = "  ".join(f"{impl}: " + (f"{r['median_seconds'] * 1e3:.1f} ms, +{r['peak_rss_increase_mib']:.0f} MiB" if r["status"] == "ok"
+                                       else r["status"]) for impl, r in results.items())
+    print(f"{threads} thread(s) B={batch:5d} {layout:16s} {method:17s} {summary}", flush=True)
+    return cell
+
+
 def main(argv=None) -> int:
     from metrickit._io import write_json_atomic
     from metrickit._provenance import provenance
@@ -41,28 +61,20 @@ def main(argv=None) -> int:
     parser.add_argument("--batches", default="128,256,512,1024")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--dim", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", default="2", help="thread counts, comma-separated (each cell runs at each)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per cell")
     parser.add_argument("--mem-gb", type=float, default=16.0, help="address-space limit per cell")
     parser.add_argument("--out", default=str(HERE / "results" / "deep-speed.json"))
     args = parser.parse_args(argv)
+    threads = [int(t) for t in args.threads.split(",")]
     cells = []
-    for batch in map(int, args.batches.split(",")):
-        for layout, n_classes in (("B/4 classes x 4", batch // 4), ("10 classes", 10)):
-            for method in args.methods.split(","):
-                impls = ["metrickit", "pml"] if method in PML_EQUIVALENT else ["metrickit"]
-                results = {impl: run_cell(impl, method, batch, n_classes, args.dim, args.threads, args.timeout, args.mem_gb) for impl in impls}
-                cell = {"method": method, "batch": batch, "layout": layout, "n_classes": n_classes, "results": results}
-                ours, theirs = results["metrickit"], results.get("pml")
-                if theirs and ours["status"] == "ok" and theirs["status"] == "ok":
-                    cell["loss_difference"] = abs(ours["loss"] - theirs["loss"])
-                    cell["speedup"] = theirs["median_seconds"] / ours["median_seconds"]
-                    cell["memory_ratio"] = theirs["peak_rss_increase_mib"] / max(ours["peak_rss_increase_mib"], 1.0)
-                cells.append(cell)
-                summary = "  ".join(f"{impl}: " + (f"{r['median_seconds'] * 1e3:.1f} ms, +{r['peak_rss_increase_mib']:.0f} MiB" if r["status"] == "ok" else r["status"]) for impl, r in results.items())
-                print(f"B={batch:5d} {layout:16s} {method:17s} {summary}", flush=True)
-    record = {"benchmark": "deep-speed", "dim": args.dim, "threads": args.threads, "timeout_s": args.timeout, "mem_limit_gb": args.mem_gb,
-              "cells": cells, "provenance": provenance(args.threads),
+    for n_threads in threads:
+        for batch in map(int, args.batches.split(",")):
+            for layout, n_classes in (("B/4 classes x 4", batch // 4), ("10 classes", 10)):
+                for method in args.methods.split(","):
+                    cells.append(_cell(method, batch, layout, n_classes, n_threads, args))
+    record = {"benchmark": "deep-speed", "dim": args.dim, "threads": threads, "timeout_s": args.timeout, "mem_limit_gb": args.mem_gb,
+              "cells": cells, "provenance": provenance(max(threads)),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     write_json_atomic(args.out, record, overwrite=True)
     print(f"wrote {args.out}")

@@ -58,3 +58,41 @@ def test_explicit_pairs_and_reference_set():
     d_pos = torch.linalg.norm(E[0] - R[2])
     d_neg = torch.linalg.norm(E[1] - R[3])
     torch.testing.assert_close(loss, torch.stack([d_pos**2, torch.relu(1.0 - d_neg) ** 2]))
+
+
+@pytest.mark.parametrize("reduction", ["mean_nonzero", "mean", "sum"])
+@pytest.mark.parametrize("with_reference", [False, True])
+def test_fused_all_pairs_equal_the_listed_pairs_in_value_and_gradient(reduction, with_reference):
+    E, y = _batch(n=20)
+    R, ry = _batch(seed=2, n=9)
+    ref = dict(ref_embeddings=R.clone().requires_grad_(True), ref_labels=ry) if with_reference else {}
+    listed_ref = dict(ref_embeddings=R.clone().requires_grad_(True)) if with_reference else {}
+    fused_input, listed_input = E.clone().requires_grad_(True), E.clone().requires_grad_(True)
+    loss = ContrastiveLoss(1.5, reduction=reduction)
+    fused = loss(fused_input, y, **ref)
+    active = loss.active_fraction
+    pairs = all_pairs(y, ry if with_reference else None)
+    listed = ContrastiveLoss(1.5, reduction=reduction)(listed_input, indices=pairs, **listed_ref)
+    (fused + 0).backward()
+    listed.backward()
+    torch.testing.assert_close(fused, listed, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(fused_input.grad, listed_input.grad, rtol=1e-10, atol=1e-12)
+    if with_reference:
+        torch.testing.assert_close(ref["ref_embeddings"].grad, listed_ref["ref_embeddings"].grad, rtol=1e-10, atol=1e-12)
+    assert active == loss.active_fraction and 0 < active <= 1
+
+
+def test_fused_all_pairs_pass_gradcheck():
+    E, y = _batch(n=10)
+    loss = ContrastiveLoss(1.5)
+    assert torch.autograd.gradcheck(lambda x: loss(x, y), (E.requires_grad_(True),))
+
+
+def test_fused_all_pairs_on_duplicates_count_no_zero_losses():
+    # points 0 and 1 coincide (same label: loss 0, not counted); 2 is a negative at distance 0.6 < margin 1
+    E = torch.tensor([[0.0, 0.0], [0.0, 0.0], [0.6, 0.0]], dtype=torch.float64, requires_grad=True)
+    loss = ContrastiveLoss(1.0)(E, torch.tensor([0, 0, 1]))
+    assert loss.item() == pytest.approx(0.4**2)  # two active negative pairs of (1 - 0.6)^2, averaged
+    loss.backward()
+    # d/dx_2 of (1 - |x_2 - x_i|)^2 is -2 (1 - d) (x_2 - x_i) / d = (-0.8, 0) per pair; two pairs, averaged
+    torch.testing.assert_close(E.grad[2], torch.tensor([-0.8, 0.0], dtype=torch.float64))

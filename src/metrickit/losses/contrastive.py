@@ -7,8 +7,8 @@ from torch import nn
 
 from metrickit._tensor_validation import check_batch, check_margin, check_reduction
 from metrickit._types import PairIndices
-from metrickit.distances.tensor import paired_squared_distances, pairwise_squared_distances, safe_sqrt
-from metrickit.losses.functional import Reduction, contrastive_loss, reduce_losses
+from metrickit.distances.tensor import paired_squared_distances, safe_sqrt
+from metrickit.losses.functional import Reduction, contrastive_loss, fused_contrastive_loss, reduce_losses
 
 __all__ = ["ContrastiveLoss", "all_pairs"]
 
@@ -35,6 +35,9 @@ class ContrastiveLoss(nn.Module):
         ``m``: negative pairs closer than this are pushed apart.
     reduction : {'mean_nonzero', 'mean', 'sum', 'none'}, default='mean_nonzero'
         ``none`` returns the positive pairs' losses, then the negative pairs'.
+
+    Without ``indices`` every pair is used, fused (:func:`~metrickit.losses.functional.fused_contrastive_loss`):
+    one distance matrix, no pair lists.
     """
 
     def __init__(self, margin: float = 1.0, *, reduction: Reduction = "mean_nonzero"):
@@ -54,24 +57,21 @@ class ContrastiveLoss(nn.Module):
     ) -> torch.Tensor:
         """Loss of ``embeddings`` (batch_size, embedding_dim); pairs from ``indices`` or all pairs of ``labels``."""
         batch = check_batch(embeddings, labels, ref_embeddings, ref_labels, need_labels=indices is None)
+        if indices is None and self.reduction != "none":
+            stats: dict = {}
+            positive = batch.labels[:, None] == batch.ref_labels[None, :]  # (batch, n_ref)
+            loss = fused_contrastive_loss(embeddings, positive, self.margin, self.reduction, None if batch.same else batch.ref, stats)
+            self.active_fraction = stats["n_active"] / stats["n_pairs"] if stats["n_pairs"] else 0.0
+            return loss
         if indices is None:
-            per_pair = self._all_pairs(batch)
-        else:
-            anchors = torch.cat([indices.pos_anchor, indices.neg_anchor])
-            others = torch.cat([indices.positive, indices.negative])
-            distances = safe_sqrt(paired_squared_distances(embeddings[anchors], batch.ref[others]))  # (n_pairs,)
-            same = torch.arange(len(anchors), device=embeddings.device) < len(indices.pos_anchor)
-            per_pair = contrastive_loss(distances, same, self.margin, "none")
+            indices = all_pairs(batch.labels, None if batch.same else batch.ref_labels)
+        anchors = torch.cat([indices.pos_anchor, indices.neg_anchor])
+        others = torch.cat([indices.positive, indices.negative])
+        distances = safe_sqrt(paired_squared_distances(embeddings[anchors], batch.ref[others]))  # (n_pairs,)
+        same = torch.arange(len(anchors), device=embeddings.device) < len(indices.pos_anchor)
+        per_pair = contrastive_loss(distances, same, self.margin, "none")
         self.active_fraction = float((per_pair > 0).float().mean()) if len(per_pair) else 0.0
         return reduce_losses(per_pair, self.reduction, embeddings)
-
-    def _all_pairs(self, batch) -> torch.Tensor:
-        """Every pair's loss from one distance matrix (no per-pair gathers): positives then negatives, row-major."""
-        d2 = pairwise_squared_distances(batch.embeddings, None if batch.same else batch.ref)  # (batch, n_ref)
-        equal = batch.labels[:, None] == batch.ref_labels[None, :]
-        keep = torch.ones_like(equal).triu_(1) if batch.same else torch.ones_like(equal)
-        per = torch.where(equal, d2, torch.relu(self.margin - safe_sqrt(d2)).square())
-        return torch.cat([per[keep & equal], per[keep & ~equal]])
 
     def extra_repr(self) -> str:
         return f"margin={self.margin}, reduction={self.reduction!r}"

@@ -8,7 +8,7 @@ import torch
 
 from metrickit.miners._indices import LabelMasks, positive_slots
 
-__all__ = ["Reduction", "contrastive_loss", "fused_triplet_loss", "reduce_losses", "triplet_margin_loss"]
+__all__ = ["Reduction", "contrastive_loss", "fused_contrastive_loss", "fused_triplet_loss", "reduce_losses", "triplet_margin_loss"]
 
 Reduction = Literal["mean_nonzero", "mean", "sum", "none"]
 TripletRule = Literal["all", "semihard"]
@@ -49,6 +49,77 @@ def contrastive_loss(
     same = same.to(torch.bool)
     losses = torch.where(same, distances.square(), torch.relu(margin - distances).square())
     return reduce_losses(losses, reduction, distances)
+
+
+def fused_contrastive_loss(
+    embeddings: torch.Tensor,
+    positive: torch.Tensor,
+    margin: float,
+    reduction: Reduction = "mean_nonzero",
+    ref_embeddings: torch.Tensor | None = None,
+    stats: dict | None = None,
+) -> torch.Tensor:
+    """The contrastive loss over every pair, from one distance matrix, without listing the pairs.
+
+    Within a batch (``ref_embeddings=None``) the pairs are the unordered ``i < j``; against a reference set,
+    every ``(i, r)``. ``positive`` (n_query, n_ref) bool marks the same-label pairs. The gradient is formed
+    directly: with ``W = dloss/d(d^2)`` per pair (1 for a positive, ``-(m - d) / d`` for an active negative,
+    0 at ``d = 0`` as :func:`~metrickit.distances.tensor.safe_sqrt` has it), ``dloss/dx_i = 2 sum_j W_ij (x_i - x_j)``,
+    two matrix products; only ``W`` is kept for the backward pass (pytorch-metric-learning keeps the distance
+    matrix, the pair lists and their gathered distances).
+
+    Parameters
+    ----------
+    embeddings : Tensor of shape (batch_size, embedding_dim)
+    positive : Tensor of shape (batch_size, n_ref), bool
+    reduction : {'mean_nonzero', 'mean', 'sum'}
+        ``mean_nonzero`` divides by the pairs with a positive loss, ``mean`` by all pairs.
+    stats : dict, optional
+        Filled with ``n_pairs`` and ``n_active`` (pairs with a positive loss).
+    """
+    if reduction == "none":
+        raise ValueError("reduction='none' needs the pairs listed: pass `indices` (e.g. all_pairs(labels)).")
+    stats = {} if stats is None else stats
+    ref = embeddings if ref_embeddings is None else ref_embeddings
+    return _FusedContrastive.apply(embeddings, ref, positive, ref_embeddings is None, float(margin), reduction, stats)
+
+
+class _FusedContrastive(torch.autograd.Function):
+    """Contrastive loss of (embeddings, ref) over all pairs; the backward pass needs only the pair weights ``W``."""
+
+    @staticmethod
+    def forward(ctx, embeddings, ref, positive, same, margin, reduction, stats):
+        from metrickit.distances.tensor import pairwise_squared_distances
+
+        # Two (n, r) float buffers in all, filled in place: d, then t, which ends as the weights kept for backward.
+        d = pairwise_squared_distances(embeddings, None if same else ref).sqrt_()  # (n, r)
+        t = (margin - d).clamp_min_(0.0).masked_fill_(positive, 0.0).addcmul_(positive, d)  # m - d on active negatives, d on positives
+        if same:
+            t.triu_(1)  # unordered pairs i < j
+        total = torch.dot(t.view(-1), t.view(-1)).double()  # sum of d^2 over positives and (m - d)^2 over negatives
+        n_active = int(torch.count_nonzero(t))
+        n = len(embeddings)
+        n_pairs = n * (n - 1) // 2 if same else t.numel()
+        stats.update(n_pairs=n_pairs, n_active=n_active)
+        denominator = {"sum": 1, "mean": n_pairs, "mean_nonzero": n_active}[reduction]
+        scale = 1.0 / denominator if denominator else 0.0
+        weights = t.div_(d).nan_to_num_(nan=0.0, posinf=0.0).neg_().masked_fill_(positive, 1.0)  # dloss/d(d^2); 0 where d = 0
+        if same:
+            weights.triu_(1)
+        ctx.same = same
+        ctx.save_for_backward(embeddings, ref, weights.mul_(scale))
+        return (total * scale).to(embeddings.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        embeddings, ref, weights = ctx.saved_tensors  # weights (n, r), upper-triangular within a batch
+        row = weights.sum(1, keepdim=True)
+        if ctx.same:  # each unordered pair (i < j) moves both i and j
+            grad = (row + weights.sum(0)[:, None]) * embeddings - weights @ embeddings - weights.T @ embeddings
+            return grad.mul_(2 * grad_output), None, None, None, None, None, None
+        grad = (row * embeddings - weights @ ref).mul_(2 * grad_output)
+        grad_ref = (weights.sum(0)[:, None] * ref - weights.T @ embeddings).mul_(2 * grad_output) if ctx.needs_input_grad[1] else None
+        return grad, grad_ref, None, None, None, None, None
 
 
 def triplet_margin_loss(

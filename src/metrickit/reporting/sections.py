@@ -165,17 +165,19 @@ def _deep_speed(record: dict, path: Path) -> list[Section]:
     for cell in record["cells"]:
         ours, theirs = cell["results"]["metrickit"], cell["results"].get("pml")
         ratio = lambda key, form: form.format(cell[key]) if key in cell else "-"  # noqa: E731
-        rows.append([str(cell["batch"]), cell["layout"], cell["method"], time_of(ours), time_of(theirs), ratio("speedup", "{:.1f}x"),
-                     memory_of(ours), memory_of(theirs), ratio("memory_ratio", "{:.1f}x"), ratio("loss_difference", "{:.1e}")])
+        rows.append([str(cell.get("threads", record["threads"])), str(cell["batch"]), cell["layout"], cell["method"], time_of(ours),
+                     time_of(theirs), ratio("speedup", "{:.1f}x"), memory_of(ours), memory_of(theirs), ratio("memory_ratio", "{:.1f}x"),
+                     ratio("loss_difference", "{:.1e}")])
     return [Section("Losses and miners: metrickit vs pytorch-metric-learning, one training step", [
         Paragraph(f"Forward + backward on random embeddings (dim {record['dim']}), median of 10 steps after 3 warm-ups, each cell in a "
-                  "fresh process; memory is the max RSS increase over the post-import baseline. PML runs with "
+                  "fresh process; memory is the max RSS increase over the post-import baseline. PML's triplet rows run with "
                   "`LpDistance(normalize_embeddings=False, power=2)` and `AvgNonZeroReducer`; |loss difference| is between the two "
-                  "implementations' first-step losses. PML has no equivalent of the FaceNet/TF-Addons semi-hard rule or of our "
-                  "contrastive formula, so those rows show metrickit alone."),
+                  "implementations' first-step losses. PML has no equivalent of the FaceNet/TF-Addons semi-hard rule, so that row shows "
+                  "metrickit alone. Its contrastive loss runs on `LpDistance(power=1)` over the same pairs but is unsquared (d and "
+                  "relu(m - d), where metrickit has Hadsell et al.'s squares): speed and memory compare, the losses do not."),
         _provenance(record),
-        Table(["batch", "labels", "method", "metrickit (ms)", "PML (ms)", "speed-up", "metrickit (+MiB)", "PML (+MiB)", "memory ratio",
-               "loss difference"], rows),
+        Table(["threads", "batch", "labels", "method", "metrickit (ms)", "PML (ms)", "speed-up", "metrickit (+MiB)", "PML (+MiB)",
+               "memory ratio", "loss difference"], rows),
     ])]
 
 

@@ -88,3 +88,22 @@ def test_demo_quick_writes_its_files(tmp_path):
     assert results["provenance"]["threads"] == 2
     again = _run("demo", "--quick", "--out", str(out), "--quiet")
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def _all_parsers(parser, path=()):
+    import argparse
+
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _all_parsers(sub, (*path, name))
+
+
+def test_every_option_shows_its_default_in_help():
+    from metrickit.cli.app import build_parser
+
+    missing = [f"{' '.join(path)} {action.option_strings[-1]}" for path, parser in _all_parsers(build_parser())
+               for action in parser._actions
+               if action.option_strings and action.nargs != 0 and not action.required and "default" not in (action.help or "")]
+    assert missing == []

@@ -13,9 +13,44 @@ __all__ = ["build_parser", "main"]
 PROG = "metrickit"
 
 
+DATA_DIR_HELP = ("root of the shared datasets (default: $METRICKIT_DATA, else shared/data beside the repository holding the "
+                 "current folder, else ../shared/data beside the installed package's checkout)")
+
+
+def _data_dir(parser) -> None:
+    parser.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Append ``(default: X)`` to the help of every option that takes a value and whose help does not state its
+    default yet, in ``parser`` and all its subcommands; ``--help`` then shows every default."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                _show_defaults(sub)
+        elif action.option_strings and action.nargs != 0 and not action.required and "default" not in (action.help or ""):
+            value = action.default
+            value = "none" if value is None else ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+            action.help = f"{action.help} (default: {value})" if action.help else f"(default: {value})"
+
+
+def _config_defaults(group) -> None:
+    """State :class:`~metrickit.training.config.TrainConfig`'s defaults in the help of the ``train`` settings, whose
+    parser defaults stay None so that a --config file's values hold unless a flag is given."""
+    from dataclasses import MISSING, fields
+
+    from metrickit.training.config import TrainConfig
+
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING and f.default is not None}
+    for action in group._group_actions:
+        if action.dest in defaults and "default" not in (action.help or ""):
+            value = defaults[action.dest]
+            action.help = f"{action.help} (default: {value})" if action.help else f"(default: {value})"
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("common options")
-    group.add_argument("--threads", type=int, default=None, metavar="N", help="limit BLAS/torch threads to N")
+    group.add_argument("--threads", type=int, default=None, metavar="N", help="limit BLAS/torch threads to N (default: all cores)")
     group.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     group.add_argument("--json", action="store_true", help="print results as JSON on stdout")
     group.add_argument("--debug", action="store_true", help="show the full traceback on errors")
@@ -27,26 +62,26 @@ def _data_source(parser: argparse.ArgumentParser, *, with_split: bool = True) ->
     group.add_argument("--features", metavar="PATH", help="your features: .npy, .npz (X[, y]) or .csv")
     group.add_argument("--labels", metavar="PATH", help="your labels: .npy, .csv or .txt (one per line)")
     group.add_argument("--label-column", type=int, default=None, metavar="I", help="CSV column holding the labels (e.g. -1)")
-    group.add_argument("--data-dir", metavar="DIR", help="root of the shared datasets (default: $METRICKIT_DATA, else ../shared/data)")
+    _data_dir(group)
     if with_split:
-        group.add_argument("--test-size", type=float, default=0.3, help="held-out fraction, stratified (default 0.3; 0 = fit on all). MNIST uses its official test set")
-        group.add_argument("--n-train", type=int, default=None, metavar="N", help="use a stratified subsample of N training points")
+        group.add_argument("--test-size", type=float, default=0.3, help="held-out fraction, stratified (0 = fit on all). MNIST uses its official test set")
+        group.add_argument("--n-train", type=int, default=None, metavar="N", help="use a stratified subsample of N training points (default: all)")
     group.add_argument("--standardize", action="store_true", help="scale features to zero mean and unit variance (fitted on the training part)")
-    group.add_argument("--pca", type=int, default=None, metavar="K", help="project on K principal axes fitted on the training part")
+    group.add_argument("--pca", type=int, default=None, metavar="K", help="project on K principal axes fitted on the training part (default: no PCA)")
 
 
 def _lmnn_params(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("LMNN")
     group.add_argument("--n-components", type=int, default=None, help="output dimension (default: input dimension)")
-    group.add_argument("--n-neighbors", type=int, default=3, help="target neighbours per point (default 3)")
-    group.add_argument("--margin", type=float, default=1.0, help="margin in squared distance (default 1)")
-    group.add_argument("--push-weight", type=float, default=0.5, help="weight mu of the impostor term (default 0.5)")
+    group.add_argument("--n-neighbors", type=int, default=3, help="target neighbours per point")
+    group.add_argument("--margin", type=float, default=1.0, help="margin in squared distance")
+    group.add_argument("--push-weight", type=float, default=0.5, help="weight mu of the impostor term")
     group.add_argument("--init", default="auto", choices=("auto", "identity", "pca", "lda", "random"))
     group.add_argument("--solver", default="auto", choices=("auto", "lbfgs", "sdp"))
-    group.add_argument("--max-iter", type=int, default=1000, help="total L-BFGS iterations (default 1000)")
-    group.add_argument("--tol", type=float, default=1e-3, help="relative change of the exact objective to stop (default 1e-3)")
-    group.add_argument("--working-memory", type=float, default=None, metavar="MIB", help="memory budget of the blockwise searches")
-    group.add_argument("--seed", type=int, default=0, help="random seed for the split and init (default 0)")
+    group.add_argument("--max-iter", type=int, default=1000, help="total L-BFGS iterations")
+    group.add_argument("--tol", type=float, default=1e-3, help="relative change of the exact objective to stop")
+    group.add_argument("--working-memory", type=float, default=None, metavar="MIB", help="memory budget of the blockwise searches (default: scikit-learn's working_memory)")
+    group.add_argument("--seed", type=int, default=0, help="random seed for the split and init")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/demo-<timestamp>)")
     demo.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
     demo.add_argument("--quick", action="store_true", help="cap LMNN at 30 iterations and the embedder at 2 epochs (smoke test)")
-    demo.add_argument("--seed", type=int, default=0, help="split and init seed (default 0)")
+    demo.add_argument("--seed", type=int, default=0, help="split and init seed")
     _common(demo)
     demo.set_defaults(handler="metrickit.cli.commands:demo_command")
 
@@ -99,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", required=True, metavar="MODEL.npz")
     _data_source(evaluate)
     evaluate.add_argument("--seed", type=int, default=0, help="split seed (must match fit)")
-    evaluate.add_argument("--n-neighbors", type=int, default=3, help="k of the k-NN classifier (default 3)")
+    evaluate.add_argument("--n-neighbors", type=int, default=3, help="k of the k-NN classifier")
     _common(evaluate)
     evaluate.set_defaults(handler="metrickit.cli.commands:lmnn_evaluate_command")
     _deep_commands(groups)
@@ -116,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
     _common(report)
     report.set_defaults(handler="metrickit.cli.commands:report_command")
+    _show_defaults(parser)
     return parser
 
 
@@ -138,19 +174,19 @@ def _fewshot_commands(groups) -> None:
     train.add_argument("--out", required=True, metavar="DIR")
     train.add_argument("--overwrite", action="store_true")
     train.add_argument("--resume", action="store_true", help="continue exactly from --out/checkpoint.safetensors")
-    train.add_argument("--method", default="protonet", choices=("protonet", "softmax", "triplet"), help="(default protonet)")
+    train.add_argument("--method", default="protonet", choices=("protonet", "softmax", "triplet"))
     train.add_argument("--split", default="train", choices=("train", "trainval", "background"),
                        help="Vinyals' train.txt or trainval.txt, or Lake's images_background")
     train.add_argument("--val-split", default="auto", choices=("auto", "val", "alphabets", "none"),
                        help="what chooses the epoch: auto = val for train, alphabets for background, none for trainval")
     train.add_argument("--n-val-alphabets", type=int, default=5, help="background alphabets held out for --val-split alphabets")
-    train.add_argument("--data-dir", metavar="DIR")
+    _data_dir(train)
     for name, default in (("n-way", 60), ("n-shot", 5), ("n-query", 5), ("episodes-per-epoch", 100), ("epochs", 10),
                           ("lr-halve-every", 2000), ("val-n-way", 5), ("val-n-shot", 1), ("val-n-query", 15), ("val-episodes", 200),
                           ("seed", 0)):
-        train.add_argument(f"--{name}", type=int, default=default, help=f"(default {default})")
-    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's, halved every --lr-halve-every episodes (default 1e-3)")
-    train.add_argument("--margin", type=float, default=0.2, help="triplet margin on squared distances (--method triplet; default 0.2)")
+        train.add_argument(f"--{name}", type=int, default=default)
+    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's, halved every --lr-halve-every episodes")
+    train.add_argument("--margin", type=float, default=0.2, help="triplet margin on squared distances (--method triplet)")
     _common(train)
     train.set_defaults(handler="metrickit.cli.commands:fewshot_train_command")
     evaluate = verbs.add_parser("eval", help="accuracy ± 95%% CI of models side by side on seeded test episodes", description=(
@@ -161,12 +197,12 @@ def _fewshot_commands(groups) -> None:
                           help="a saved model (.safetensors) or 'euclidean'; repeat to compare")
     evaluate.add_argument("--runs", metavar="DIR", help="score one-shot runs in the official layout (runNN/...) instead of episodes; "
                           "a model that trained or validated on the runs' characters is refused")
-    evaluate.add_argument("--settings", default="5x1,5x5,20x1,20x5", help="N-way x K-shot list (default 5x1,5x5,20x1,20x5)")
+    evaluate.add_argument("--settings", default="5x1,5x5,20x1,20x5", help="N-way x K-shot list")
     evaluate.add_argument("--episodes", type=int, default=1000)
     evaluate.add_argument("--n-query", type=int, default=15)
     evaluate.add_argument("--seed", type=int, default=0, help="episode seed (the same file for every method)")
     evaluate.add_argument("--split", default="test", choices=("test", "val"))
-    evaluate.add_argument("--data-dir", metavar="DIR")
+    _data_dir(evaluate)
     evaluate.add_argument("--out", metavar="DIR", help="write results.json, accuracy.png and the episode files here")
     evaluate.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
     _common(evaluate)
@@ -181,7 +217,7 @@ def _fewshot_commands(groups) -> None:
     runs.add_argument("--out", required=True, metavar="DIR")
     runs.add_argument("--n-runs", type=int, default=20)
     runs.add_argument("--seed", type=int, default=0)
-    runs.add_argument("--data-dir", metavar="DIR")
+    _data_dir(runs)
     _common(runs)
     runs.set_defaults(handler="metrickit.cli.commands:fewshot_make_runs_command")
 
@@ -206,11 +242,11 @@ def _verify_commands(groups) -> None:
     train.add_argument("--overwrite", action="store_true")
     train.add_argument("--folds", type=_class_list, metavar="K,K,..", help="only these folds (default: all)")
     train.add_argument("--no-final", dest="final", action="store_false", help="train the folds only, no final model")
-    train.add_argument("--data-dir", metavar="DIR")
+    _data_dir(train)
     for name, default in (("epochs", 20), ("batches-per-epoch", 25), ("n-classes-per-batch", 8), ("n-per-class", 4),
                           ("embedding-dim", 128), ("seed", 0)):
-        train.add_argument(f"--{name}", type=int, default=default, help=f"(default {default})")
-    train.add_argument("--learning-rate", type=float, default=1e-3, help="(default 1e-3)")
+        train.add_argument(f"--{name}", type=int, default=default)
+    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate")
     train.add_argument("--margin", type=float, default=None, help="(default: contrastive 1.0, triplet 0.2)")
     _common(train)
     train.set_defaults(handler="metrickit.cli.commands:verify_train_command")
@@ -221,7 +257,7 @@ def _verify_commands(groups) -> None:
         "pairs; mean ± sd over folds. --out writes results.json, roc.png and distances.png."))
     evaluate.add_argument("--model", required=True, action="append", metavar="[NAME=]RUN",
                           help="a `verify train` folder (or one fold's model file); repeat to compare methods")
-    evaluate.add_argument("--data-dir", metavar="DIR")
+    _data_dir(evaluate)
     evaluate.add_argument("--out", metavar="DIR", help="write results.json, roc.png and distances.png here")
     evaluate.add_argument("--overwrite", action="store_true")
     _common(evaluate)
@@ -254,14 +290,14 @@ def _reid_commands(groups) -> None:
     train.add_argument("--method", default="triplet", choices=("euclidean", "lmnn", "softmax", "triplet"))
     train.add_argument("--out", required=True, metavar="DIR")
     train.add_argument("--overwrite", action="store_true")
-    train.add_argument("--seeds", type=_class_list, default=[0, 1, 2, 3, 4], metavar="S,S,..", help="(default 0,1,2,3,4)")
+    train.add_argument("--seeds", type=_class_list, default=[0, 1, 2, 3, 4], metavar="S,S,..", help="one person split per seed")
     train.add_argument("--no-final", dest="final", action="store_false", help="train the seeds' splits only, no final model")
-    train.add_argument("--data-dir", metavar="DIR")
+    _data_dir(train)
     for name, default in (("epochs", 20), ("batches-per-epoch", 20), ("n-classes-per-batch", 8), ("n-per-class", 4),
                           ("embedding-dim", 128), ("n-test", 50), ("n-val", 10)):
-        train.add_argument(f"--{name}", type=int, default=default, help=f"(default {default})")
-    train.add_argument("--learning-rate", type=float, default=1e-3, help="(default 1e-3)")
-    train.add_argument("--margin", type=float, default=0.3, help="batch-hard triplet margin (default 0.3)")
+        train.add_argument(f"--{name}", type=int, default=default)
+    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate")
+    train.add_argument("--margin", type=float, default=0.3, help="batch-hard triplet margin")
     _common(train)
     train.set_defaults(handler="metrickit.cli.commands:reid_train_command")
     evaluate = verbs.add_parser("eval", help="CMC and mAP on the unseen test persons", description=(
@@ -274,7 +310,7 @@ def _reid_commands(groups) -> None:
                           help="a `reid train` folder (or one seed's model file); repeat to compare methods")
     evaluate.add_argument("--rerank", action="store_true", help="also score with k-reciprocal re-ranking (k1=20, k2=6, lambda=0.3)")
     evaluate.add_argument("--ap", default="torchreid", choices=("torchreid", "market1501"), help="AP form behind mAP")
-    evaluate.add_argument("--data-dir", metavar="DIR")
+    _data_dir(evaluate)
     evaluate.add_argument("--out", metavar="DIR", help="write results.json and cmc.png here")
     evaluate.add_argument("--overwrite", action="store_true")
     _common(evaluate)
@@ -294,12 +330,12 @@ def _deep_commands(groups) -> None:
     train.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors (exactly)")
     group = train.add_argument_group("settings (override --config)")
     group.add_argument("--dataset", help="mnist, digits, a class-per-folder image dir, or a labelled .npz/.csv")
-    group.add_argument("--data-dir", metavar="DIR", help="root of the shared datasets")
-    group.add_argument("--image-size", type=int, help="resize folder images to this square side")
+    _data_dir(group)
+    group.add_argument("--image-size", type=int, help="resize folder images to this square side (default: their own size)")
     group.add_argument("--labels", metavar="PATH", help="labels file for .npy/.csv features (.npy, .csv or .txt)")
     group.add_argument("--label-column", type=int, metavar="I", help="CSV column holding the labels (e.g. -1)")
-    group.add_argument("--train-classes", type=_class_list, metavar="A,B,..", help="training classes (others unseen)")
-    group.add_argument("--test-classes", type=_class_list, metavar="A,B,..", help="unseen test classes")
+    group.add_argument("--train-classes", type=_class_list, metavar="A,B,..", help="training classes, others unseen (default: mnist 0-4, digits 0-5, else the first 60%% of the classes)")
+    group.add_argument("--test-classes", type=_class_list, metavar="A,B,..", help="unseen test classes (default: the classes not trained on)")
     group.add_argument("--n-val-classes", type=int, help="training classes held out for validation (0 or >= 2; default 2)")
     group.add_argument("--architecture", choices=("mlp", "conv4", "resnet"))
     group.add_argument("--embedding-dim", type=int)
@@ -316,6 +352,7 @@ def _deep_commands(groups) -> None:
     group.add_argument("--learning-rate", type=float)
     group.add_argument("--seed", type=int)
     group.add_argument("--device", choices=("cpu", "cuda", "auto"))
+    _config_defaults(group)
     _common(train)
     train.set_defaults(handler="metrickit.cli.commands:train_command")
 
@@ -326,11 +363,11 @@ def _deep_commands(groups) -> None:
     evaluate.add_argument("--dataset", required=True, help="mnist, digits, an image folder, or a labelled .npz/.csv")
     evaluate.add_argument("--split", default="test", choices=("train", "test"))
     evaluate.add_argument("--classes", type=_class_list, metavar="A,B,..", help="only these classes (default: all)")
-    evaluate.add_argument("--data-dir", metavar="DIR")
-    evaluate.add_argument("--image-size", type=int)
+    _data_dir(evaluate)
+    evaluate.add_argument("--image-size", type=int, help="resize folder images to this square side (default: their own size)")
     evaluate.add_argument("--labels", metavar="PATH", help="labels file for .npy/.csv features")
     evaluate.add_argument("--label-column", type=int, metavar="I", help="CSV column holding the labels")
-    evaluate.add_argument("--n-neighbors", type=int, default=5, help="k of the kNN accuracy (default 5)")
+    evaluate.add_argument("--n-neighbors", type=int, default=5, help="k of the kNN accuracy")
     evaluate.add_argument("--backend", default="auto", choices=("auto", "exact", "faiss"))
     _common(evaluate)
     evaluate.set_defaults(handler="metrickit.cli.commands:evaluate_command")

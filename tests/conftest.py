@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metrickit.datasets.paths import default_data_dir
+from metrickit.datasets.paths import dataset_dir
+from metrickit.exceptions import DatasetNotFoundError
 
 _REAL_DATA_RAN: list[str] = []
 
@@ -23,13 +24,13 @@ def rng() -> np.random.Generator:
 
 
 def _shared_dataset(name: str) -> Path:
-    folder = default_data_dir() / name
-    if not folder.is_dir():
-        message = f"shared dataset '{name}' not found at {folder} (set METRICKIT_DATA or place ../shared/data)"
+    try:
+        return dataset_dir(name)
+    except DatasetNotFoundError as error:
+        message = f"shared dataset missing: {error}"
         if _in_ci():
             pytest.fail(f"CI=true but {message}")
         pytest.skip(message)
-    return folder
 
 
 def _real_dataset_fixture(name: str, fixture_name: str):

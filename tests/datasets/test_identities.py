@@ -38,7 +38,7 @@ def test_real_orl_and_svc_archives(orl_dir, svc2004_dir):
 
 
 def test_missing_corrupt_and_foreign_archives_are_named(tmp_path):
-    with pytest.raises(DatasetNotFoundError, match="orl_faces does not exist"):
+    with pytest.raises(DatasetNotFoundError, match="Dataset folder 'orl_faces/' not found; tried "):
         load_orl(tmp_path)
     (tmp_path / "orl_faces").mkdir()
     with pytest.raises(DatasetNotFoundError, match="att_faces_s1-s30.zip does not exist"):

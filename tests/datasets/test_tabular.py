@@ -49,5 +49,5 @@ def test_label_count_must_match_rows(tmp_path):
 
 
 def test_missing_data_dir_names_the_folder(tmp_path):
-    with pytest.raises(DatasetNotFoundError, match=re.escape(f"Dataset folder {tmp_path / 'mnist'} does not exist")):
+    with pytest.raises(DatasetNotFoundError, match=re.escape(f"Dataset folder 'mnist/' not found; tried {tmp_path / 'mnist'}.")):
         load_split(data="mnist", data_dir=tmp_path)

@@ -1,4 +1,8 @@
-"""Where datasets live: ``--data-dir``, else ``$METRICKIT_DATA``, else ``<repo root>/../shared/data``."""
+"""Where datasets live. The data root is, in order: ``--data-dir`` (``data_dir=``); ``$METRICKIT_DATA``;
+``shared/data`` beside the root of the git checkout holding the current folder (``<repo>/../shared/data``);
+``../shared/data`` beside the checkout the package was installed from. An explicit folder or the variable is used
+alone; otherwise the first of the last two that holds the dataset wins, and a missing dataset names every path tried.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,46 @@ from pathlib import Path
 
 from metrickit.exceptions import DatasetNotFoundError
 
-__all__ = ["default_data_dir", "dataset_dir"]
+__all__ = ["data_roots", "dataset_dir", "default_data_dir"]
 
 ENV_VAR = "METRICKIT_DATA"
 
 
-def default_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """The data root: the argument, else ``$METRICKIT_DATA``, else ``../shared/data`` beside the repository."""
+def _checkout_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding ``.git`` (a folder, or a file in a git worktree)."""
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def data_roots(data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The data roots to try, in order (see the module docstring), without duplicates."""
     if data_dir is not None:
-        return Path(data_dir)
+        return [Path(data_dir)]
     if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
-    repo_root = Path(__file__).resolve().parents[3]  # src/metrickit/datasets/paths.py -> repo root
-    return repo_root.parent / "shared" / "data"
+        return [Path(os.environ[ENV_VAR])]
+    roots = []
+    checkout = _checkout_root(Path.cwd().resolve())
+    if checkout is not None:
+        roots.append(checkout.parent / "shared" / "data")
+    installed = Path(__file__).resolve().parents[3]  # src/metrickit/datasets/paths.py -> the checkout installed from
+    roots.append(installed.parent / "shared" / "data")
+    return list(dict.fromkeys(roots))
+
+
+def default_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The data root: the first of :func:`data_roots` that exists, else the first."""
+    roots = data_roots(data_dir)
+    return next((root for root in roots if root.is_dir()), roots[0])
 
 
 def dataset_dir(name: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """The folder of dataset ``name`` under the data root, or a clear error saying where it was looked for."""
-    root = default_data_dir(data_dir)
-    folder = root / name
-    if not folder.is_dir():
-        raise DatasetNotFoundError(
-            f"Dataset folder {folder} does not exist. Pass --data-dir (or data_dir=), or set {ENV_VAR}, "
-            f"to a folder that contains '{name}/'."
-        )
-    return folder
+    """The folder of dataset ``name`` under the first data root that holds it, or an error naming every path tried."""
+    roots = data_roots(data_dir)
+    for root in roots:
+        if (root / name).is_dir():
+            return root / name
+    tried = ", ".join(str(root / name) for root in roots)
+    raise DatasetNotFoundError(f"Dataset folder '{name}/' not found; tried {tried}. Pass --data-dir (or data_dir=), or set {ENV_VAR}, "
+                               f"to a folder that contains '{name}/'.")

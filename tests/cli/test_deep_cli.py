@@ -82,3 +82,58 @@ def test_bring_your_own_csv_features(tmp_path, capsys):
     np.save(tmp_path / "X.npy", table[:, :5])
     assert main(["train", "--dataset", str(tmp_path / "X.npy"), "--architecture", "mlp", "--out", str(tmp_path / "r2"), "-q"]) == 1
     assert "holds no labels" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def mlp_model(tmp_path_factory):
+    """A tiny MLP trained on digits (8 x 8 inputs: 64 features)."""
+    out = tmp_path_factory.mktemp("mlp")
+    assert main([*TRAIN, "--out", str(out / "run")]) == 0
+    return out / "run" / "model.safetensors"
+
+
+def test_embed_labels_images_by_the_first_folder_below_the_root(mlp_model, tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    for user in ("user1", "user12"):
+        for kind in ("genuine", "forged"):
+            (tmp_path / "sig" / user / kind).mkdir(parents=True)
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(tmp_path / "sig" / user / kind / "x.png")
+    embed = ["embed", str(tmp_path / "sig"), "--model", str(mlp_model)]
+    assert main([*embed, "--out", str(tmp_path / "a.npz")]) == 0
+    with np.load(tmp_path / "a.npz") as data:
+        assert sorted(set(data["labels"])) == ["user1", "user12"]
+    assert main([*embed, "--label-depth", "2", "--out", str(tmp_path / "b.npz")]) == 0
+    with np.load(tmp_path / "b.npz") as data:
+        assert "user12/genuine" in set(data["labels"])
+    assert main([*embed, "--label-depth", "3", "--out", str(tmp_path / "c.npz")]) == 1
+    assert "`label_depth` (3) labels images by the 3 folder(s) below" in capsys.readouterr().err
+    assert main([*embed, "--label-depth", "0", "--out", str(tmp_path / "d.npz")]) == 0
+    with np.load(tmp_path / "d.npz") as data:
+        assert "labels" not in data
+
+
+def test_embed_one_image_file(mlp_model, tmp_path, capsys):
+    Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(tmp_path / "face.png")
+    assert main(["embed", str(tmp_path / "face.png"), "--model", str(mlp_model), "--out", str(tmp_path / "e.npz"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 1
+    with np.load(tmp_path / "e.npz") as data:
+        assert list(data["ids"]) == ["face.png"] and data["embeddings"].shape[0] == 1
+
+
+@pytest.mark.parametrize("command", ["embed", "lmnn-transform"])
+def test_non_finite_and_empty_features_are_refused_naming_file_row_and_column(mlp_model, tmp_path, capsys, command):
+    X = np.random.default_rng(0).random((5, 64))
+    X[3, 7] = np.inf
+    np.save(tmp_path / "bad.npy", X)
+    np.save(tmp_path / "empty.npy", np.zeros((0, 64)))
+    model = str(mlp_model)
+    if command == "lmnn-transform":
+        assert main(["lmnn", "fit", "--data", "iris", "--out", str(tmp_path / "lmnn.npz"), "-q"]) == 0
+        model = str(tmp_path / "lmnn.npz")
+    run = (lambda f: ["embed", str(f), "--model", model, "--out", str(tmp_path / "o.npz")]) if command == "embed" else \
+        (lambda f: ["lmnn", "transform", "--features", str(f), "--model", model, "--out", str(tmp_path / "o.npy")])
+    assert main(run(tmp_path / "bad.npy")) == 1
+    assert f"Features in {tmp_path / 'bad.npy'} must be finite: row 3, column 7 (counting from 0) is inf" in capsys.readouterr().err
+    assert main(run(tmp_path / "empty.npy")) == 1
+    assert "holds no features (shape (0, 64))" in capsys.readouterr().err
+    assert not (tmp_path / "o.npz").exists() and not (tmp_path / "o.npy").exists()

@@ -372,10 +372,14 @@ def _deep_commands(groups) -> None:
     _common(evaluate)
     evaluate.set_defaults(handler="metrickit.cli.commands:evaluate_command")
 
-    embed = groups.add_parser("embed", help="embed a folder of images (or a features file) with a saved model", description=(
-        "Write the embeddings of every image under PATH (flat, or class sub-folders) or of a features file to an .npz "
-        "with arrays embeddings, ids and (for class sub-folders) labels."))
-    embed.add_argument("path", metavar="PATH")
+    embed = groups.add_parser("embed", help="embed images (a folder or one file) or a features file with a saved model", description=(
+        "Write the embeddings of every image under PATH (flat, or in sub-folders), of one image file, or of a features "
+        "file (.npy, .npz, .csv) to an .npz with arrays embeddings, ids and labels (for images in sub-folders: the "
+        "first --label-depth folders below PATH, so PATH/user12/genuine/x.png is user12)."))
+    embed.add_argument("path", metavar="PATH", help="a folder of images, an image file, or a features file")
+    embed.add_argument("--label-depth", type=int, default=None, metavar="D",
+                       help="label images by the first D folders below PATH; 0: no labels (default: 1 when every image is in a "
+                            "sub-folder, else no labels)")
     embed.add_argument("--model", required=True, metavar="MODEL.safetensors")
     embed.add_argument("--out", required=True, metavar="OUT.npz")
     embed.add_argument("--overwrite", action="store_true", help="replace an existing --out file")

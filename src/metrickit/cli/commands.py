@@ -205,7 +205,7 @@ def embed_command(args: argparse.Namespace) -> int:
     from metrickit.evaluation.models import embed_path
 
     check_can_write(args.out, overwrite=args.overwrite)
-    arrays = embed_path(args.path, args.model)
+    arrays = embed_path(args.path, args.model, label_depth=args.label_depth)
     with atomic_path(args.out, overwrite=args.overwrite) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)

@@ -79,7 +79,21 @@ def load_features(
         raise ValueError(f"Features file {path} must end in .npy, .npz or .csv; got {suffix!r}.")
     if X.ndim != 2:
         raise ValueError(f"Features in {path} must be 2-D (n_samples, n_features); got shape {X.shape}.")
-    return X, y
+    return _check_feature_values(X, path), y
+
+
+def _check_feature_values(X: np.ndarray, path: Path) -> np.ndarray:
+    """Refuse an empty, non-numeric or non-finite feature table, naming the file and the first bad entry."""
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"Features file {path} holds no features (shape {X.shape}); expected at least one row and one column.")
+    if not (np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.bool_)) or np.iscomplexobj(X):
+        raise ValueError(f"Features in {path} must be real numbers; got dtype {X.dtype}.")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"Features in {path} must be finite: row {row}, column {column} (counting from 0) is {X[row, column]} "
+                         f"({int(bad.sum())} non-finite entries in all).")
+    return X
 
 
 def load_labels(path: str | os.PathLike) -> np.ndarray:

@@ -42,17 +42,22 @@ def evaluate_model(
             "classes": sorted(np.unique(data.y).tolist(), key=str), "classes_seen_in_training": seen, **report.as_dict()}
 
 
-def embed_path(path: str | os.PathLike, model_path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Embeddings of every image under a folder (flat or class sub-folders) or of a features file.
+def embed_path(path: str | os.PathLike, model_path: str | os.PathLike, *, label_depth: int | None = None) -> dict[str, np.ndarray]:
+    """Embeddings of every image under a folder, of one image file, or of a features file.
 
-    Returns ``embeddings`` (n, embedding_dim), ``ids`` (relative file names, or row numbers) and,
-    for class sub-folders or labelled files, ``labels``.
+    Returns ``embeddings`` (n, embedding_dim), ``ids`` (file names relative to ``path``, or row numbers) and,
+    for labelled folders or files, ``labels``. An image under a folder is labelled by the first ``label_depth``
+    folders below ``path`` (``user12/genuine/x.png`` is ``user12`` at depth 1, ``user12/genuine`` at depth 2);
+    by default 1 when every image lies in a sub-folder, else no labels; 0 means no labels.
     """
+    from metrickit._validation import check_positive_int
     from metrickit.datasets.labeled import IMAGE_SUFFIXES
     from metrickit.datasets.tabular import load_features
     from metrickit.exceptions import DatasetNotFoundError
     from metrickit.models.artifact import load_deep_model
 
+    if label_depth is not None:
+        label_depth = check_positive_int(label_depth, "label_depth", minimum=0)
     model = load_deep_model(model_path)
     path = Path(path)
     out: dict[str, np.ndarray] = {}
@@ -61,9 +66,18 @@ def embed_path(path: str | os.PathLike, model_path: str | os.PathLike) -> dict[s
         if not files:
             raise DatasetNotFoundError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
         raw = model.preprocessing.read_images(files)
-        out["ids"] = np.array([str(p.relative_to(path)) for p in files])
-        if all(p.parent != path for p in files):
-            out["labels"] = np.array([p.parent.name for p in files])
+        relative = [p.relative_to(path) for p in files]
+        out["ids"] = np.array([str(r) for r in relative])
+        depth = label_depth if label_depth is not None else int(all(len(r.parts) > 1 for r in relative))
+        if depth:
+            shallow = next((r for r in relative if len(r.parts) <= depth), None)
+            if shallow is not None:
+                raise ValueError(f"`label_depth` ({depth}) labels images by the {depth} folder(s) below {path}, but {shallow} lies "
+                                 "higher; lower --label-depth or move it.")
+            out["labels"] = np.array(["/".join(r.parts[:depth]) for r in relative])
+    elif path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        raw = model.preprocessing.read_images([path])
+        out["ids"] = np.array([path.name])
     elif path.is_file():
         raw, labels = load_features(path)
         out["ids"] = np.arange(len(raw)).astype(str)

@@ -16,14 +16,16 @@ def omniglot_root(tmp_path, monkeypatch):
     root = tmp_path / "data"
     (root / "omniglot").mkdir(parents=True)
     rotations = [f"{c}/rot{r:03d}" for c in CHARACTERS for r in (0, 90, 180, 270)]
-    fake_omniglot(root / "omniglot", CHARACTERS, drawers=6, splits={"train": rotations[:20], "val": rotations[20:26], "test": rotations[26:]})
+    # character-disjoint, as Vinyals' splits: train 1-5, val 6, test 7-8 (each in four rotations)
+    splits = {"train": rotations[:20], "val": rotations[20:24], "test": rotations[24:], "trainval": rotations[:24]}
+    fake_omniglot(root / "omniglot", CHARACTERS, drawers=6, splits=splits)
     return root
 
 
 def test_fewshot_train_then_eval_against_pixels(omniglot_root, tmp_path, capsys):
     out = tmp_path / "run"
     train = ["fewshot", "train", "--data-dir", str(omniglot_root), "--n-way", "5", "--n-shot", "2", "--n-query", "2",
-             "--episodes-per-epoch", "4", "--epochs", "2", "--val-episodes", "10", "--val-n-query", "3", "--out", str(out), "--threads", "1", "-q", "--json"]
+             "--episodes-per-epoch", "4", "--epochs", "2", "--val-episodes", "10", "--val-n-way", "3", "--val-n-query", "3", "--out", str(out), "--threads", "1", "-q", "--json"]
     assert main(train) == 0
     results = json.loads(capsys.readouterr().out)
     assert results["n_train_classes"] == 20 and len(results["history"]) == 2
@@ -58,8 +60,8 @@ def test_fewshot_train_baselines_record_their_method(omniglot_root, tmp_path, ca
 def test_fewshot_errors_are_one_line(omniglot_root, capsys):
     assert main(["fewshot", "eval", "--data-dir", str(omniglot_root), "--model", "euclidean", "--settings", "5-1"]) == 1
     assert "`settings` entries must look like 5x1" in capsys.readouterr().err
-    assert main(["fewshot", "eval", "--data-dir", str(omniglot_root), "--model", "euclidean", "--settings", "7x1", "--n-query", "2"]) == 1
-    assert "`n_way` (7) is more than the 6 classes" in capsys.readouterr().err
+    assert main(["fewshot", "eval", "--data-dir", str(omniglot_root), "--model", "euclidean", "--settings", "9x1", "--n-query", "2"]) == 1
+    assert "`n_way` (9) is more than the 8 classes" in capsys.readouterr().err
     assert main(["fewshot", "eval", "--data-dir", str(omniglot_root), "--model", "a=euclidean", "--model", "a=euclidean"]) == 1
     assert "two --model values are both named 'a'" in capsys.readouterr().err
     assert main(["fewshot", "train", "--data-dir", str(omniglot_root), "--out", "x", "--margin", "-1"]) == 1
@@ -99,3 +101,15 @@ def test_overlapping_training_and_validation_splits_are_refused(omniglot_root, t
                  "--out", str(tmp_path / "x")]) == 1
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_eval_refuses_a_model_that_trained_on_the_split_it_is_scored_on(omniglot_root, tmp_path, capsys):
+    out = tmp_path / "tv"
+    train = ["fewshot", "train", "--data-dir", str(omniglot_root), "--split", "trainval", "--n-way", "5", "--n-shot", "2",
+             "--n-query", "2", "--episodes-per-epoch", "2", "--epochs", "1", "--out", str(out), "--threads", "1", "-q"]
+    assert main(train) == 0
+    evaluate = ["fewshot", "eval", "--data-dir", str(omniglot_root), "--model", str(out / "model.safetensors"), "--settings", "3x1",
+                "--episodes", "5", "--n-query", "2"]
+    assert main([*evaluate, "--split", "val"]) == 1  # trainval.txt contains val.txt
+    assert "trained or validated on 1 characters of the 'val' split (e.g. Alpha/character06)" in capsys.readouterr().err
+    assert main([*evaluate, "--split", "test"]) == 0

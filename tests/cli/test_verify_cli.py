@@ -89,3 +89,13 @@ def test_no_final_trains_the_folds_only(trained, tmp_path, capsys):
     assert not (tmp_path / "run" / "final").exists()
     assert main(["verify", "predict", "a.pgm", "b.pgm", "--model", str(tmp_path / "run")]) == 1
     assert "holds no final model" in capsys.readouterr().err
+
+
+def test_eval_refuses_a_fold_whose_test_identities_were_trained_on(trained, tmp_path, capsys):
+    from metrickit.models.artifact import save_deep_model
+
+    model = load_deep_model(trained / "euclidean" / "fold0" / "model.safetensors")
+    model.info["fold"]["test"] = [*model.info["fold"]["test"][1:], model.info["fold"]["fit"][0]]  # a tampered record
+    save_deep_model(model, tmp_path / "leaky.safetensors")
+    assert main(["verify", "eval", "--model", str(tmp_path / "leaky.safetensors"), "--data-dir", str(trained / "data")]) == 1
+    assert f"the model's test identities ['{model.info['fold']['fit'][0]}'] were among its training" in capsys.readouterr().err

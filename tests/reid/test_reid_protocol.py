@@ -71,3 +71,15 @@ def test_cli_train_then_eval_with_reranking(market, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["cmc.png", "projection.png", "results.json"]
     assert main(["reid", "eval", "--model", str(tmp_path / "nowhere"), "--data-dir", str(market)]) == 1
     assert "holds no seed models" in capsys.readouterr().err
+
+
+def test_eval_refuses_a_split_whose_test_persons_were_trained_on(market, tmp_path, capsys):
+    from metrickit.models.artifact import save_deep_model
+
+    data = load_market1501_subset(market)
+    split = split_persons(data.identities, 0, n_test=10, n_val=4)
+    model, _ = train_split(data, split, ReidConfig(method="euclidean", **QUICK))
+    model.info["split"]["test"] = [*split.test[1:], split.fit[0]]  # a tampered record
+    save_deep_model(model, tmp_path / "leaky.safetensors")
+    assert main(["reid", "eval", "--model", str(tmp_path / "leaky.safetensors"), "--data-dir", str(market)]) == 1
+    assert f"its test persons [{split.fit[0]}] were among its training or validation persons" in capsys.readouterr().err

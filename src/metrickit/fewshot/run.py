@@ -149,6 +149,17 @@ def _train_stage(
     return write_run(out, model, result.history, results, config.threads)
 
 
+def _refuse_seen_characters(loaded: Mapping[str, Any], paths: Mapping[str, Any], characters: set[str], split: str, data_dir) -> None:
+    """Raise if a model trained or validated on a character of the evaluation split (e.g. a trainval model on 'val')."""
+    from metrickit.fewshot.oneshot import model_characters
+
+    for name, model in loaded.items():
+        seen = sorted(model_characters(model.info, data_dir) & characters) if model is not None else []
+        if seen:
+            raise ValueError(f"model {name!r} ({paths[name]}) trained or validated on {len(seen)} characters of the {split!r} split "
+                             f"(e.g. {seen[0]}); score it on classes it never saw.")
+
+
 def evaluate_fewshot(
     models: Mapping[str, str | os.PathLike | None],
     *,
@@ -184,6 +195,7 @@ def evaluate_fewshot(
         raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite or choose another --out.")
     loaded = {name: load_deep_model(path) if path is not None else None for name, path in models.items()}
     data = load_omniglot(split, data_dir=data_dir)
+    _refuse_seen_characters(loaded, models, set(characters_of(data.y)), split, data_dir)
     _, codes = np.unique(data.y, return_inverse=True)
     files = {setting: make_episodes(codes, *setting, n_query, n_episodes, seed=seed) for setting in settings}
     methods = {}

@@ -83,6 +83,10 @@ def evaluate_reid_runs(
             if not split["test"]:
                 raise ValueError(f"{path} is a final model: it trained on every person but its validation ones, so no test person "
                                  "is left to score it on; evaluate the run's seed models (seed<k>/model.safetensors).")
+            leaked = sorted(set(split["test"]) & (set(model.training_classes) | set(split["val"])))
+            if leaked:
+                raise ValueError(f"{path}: its test persons {leaked[:5]} were among its training or validation persons; "
+                                 "it cannot be scored on them.")
             test = data.of(split["test"])
             embeddings = model.embed(test.images).astype(np.float64)
             queries = test.queries()

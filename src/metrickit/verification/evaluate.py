@@ -33,6 +33,11 @@ def evaluate_fold(model, data: IdentitySet) -> dict[str, Any]:
     if not fold["test"]:
         raise ValueError("this is a final model: it trained on every identity but its validation ones, so no test identity is "
                          "left to score it on; evaluate the run's fold models (fold<k>/model.safetensors).")
+    seen = {str(c).removesuffix("/forged") for c in model.training_classes} | set(map(str, fold["val"]))
+    leaked = sorted(set(map(str, fold["test"])) & seen, key=str)
+    if leaked:
+        raise ValueError(f"the model's test identities {leaked[:5]} were among its training or validation identities; "
+                         "it cannot be scored on them.")
     test = data.of(fold["test"])
     embeddings = model.embed(test.images).astype(np.float64)
     genuine, impostor = pair_distances(embeddings, test)

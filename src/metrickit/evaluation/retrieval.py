@@ -6,8 +6,8 @@ relevant. Then precision@1 is ``rel_1``, R-precision is ``sum_{i<=R} rel_i / R``
 ``(1/R) sum_{i<=R} rel_i * P(i)`` with ``P(i)`` the precision among the first ``i``; kNN accuracy is
 whether the majority label of the ``n_neighbors`` nearest references is the query's. Every metric averages
 over the same queries: those with ``R > 0``. Queries with ``R = 0`` have nothing to retrieve (and could never
-be voted right): they are skipped and counted in ``n_skipped``. These are the definitions of
-pytorch-metric-learning's ``AccuracyCalculator`` (tested equal).
+be voted right): they are skipped and counted in ``n_skipped``. Precision@1, R-precision and MAP@R are
+pytorch-metric-learning's ``AccuracyCalculator`` definitions (tested equal); its kNN accuracy is not compared.
 """
 
 from __future__ import annotations

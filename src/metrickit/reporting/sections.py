@@ -319,7 +319,7 @@ def _reid(record: dict, path: Path) -> list[Section]:
     return [Section("Person re-identification: Market-1501 subset, 5 splits of 50 unseen test persons", [
         Paragraph("For each seed, 50 persons are unseen test persons, 10 validate (epoch or PCA size, by their mAP) and 40 train. Queries: "
                   "one image per (person, camera) of the test persons, the lowest frame; gallery: all their images; gallery images of the "
-                  "query's person from the query's camera are ignored. " + _AP_RULES[record.get("ap_rule", "torchreid")] + " Mean ± sd over seeds; re-ranking is k-reciprocal (k1 = 20, k2 = 6, "
+                  "query's person from the query's camera, and junk (identity -1), are ignored. " + _AP_RULES[record.get("ap_rule", "torchreid")] + " Mean ± sd over seeds; re-ranking is k-reciprocal (k1 = 20, k2 = 6, "
                   "lambda = 0.3). Euclidean: standardised pixels. LMNN: colour histograms of 6 horizontal stripes, PCA, one target "
                   "neighbour." + budget + " This subset is small: a plumbing check, not a comparison with published Market-1501 results."),
         _provenance(record),

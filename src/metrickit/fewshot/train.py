@@ -35,7 +35,8 @@ from metrickit.fewshot.protonet import prototypical_loss
 from metrickit.losses import TripletMarginLoss
 from metrickit.models.embedding import Conv4
 from metrickit.samplers import EpisodeSampler, split_episode
-from metrickit.training.checkpoint import finish_epoch, load_checkpoint, restore_training
+from metrickit.training.config import LoopConfig
+from metrickit.training.engine import fit
 
 __all__ = ["METHODS", "FewShotConfig", "FewShotObjective", "FewShotResult", "train_fewshot"]
 
@@ -76,6 +77,10 @@ class FewShotConfig:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def loop(self) -> LoopConfig:
+        """The loop's part: Adam, the learning rate halved every ``lr_halve_every`` episodes (as in the paper), no augmentation."""
+        return LoopConfig(self.epochs, "adam", self.learning_rate, 0.0, "step", self.lr_halve_every, self.seed)
+
 
 class FewShotObjective(nn.Module):
     """The loss of one training episode's embeddings, by ``config.method`` (see the module docstring).
@@ -88,6 +93,7 @@ class FewShotObjective(nn.Module):
     def __init__(self, config: FewShotConfig, embedding_dim: int, n_classes: int):
         super().__init__()
         self.method = config.method
+        self.progress_name = "active_fraction" if config.method == "triplet" else "train_accuracy"
         self.n_way = config.n_way
         self.cut = split_episode(config.n_way, config.n_shot, config.n_query)
         self.head = nn.Linear(embedding_dim, n_classes) if config.method == "softmax" else None
@@ -122,53 +128,22 @@ def train_fewshot(
     quiet: bool = False,
 ) -> FewShotResult:
     """Train a conv-4 embedder on episodes of ``train`` with ``config.method``; select the epoch by ``val`` episodes when given."""
-    from tqdm.auto import tqdm
-
     if config.threads:
         torch.set_num_threads(int(config.threads))
     classes, codes = np.unique(train.y, return_inverse=True)
     sampler = EpisodeSampler(codes, config.n_way, config.n_shot, config.n_query, config.episodes_per_epoch, seed=config.seed)
-    val_file = None
+    validate = None
     if val is not None:
         _, val_codes = np.unique(val.y, return_inverse=True)
         val_file = make_episodes(val_codes, config.val_n_way, config.val_n_shot, config.val_n_query, config.val_episodes, seed=config.seed)
-    torch.manual_seed(config.seed)
-    channels, *size = train.preprocessing.shape
-    model = Conv4(channels, config.hidden, size, normalize=config.method == "triplet")
-    objective = FewShotObjective(config, model.embedding_dim, len(classes))
-    optimizer = torch.optim.Adam([*model.parameters(), *objective.parameters()], lr=config.learning_rate)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_halve_every, gamma=0.5)
-    history: list[dict[str, Any]] = []
-    best = {"epoch": -1, "score": -np.inf, "weights": None}
-    start = 0
-    if resume:
-        start, history, best = restore_training(load_checkpoint(checkpoint), model, objective, optimizer, scheduler)
-    X, codes = torch.from_numpy(train.X), torch.from_numpy(codes)
-    progress = "active" if config.method == "triplet" else "accuracy"
-    for epoch in range(start, config.epochs):
-        sampler.set_epoch(epoch)
-        model.train()
-        began, losses, figures = time.perf_counter(), [], []
-        bar = tqdm(sampler, desc=f"epoch {epoch + 1}/{config.epochs}", unit="episode", disable=quiet, leave=False)
-        for batch in bar:
-            loss, figure = objective(model(X[batch]), codes[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            losses.append(float(loss.detach()))
-            figures.append(figure)
-            bar.set_postfix({"loss": f"{losses[-1]:.4f}", progress: f"{figure:.3f}"})
-        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)),
-                  "active_fraction" if progress == "active" else "train_accuracy": float(np.mean(figures)),
-                  "seconds": time.perf_counter() - began}
-        score = float(epoch)
-        if val_file is not None:
+
+        def validate(model: Conv4) -> tuple[float, dict[str, Any]]:
             began = time.perf_counter()
             report = evaluate_episodes(model.embed(val.X), val_file)
-            record.update(val_accuracy=report.accuracy, val_ci95=report.ci95, val_seconds=time.perf_counter() - began)
-            score = report.accuracy
-        best = finish_epoch(epoch, record, score, history, best, model, objective, optimizer, scheduler, checkpoint)
-    if best["weights"] is not None:
-        model.load_state_dict(best["weights"])
-    return FewShotResult(model.eval(), history, best["epoch"])
+            return report.accuracy, {"val_accuracy": report.accuracy, "val_ci95": report.ci95, "val_seconds": time.perf_counter() - began}
+
+    channels, *size = train.preprocessing.shape
+    fitted = fit(config.loop(), lambda: Conv4(channels, config.hidden, size, normalize=config.method == "triplet"),
+                 lambda model: FewShotObjective(config, model.embedding_dim, len(classes)), sampler, torch.from_numpy(train.X),
+                 torch.from_numpy(codes), validate=validate, checkpoint=checkpoint, resume=resume, quiet=quiet, unit="episode")
+    return FewShotResult(fitted.model, fitted.history, fitted.best_epoch)

@@ -9,13 +9,44 @@ from typing import Any
 
 from metrickit._validation import check_count_fields
 
-__all__ = ["LOSSES", "MINERS", "TrainConfig", "load_config"]
+__all__ = ["LOSSES", "MINERS", "LoopConfig", "TrainConfig", "load_config"]
 
 LOSSES = ("triplet", "contrastive", "softmax")
 MINERS = ("all", "hard", "semihard", "semihard-facenet", "random")
 ARCHITECTURES = ("mlp", "conv4", "resnet")
 AUGMENTATIONS = ("none", "flip")
 DEFAULT_SPLITS = {"mnist": ([0, 1, 2, 3, 4], [5, 6, 7, 8, 9]), "digits": ([0, 1, 2, 3, 4, 5], [6, 7, 8, 9])}
+
+
+SCHEDULERS = ("cosine", "step", "none")
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """What the training loop (:func:`metrickit.training.engine.fit`) reads: budget, optimiser, schedule, seed, device.
+
+    ``scheduler``: 'cosine' anneals over every step, 'step' halves the learning rate every ``lr_halve_every`` steps
+    (Prototypical Networks' schedule), 'none' keeps it. ``augment='flip'`` flips each input horizontally with p = 1/2.
+    """
+
+    epochs: int = 10
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    scheduler: str = "cosine"
+    lr_halve_every: int = 2000
+    seed: int = 0
+    device: str = "cpu"
+    augment: str = "none"
+
+    def __post_init__(self) -> None:
+        _choice(self.optimizer, "optimizer", ("adam", "sgd"))
+        _choice(self.scheduler, "scheduler", SCHEDULERS)
+        _choice(self.device, "device", ("cpu", "cuda", "auto"))
+        _choice(self.augment, "augment", AUGMENTATIONS)
+        check_count_fields(self, ("epochs", "lr_halve_every"))
+        if not (self.learning_rate > 0):
+            raise ValueError(f"`learning_rate` must be > 0; got {self.learning_rate!r}.")
 
 
 @dataclass
@@ -74,6 +105,11 @@ class TrainConfig:
             raise ValueError(f"`learning_rate` must be > 0; got {self.learning_rate!r}.")
         if not (self.margin >= 0):
             raise ValueError(f"`margin` must be >= 0; got {self.margin!r}.")
+
+    def loop(self) -> LoopConfig:
+        """The loop's part of this config."""
+        return LoopConfig(self.epochs, self.optimizer, self.learning_rate, self.weight_decay, self.scheduler, seed=self.seed,
+                          device=self.device, augment=self.augment)
 
     def class_split(self, available: list) -> tuple[list, list]:
         """``(train_classes, test_classes)``: as configured, else the dataset's default, else a 60/40 cut of ``available``."""

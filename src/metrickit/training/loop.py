@@ -8,7 +8,6 @@ the model. Test classes (never seen in training) are evaluated once, on the test
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -24,8 +23,8 @@ from metrickit.miners import BatchHardMiner, RandomTripletMiner, SemiHardMiner
 from metrickit.models.artifact import DeepMetricModel
 from metrickit.models.embedding import EmbeddingNet, build_embedder
 from metrickit.samplers import ClassBalancedBatchSampler
-from metrickit.training.checkpoint import finish_epoch, load_checkpoint, restore_training
 from metrickit.training.config import TrainConfig
+from metrickit.training.engine import fit
 
 __all__ = ["ClassSplit", "Objective", "TrainResult", "build_model", "prepare_classes", "train", "train_with_validation"]
 
@@ -87,6 +86,8 @@ def build_model(config: TrainConfig, shape: tuple[int, ...]) -> EmbeddingNet:
 class Objective(nn.Module):
     """The configured loss on a batch of embeddings; 'softmax' adds a linear classifier over the fit classes."""
 
+    progress_name = "active_fraction"
+
     def __init__(self, config: TrainConfig, embedding_dim: int, n_classes: int):
         super().__init__()
         self.kind = config.loss
@@ -115,14 +116,6 @@ class Objective(nn.Module):
         return loss, self.loss.active_fraction
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("`device` is 'cuda' but no CUDA device is available; use --device cpu or auto.")
-    return torch.device(name)
-
-
 def _evaluate(model: EmbeddingNet, data: LabeledSet) -> RetrievalReport:
     return retrieval_metrics(model.embed(data.X), data.y, backend="exact")
 
@@ -149,73 +142,27 @@ def train(
     ``validate(model, split.val)`` scores each epoch: ``(score, metrics for the history)``; the epoch with the
     highest score is kept (default: MAP@R of the validation classes).
     """
-    from tqdm.auto import tqdm
-
     if config.threads:
         torch.set_num_threads(int(config.threads))
-    device = _device(config.device)
     split = split or prepare_classes(config)
-    torch.manual_seed(config.seed)
-    model = build_model(config, split.fit.preprocessing.shape).to(device)
     codes_of = {c: i for i, c in enumerate(split.fit_classes)}
     codes = torch.tensor([codes_of[c] for c in split.fit.y.tolist()], dtype=torch.int64)
-    objective = Objective(config, model.embedding_dim, len(split.fit_classes)).to(device)
-    parameters = list(model.parameters()) + list(objective.parameters())
-    if config.optimizer == "adam":
-        optimizer = torch.optim.Adam(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
-    else:
-        optimizer = torch.optim.SGD(parameters, lr=config.learning_rate, momentum=0.9, weight_decay=config.weight_decay)
-    total_steps = config.epochs * config.batches_per_epoch
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps) if config.scheduler == "cosine" else None
     sampler = ClassBalancedBatchSampler(
         split.fit.y, min(config.n_classes_per_batch, len(split.fit_classes)), config.n_per_class,
         n_batches=config.batches_per_epoch, seed=config.seed, replace=config.sample_with_replacement,
     )
-    history: list[dict[str, Any]] = []
-    best = {"epoch": -1, "score": -np.inf, "weights": None}
-    start = 0
-    if resume:
-        start, history, best = restore_training(load_checkpoint(checkpoint), model, objective, optimizer, scheduler)
-    X = torch.from_numpy(split.fit.X)
-    for epoch in range(start, config.epochs):
-        sampler.set_epoch(epoch)
-        model.train()
-        objective.train()
-        began, losses, active = time.perf_counter(), [], []
-        bar = tqdm(sampler, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", disable=quiet, leave=False)
-        for batch in bar:
-            inputs = X[batch]
-            if config.augment == "flip":  # torch's generator: seeded above and saved in the checkpoint, so resume stays exact
-                flip = torch.rand(len(inputs)) < 0.5
-                inputs[flip] = inputs[flip].flip(-1)
-            loss, fraction = objective(model(inputs.to(device)), codes[batch].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            losses.append(float(loss.detach()))
-            if fraction is not None:
-                active.append(fraction)
-            bar.set_postfix(loss=f"{losses[-1]:.4f}", **({"active": f"{fraction:.3f}"} if fraction is not None else {}))
-        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "active_fraction": float(np.mean(active)) if active else None,
-                  "seconds": time.perf_counter() - began}
-        if split.val is not None:
-            score, metrics = validate(model, split.val)
-            record.update(metrics)
-        else:
-            score = epoch  # without validation classes the last epoch is kept
-        best = finish_epoch(epoch, record, score, history, best, model, objective, optimizer, scheduler, checkpoint)
-    if best["weights"] is not None:
-        model.load_state_dict(best["weights"])
-    model.eval()
+    fitted = fit(config.loop(), lambda: build_model(config, split.fit.preprocessing.shape),
+                 lambda model: Objective(config, model.embedding_dim, len(split.fit_classes)), sampler, torch.from_numpy(split.fit.X),
+                 codes, validate=(lambda model: validate(model, split.val)) if split.val is not None else None,
+                 checkpoint=checkpoint, resume=resume, quiet=quiet)
+    model = fitted.model
     test = _evaluate(model, split.test) if split.test is not None else None
     artifact = DeepMetricModel(
-        model.cpu(), split.fit.preprocessing, "euclidean", None, split.fit_classes,
-        {"config": config.as_dict(), "best_epoch": best["epoch"], "val_classes": split.val_classes, "test_classes": split.test_classes,
+        model, split.fit.preprocessing, "euclidean", None, split.fit_classes,
+        {"config": config.as_dict(), "best_epoch": fitted.best_epoch, "val_classes": split.val_classes, "test_classes": split.test_classes,
          "test": test.as_dict() if test is not None else None},
     )
-    return TrainResult(artifact, history, best["epoch"], test, split)
+    return TrainResult(artifact, fitted.history, fitted.best_epoch, test, split)
 
 
 def train_with_validation(

@@ -1,0 +1,139 @@
+"""The one training loop every deep method runs on.
+
+A method is three parts plugged into :func:`fit`: a batch source (a sampler yielding lists of indices into the
+inputs, with ``set_epoch``), an objective (an ``nn.Module`` mapping a batch's embeddings and class codes to the loss
+and a progress figure; it may own parameters, such as a classifier head) and an optional validator (scoring the
+model after each epoch). The loop seeds torch, builds the model and the objective, steps the optimiser and the
+learning-rate schedule, validates, keeps the best epoch's weights and checkpoints every epoch for an exact resume.
+Metric learning on P x K batches, Prototypical Networks on episodes, the softmax baseline and the verification and
+re-identification protocols all train here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from metrickit.training.checkpoint import finish_epoch, load_checkpoint, restore_training
+from metrickit.training.config import LoopConfig
+
+__all__ = ["BatchSource", "FitResult", "Validator", "fit"]
+
+Validator = Callable[[nn.Module], tuple[float, dict[str, Any]]]
+
+
+class BatchSource(Protocol):
+    """What the loop draws batches from: an iterable of index lists whose draws depend on the epoch only."""
+
+    def set_epoch(self, epoch: int) -> None: ...
+
+    def __iter__(self) -> Iterable[list[int]]: ...
+
+    def __len__(self) -> int: ...
+
+
+@dataclass
+class FitResult:
+    """The trained model (best epoch's weights, eval mode, on the CPU), the per-epoch history and the best epoch (1-based)."""
+
+    model: nn.Module
+    history: list[dict[str, Any]]
+    best_epoch: int
+
+
+def fit(
+    settings: LoopConfig,
+    make_model: Callable[[], nn.Module],
+    make_objective: Callable[[nn.Module], nn.Module],
+    batches: BatchSource,
+    inputs: torch.Tensor,
+    codes: torch.Tensor,
+    *,
+    validate: Validator | None = None,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    quiet: bool = False,
+    unit: str = "batch",
+) -> FitResult:
+    """Train ``make_model()`` with ``make_objective(model)`` on ``batches`` of ``inputs`` (n, ...) and ``codes`` (n,).
+
+    torch is seeded with ``settings.seed`` before the model and the objective are built, so their initial weights
+    follow from the seed. ``validate(model)`` gives ``(score, metrics)`` after each epoch; the epoch with the highest
+    score is kept (without a validator, the last). The objective's ``progress_name`` names its progress figure in the
+    history. With ``checkpoint``, the state after every epoch is saved there, and ``resume`` continues from it exactly.
+    """
+    from tqdm.auto import tqdm
+
+    device = _device(settings.device)
+    torch.manual_seed(settings.seed)
+    model = make_model().to(device)
+    objective = make_objective(model).to(device)
+    optimizer = _optimizer(settings, [*model.parameters(), *objective.parameters()])
+    scheduler = _scheduler(settings, optimizer, settings.epochs * len(batches))
+    history: list[dict[str, Any]] = []
+    best: dict[str, Any] = {"epoch": -1, "score": -np.inf, "weights": None}
+    start = 0
+    if resume:
+        start, history, best = restore_training(load_checkpoint(checkpoint), model, objective, optimizer, scheduler)
+    progress_name = getattr(objective, "progress_name", "active_fraction")
+    for epoch in range(start, settings.epochs):
+        batches.set_epoch(epoch)
+        model.train()
+        objective.train()
+        began, losses, figures = time.perf_counter(), [], []
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit=unit, disable=quiet, leave=False)
+        for batch in bar:
+            batch_inputs = inputs[batch]
+            if settings.augment == "flip":  # torch's generator: seeded above and saved in the checkpoint, so resume stays exact
+                flip = torch.rand(len(batch_inputs)) < 0.5
+                batch_inputs[flip] = batch_inputs[flip].flip(-1)
+            loss, figure = objective(model(batch_inputs.to(device)), codes[batch].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            losses.append(float(loss.detach()))
+            if figure is not None:
+                figures.append(figure)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", **({progress_name: f"{figure:.3f}"} if figure is not None else {}))
+        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), progress_name: float(np.mean(figures)) if figures else None,
+                  "seconds": time.perf_counter() - began}
+        if validate is not None:
+            score, metrics = validate(model)
+            record.update(metrics)
+        else:
+            score = float(epoch)  # without validation the last epoch is kept
+        best = finish_epoch(epoch, record, score, history, best, model, objective, optimizer, scheduler, checkpoint)
+    if best["weights"] is not None:
+        model.load_state_dict(best["weights"])
+    return FitResult(model.cpu().eval(), history, best["epoch"])
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("`device` is 'cuda' but no CUDA device is available; use --device cpu or auto.")
+    return torch.device(name)
+
+
+def _optimizer(settings: LoopConfig, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    return torch.optim.SGD(parameters, lr=settings.learning_rate, momentum=0.9, weight_decay=settings.weight_decay)
+
+
+def _scheduler(settings: LoopConfig, optimizer: torch.optim.Optimizer, total_steps: int):
+    """Cosine annealing over every step, halving every ``lr_halve_every`` steps, or none."""
+    if settings.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps)
+    if settings.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_halve_every, gamma=0.5)
+    return None

@@ -21,7 +21,6 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv=None) -> int:
     import numpy as np
-    import torch
     from sklearn.model_selection import train_test_split
 
     from metrickit._io import write_json_atomic
@@ -30,13 +29,14 @@ def main(argv=None) -> int:
     from metrickit.datasets.labeled import LabeledSet, Preprocessing
     from metrickit.evaluation import retrieval_metrics
     from metrickit.linear import LMNN
-    from metrickit.training import ClassSplit, load_config, train
+    from metrickit._threads import limit_threads
+    from metrickit.training import ClassSplit, TrainConfig, train
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(HERE / "results" / "deep-demo-select.json"))
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    limit_threads(args.threads)
     X, y = load_bundled("digits")
     X_train, _, y_train, _ = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)  # the demo's split
     prep = Preprocessing("image", (1, 8, 8), scale=1 / 16, mean=0.3059, std=0.3821)
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
             else:
                 split = ClassSplit(LabeledSet(prep.apply(X_train[fit]), y_train[fit], prep), None,
                                    LabeledSet(prep.apply(X[val]), y[val], prep), kept, [], held)
-                config = load_config(dataset="digits", architecture="mlp", loss="triplet", n_val_classes=0, n_classes_per_batch=4,
+                config = TrainConfig.from_flat(dataset="digits", architecture="mlp", loss="triplet", n_val_classes=0, n_classes_per_batch=4,
                                      n_per_class=16, batches_per_epoch=50, seed=0, **settings)
                 Z = train(config, quiet=True, split=split).model.embedder.embed(split.test.X)
             values.append(retrieval_metrics(Z, y[val], backend="exact").map_at_r)
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     print("euclidean", rows[0]["val_map_at_r"], "lmnn", rows[1]["val_map_at_r"], "best", best)
     write_json_atomic(args.out, {"benchmark": "deep-demo-select", "folds": [[c for c in range(6) if c not in held] for held in folds],
                                  "validation_classes": folds,
-                                 "rows": rows, "selected": best, "provenance": provenance(args.threads),
+                                 "rows": rows, "selected": best, "provenance": provenance(),
                                  "finished": time.strftime("%Y-%m-%d %H:%M:%S")}, overwrite=True)
     return 0
 

@@ -19,21 +19,21 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 METHODS = {
-    "softmax": dict(loss="softmax", normalize=False),
-    "contrastive": dict(loss="contrastive", margin=1.0, normalize=True),
-    "triplet batch-all": dict(loss="triplet", miner="all", margin=0.2, normalize=True),
-    "triplet batch-hard": dict(loss="triplet", miner="hard", margin=0.2, normalize=True),
-    "triplet semi-hard": dict(loss="triplet", miner="semihard", margin=0.2, normalize=True),
+    "softmax": dict(loss="softmax"),
+    "contrastive": dict(loss="contrastive", margin=1.0),
+    "triplet batch-all": dict(loss="triplet", miner="all", margin=0.2),
+    "triplet batch-hard": dict(loss="triplet", miner="hard", margin=0.2),
+    "triplet semi-hard": dict(loss="triplet", miner="semihard", margin=0.2),
 }
 
 
 def main(argv=None) -> int:
-    import torch
     from sklearn.decomposition import PCA
 
     from metrickit._io import write_json_atomic
     from metrickit._provenance import provenance
     from metrickit.evaluation import retrieval_metrics
+    from metrickit._threads import limit_threads
     from metrickit.training import load_config, prepare_classes, train
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,10 +46,10 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--out", default=str(HERE / "results" / "deep-quality-mnist.json"))
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    limit_threads(args.threads)
     common = dict(dataset="mnist", data_dir=args.data_dir, architecture="conv4", embedding_dim=64, n_val_classes=0,
                   n_classes_per_batch=5, n_per_class=args.n_per_class, epochs=args.epochs,
-                  batches_per_epoch=args.batches_per_epoch, seed=args.seed, threads=args.threads)
+                  batches_per_epoch=args.batches_per_epoch, seed=args.seed)
     split = prepare_classes(load_config(**common))
     rows = {}
     flat_train = split.fit.X.reshape(len(split.fit.X), -1)
@@ -67,8 +67,8 @@ def main(argv=None) -> int:
     for name in ("euclidean (pixels)", "euclidean (PCA-50)"):
         print(f"{name:20s} MAP@R {rows[name]['map_at_r']:.4f}  P@1 {rows[name]['precision_at_1']:.4f}")
     record = {"benchmark": "deep-quality", "dataset": "mnist", "train_classes": split.fit_classes, "test_classes": split.test_classes,
-              "n_train": len(split.fit.y), "n_test": len(split.test.y), "seed": args.seed, "threads": args.threads,
-              "methods": rows, "provenance": provenance(args.threads), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+              "n_train": len(split.fit.y), "n_test": len(split.test.y), "seed": args.seed,
+              "methods": rows, "provenance": provenance(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     write_json_atomic(args.out, record, overwrite=True)
     print(f"wrote {args.out}")
     return 0

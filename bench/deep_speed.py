@@ -56,6 +56,7 @@ def _cell(method: str, batch: int, layout: str, n_classes: int, threads: int, ar
 def main(argv=None) -> int:
     from metrickit._io import write_json_atomic
     from metrickit._provenance import provenance
+    from metrickit._threads import limit_threads
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", default="128,256,512,1024")
@@ -67,6 +68,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(HERE / "results" / "deep-speed.json"))
     args = parser.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
+    limit_threads(max(threads))  # the parent only waits; each cell sets its own count
     cells = []
     for n_threads in threads:
         for batch in map(int, args.batches.split(",")):
@@ -74,7 +76,7 @@ def main(argv=None) -> int:
                 for method in args.methods.split(","):
                     cells.append(_cell(method, batch, layout, n_classes, n_threads, args))
     record = {"benchmark": "deep-speed", "dim": args.dim, "threads": threads, "timeout_s": args.timeout, "mem_limit_gb": args.mem_gb,
-              "cells": cells, "provenance": provenance(max(threads)),
+              "cells": cells, "provenance": provenance(),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     write_json_atomic(args.out, record, overwrite=True)
     print(f"wrote {args.out}")

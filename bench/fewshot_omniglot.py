@@ -63,7 +63,9 @@ def plot_selection(record: dict, path: Path) -> Path:
     """Validation accuracy per epoch of every method's selection run, from the record's histories."""
     from metrickit.plotting import plot_validation_curves
 
-    config = next(iter(record["methods"].values()))["config"]
+    from metrickit._config import flatten
+
+    config = flatten(next(iter(record["methods"].values()))["config"])
     return plot_validation_curves({m: e["selection"]["history"] for m, e in record["methods"].items()}, path, key="val_accuracy",
                                   ylabel=f"validation {config['val_n_way']}-way {config['val_n_shot']}-shot accuracy (%), 95% CI",
                                   title="Selection runs on train.txt, scored on val.txt classes", overwrite=True)
@@ -71,17 +73,11 @@ def plot_selection(record: dict, path: Path) -> Path:
 
 def _oneshot(models: dict, folder: Path, seed: int, data_dir, note: str) -> dict:
     """Build (once) runs from the characters none of ``models`` saw, and score every model on them."""
-    from metrickit._io import file_sha256
-    from metrickit.datasets.paths import dataset_dir
-    from metrickit.fewshot.oneshot import evaluate_runs, make_runs, model_characters
-    from metrickit.models.artifact import load_deep_model
+    from metrickit.fewshot.oneshot import MANIFEST, evaluate_runs, make_runs_for_models
 
-    paths = [path for path in models.values() if path is not None]
     if not folder.is_dir():
-        excluded = set().union(*(model_characters(load_deep_model(p).info, data_dir) for p in paths))
-        make_runs(dataset_dir("omniglot", data_dir) / "images_evaluation.zip", folder, n_runs=20, seed=seed, exclude=excluded,
-                  excluded_models=[{"path": str(p), "sha256": file_sha256(p)} for p in paths])
-    manifest = json.loads((folder / "manifest.json").read_text())
+        make_runs_for_models([path for path in models.values() if path is not None], folder, n_runs=20, seed=seed, data_dir=data_dir)
+    manifest = json.loads((folder / MANIFEST).read_text())
     results = {name: evaluate_runs(folder, path, data_dir=data_dir) for name, path in models.items()}
     return {"note": note, "alphabets": manifest["alphabets"], "n_excluded_characters": manifest["n_excluded_characters"],
             "runs": [{k: r[k] for k in ("run", "alphabet", "characters")} for r in manifest["runs"]],
@@ -89,10 +85,9 @@ def _oneshot(models: dict, folder: Path, seed: int, data_dir, note: str) -> dict
 
 
 def main(argv=None) -> int:
-    from dataclasses import replace
-
     from metrickit._io import atomic_path, write_json_atomic
     from metrickit._provenance import provenance
+    from metrickit._threads import limit_threads
     from metrickit.fewshot import FewShotConfig
     from metrickit.fewshot.run import evaluate_fewshot
 
@@ -117,9 +112,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(HERE / "results" / "fewshot-omniglot.json"))
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    limit_threads(args.threads)
     runs = Path(args.runs)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
-    record: dict = {"benchmark": "fewshot-omniglot", "dataset": "omniglot", "seed": args.seed, "threads": args.threads,
+    record: dict = {"benchmark": "fewshot-omniglot", "dataset": "omniglot", "seed": args.seed,
                     "splits": {"selection": ["train", "val"], "final": "trainval", "lake": ["background", "held-out background alphabets"],
                                "test": "test"},
                     "final_methods": args.final, "lake_methods": args.lake, "methods": {}}
@@ -127,10 +123,9 @@ def main(argv=None) -> int:
     finals = set(args.final.split(",")) if args.final else set()
     lakes = set(args.lake.split(",")) if args.lake else set()
     for method in args.methods.split(","):
-        config = FewShotConfig(method=method, n_way=args.n_way, n_shot=args.n_shot, n_query=args.n_query,
-                               episodes_per_epoch=args.episodes_per_epoch, epochs=args.epochs, lr_halve_every=args.lr_halve_every,
-                               val_n_way=args.val_n_way, val_n_shot=1, val_n_query=15, val_episodes=args.val_episodes,
-                               seed=args.seed, threads=args.threads)
+        config = FewShotConfig.from_flat(loss=method, n_way=args.n_way, n_shot=args.n_shot, n_query=args.n_query,
+                                         batches_per_epoch=args.episodes_per_epoch, epochs=args.epochs, lr_halve_every=args.lr_halve_every,
+                                         val_n_way=args.val_n_way, val_n_shot=1, val_n_query=15, val_episodes=args.val_episodes, seed=args.seed)
         select = _stage(config, runs / f"{method}-select", split="train", val_split="val", data_dir=args.data_dir, quiet=args.quiet)
         best = select["history"][select["best_epoch"] - 1]
         models[f"{method} (train)"] = runs / f"{method}-select" / "model.safetensors"
@@ -140,7 +135,7 @@ def main(argv=None) -> int:
                  "models": {f"{method} (train)": "selection"}}
         message = f"{method}: selected {select['selected_episodes']} episodes (validation {args.val_n_way}-way 1-shot {best['val_accuracy']:.2%})"
         if method in finals:
-            final = _stage(replace(config, epochs=select["best_epoch"]), runs / f"{method}-final", split="trainval", val_split=None,
+            final = _stage(config.with_flat(epochs=select["best_epoch"]), runs / f"{method}-final", split="trainval", val_split=None,
                            data_dir=args.data_dir, quiet=args.quiet)
             models[f"{method} (trainval)"] = runs / f"{method}-final" / "model.safetensors"
             entry["final"] = {k: final[k] for k in ("train_seconds", "load_seconds", "history")}
@@ -158,7 +153,7 @@ def main(argv=None) -> int:
         record["methods"][method] = entry
         print(message, flush=True)
     test = evaluate_fewshot(models, n_episodes=args.episodes, seed=args.seed, data_dir=args.data_dir,
-                            out_dir=runs / "test", overwrite=True, threads=args.threads)
+                            out_dir=runs / "test", overwrite=True)
     lake_models = {name: path for name, path in models.items() if path is None or name.endswith("(background)")}
     oneshot = {
         "common": _oneshot(models, runs / "oneshot-common", args.seed, args.data_dir,
@@ -166,7 +161,7 @@ def main(argv=None) -> int:
         "lake": _oneshot(lake_models, runs / "oneshot-lake", args.seed, args.data_dir,
                          "Lake's protocol: from every evaluation alphabet, for the models trained on images_background only"),
     }
-    record.update(test=test, oneshot=oneshot, provenance=provenance(args.threads), started=started,
+    record.update(test=test, oneshot=oneshot, provenance=provenance(), started=started,
                   finished=time.strftime("%Y-%m-%d %H:%M:%S"))
     out = Path(args.out)
     with atomic_path(out.with_suffix(".png"), overwrite=True) as tmp:

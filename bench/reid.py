@@ -28,6 +28,7 @@ METHODS = ("euclidean", "lmnn", "softmax", "triplet")
 def main(argv=None) -> int:
     from metrickit._io import atomic_path, write_json_atomic
     from metrickit._provenance import provenance
+    from metrickit._threads import limit_threads
     from metrickit.reid import ReidConfig, evaluate_reid_runs, run_reid_training
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -39,11 +40,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(HERE / "results" / "reid-market1501-subset.json"))
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    limit_threads(args.threads)
     seeds = [int(s) for s in args.seeds.split(",")]
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     runs, training = {}, {}
     for method in args.methods.split(","):
-        config = ReidConfig(method=method, threads=args.threads)
+        config = ReidConfig(method=method)
         out = Path(args.runs) / method
         done = out / "results.json"
         if done.is_file() and json.loads(done.read_text())["config"] == config.as_dict():
@@ -57,8 +59,7 @@ def main(argv=None) -> int:
         print(f"{method}: trained {len(record['seeds'])} seeds in {record['train_seconds']:.0f} s", flush=True)
     report_dir = Path(args.runs) / "report"
     results = evaluate_reid_runs(runs, rerank=True, data_dir=args.data_dir, out_dir=report_dir, overwrite=True)
-    results.update(benchmark="reid-market1501-subset", training=training, seeds=seeds, threads=args.threads,
-                   provenance=provenance(args.threads), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+    results.update(benchmark="reid-market1501-subset", training=training, seeds=seeds, provenance=provenance(), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
     target = Path(args.out)
     for name in ("cmc", "projection"):
         with atomic_path(target.with_name(f"{target.stem}-{name}.png"), overwrite=True) as tmp:

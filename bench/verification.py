@@ -33,6 +33,7 @@ BUDGETS = {"orl": dict(epochs=15, batches_per_epoch=25), "svc2004": dict(epochs=
 def main(argv=None) -> int:
     from metrickit._io import atomic_path, write_json_atomic
     from metrickit._provenance import provenance
+    from metrickit._threads import limit_threads
     from metrickit.verification import VerifyConfig, evaluate_runs, run_verify_training
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -45,11 +46,12 @@ def main(argv=None) -> int:
     parser.add_argument("--results", default=str(HERE / "results"))
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    limit_threads(args.threads)
     for dataset in args.datasets.split(","):
         started = time.strftime("%Y-%m-%d %H:%M:%S")
         runs, training = {}, {}
         for method in args.methods.split(","):
-            config = VerifyConfig(method=method, seed=args.seed, threads=args.threads, **BUDGETS[dataset])
+            config = VerifyConfig.from_flat(method=method, seed=args.seed, **BUDGETS[dataset])
             out = Path(args.runs) / dataset / method
             done = out / "results.json"
             if done.is_file() and json.loads(done.read_text())["config"] == config.as_dict():
@@ -64,8 +66,7 @@ def main(argv=None) -> int:
             print(f"{dataset} {method}: trained {len(record['folds'])} folds in {record['train_seconds']:.0f} s", flush=True)
         report_dir = Path(args.runs) / dataset / "report"
         results = evaluate_runs(runs, data_dir=args.data_dir, out_dir=report_dir, overwrite=True)
-        results.update(benchmark=f"verify-{dataset}", training=training, seed=args.seed, threads=args.threads,
-                       provenance=provenance(args.threads), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+        results.update(benchmark=f"verify-{dataset}", training=training, seed=args.seed, provenance=provenance(), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
         target = Path(args.results) / f"verify-{dataset}.json"
         for name in ("roc", "distances", "projection"):
             if (report_dir / f"{name}.png").is_file():

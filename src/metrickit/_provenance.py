@@ -49,13 +49,15 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def provenance(threads: int | None = None) -> dict:
-    """A record of the environment: command line, versions, git SHA, threads and CPU."""
+def provenance() -> dict:
+    """A record of the environment: command line, versions, git SHA, the threads compute ran on, and CPU."""
+    from metrickit._threads import current_threads
+
     return {
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "versions": package_versions(),
         "git_sha": git_sha(),
-        "threads": threads,
+        "threads": current_threads(),
         "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),

@@ -8,8 +8,6 @@ digits 0-5 only (LMNN, and a small semi-hard triplet embedder) and ranks the nev
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 
 from metrickit._io import write_json_atomic
 from metrickit._provenance import provenance
@@ -24,7 +22,6 @@ def run_demo(
     seed: int = 0,
     overwrite: bool = False,
     verbose: int = 1,
-    threads: int | None = None,
 ) -> dict:
     """Split digits 70/30 (stratified, ``seed``), fit LMNN on the training part, compare 3-NN test error.
 
@@ -41,9 +38,9 @@ def run_demo(
     from metrickit.linear.workflow import fit_lmnn_model
     from metrickit.plotting import plot_objective, plot_projections
 
-    out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite or choose another --out.")
+    from metrickit.runs import check_out_dir
+
+    out = check_out_dir(out_dir, overwrite)
     X, y = load_bundled("digits")
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
     params = {"n_neighbors": 3, "random_state": seed, "verbose": verbose}
@@ -54,7 +51,7 @@ def run_demo(
         dataset="digits",
         split={"test_size": 0.3, "stratified": True, "seed": seed},
         quick=quick,
-        provenance=provenance(threads),
+        provenance=provenance(),
     )
     out.mkdir(parents=True, exist_ok=True)
     save_model(model, out / "model.npz", overwrite=overwrite)
@@ -91,7 +88,7 @@ def _unseen_classes(X, y, X_train, y_train, *, seed, quick, out, overwrite, verb
     from metrickit.evaluation import retrieval_metrics
     from metrickit.linear import LMNN
     from metrickit.plotting import plot_projections
-    from metrickit.training import ClassSplit, load_config, train
+    from metrickit.training import ClassSplit, TrainConfig, train
 
     seen, unseen = np.isin(y_train, SEEN), np.isin(y, UNSEEN)
     began = time.perf_counter()
@@ -100,9 +97,9 @@ def _unseen_classes(X, y, X_train, y_train, *, seed, quick, out, overwrite, verb
     prep = Preprocessing("image", (1, 8, 8), scale=1 / 16, mean=0.3059, std=0.3821)
     split = ClassSplit(LabeledSet(prep.apply(X_train[seen]), y_train[seen], prep), None, LabeledSet(prep.apply(X[unseen]), y[unseen], prep), SEEN, [], UNSEEN)
     # Settings chosen on validation classes only (three leave-two-classes-out folds of 0-5): bench/deep_demo_select.py.
-    config = load_config(dataset="digits", architecture="mlp", hidden=[128], embedding_dim=32, normalize=True, loss="triplet", miner="semihard",
-                         margin=1.0, n_val_classes=0, n_classes_per_batch=6, n_per_class=16, epochs=2 if quick else 10,
-                         batches_per_epoch=50, seed=seed)
+    config = TrainConfig.from_flat(dataset="digits", architecture="mlp", hidden=[128], embedding_dim=32, loss="triplet", miner="semihard",
+                                   margin=1.0, n_val_classes=0, n_classes_per_batch=6, n_per_class=16, epochs=2 if quick else 10,
+                                   batches_per_epoch=50, seed=seed)
     result = train(config, quiet=verbose < 1, split=split)
     embedded = {
         "Euclidean": X[unseen],

@@ -29,10 +29,10 @@ def test_config_file_with_flags_on_top(tmp_path, capsys):
     config = tmp_path / "c.yaml"
     config.write_text("dataset: digits\narchitecture: mlp\nembedding_dim: 4\nepochs: 1\nbatches_per_epoch: 3\nn_val_classes: 0\n")
     assert main(["train", "--config", str(config), "--embedding-dim", "6", "--out", str(tmp_path / "r"), "--json", "-q"]) == 0
-    assert json.loads(capsys.readouterr().out)["config"]["embedding_dim"] == 6
+    assert json.loads(capsys.readouterr().out)["config"]["embedder"]["embedding_dim"] == 6
     config.write_text("epochz: 1\n")
     assert main(["train", "--config", str(config), "--out", str(tmp_path / "r2"), "-q"]) == 1
-    assert "unknown config setting(s) ['epochz']" in capsys.readouterr().err
+    assert "unknown setting(s) 'epochz' for TrainConfig" in capsys.readouterr().err
 
 
 def test_embed_a_folder_of_unseen_images(tmp_path, capsys):

@@ -53,7 +53,7 @@ def test_fewshot_train_baselines_record_their_method(omniglot_root, tmp_path, ca
              "--out", str(out), "--threads", "1", "-q", "--json"]
     assert main(train) == 0
     results = json.loads(capsys.readouterr().out)
-    assert results["config"]["method"] == method and results["selected_episodes"] == 3 * results["best_epoch"]
+    assert results["config"]["objective"]["loss"] == method and results["selected_episodes"] == 3 * results["best_epoch"]
     assert load_deep_model(out / "model.safetensors").info["method"] == method
 
 
@@ -82,7 +82,7 @@ def test_background_split_selects_on_held_out_alphabets_then_trains_on_all(tmp_p
     results = json.loads(capsys.readouterr().out)
     held = results["val_alphabets"]
     assert len(held) == 1 and results["selection"]["n_train_classes"] == 4 * 4 and results["n_train_classes"] == 6 * 4
-    assert results["config"]["epochs"] == results["selection"]["best_epoch"]  # the final run trains for the selected epochs
+    assert results["config"]["loop"]["epochs"] == results["selection"]["best_epoch"]  # the final run trains for the selected epochs
     assert (out / "selection" / "model.safetensors").is_file() and (out / "model.safetensors").is_file()
     info = load_deep_model(out / "model.safetensors").info
     assert info["train_characters"] == sorted(characters)

@@ -17,8 +17,8 @@ def background_root(tmp_path, monkeypatch):
 
 
 def _config():
-    return FewShotConfig(n_way=4, n_shot=2, n_query=2, episodes_per_epoch=3, epochs=2, hidden=4, val_n_way=3, val_n_query=2,
-                         val_episodes=5, threads=1)
+    return FewShotConfig.from_flat(n_way=4, n_shot=2, n_query=2, batches_per_epoch=3, epochs=2, width=4, val_n_way=3, val_n_query=2,
+                                   val_episodes=5)
 
 
 def test_background_run_resumes_across_its_two_stages(background_root, tmp_path, crash_after_checkpoints):

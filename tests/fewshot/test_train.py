@@ -15,9 +15,9 @@ def _glyphs(n_classes=16, per_class=8, seed=0):
     return LabeledSet(X, y, Preprocessing("image", (1, 16, 16)))
 
 
-def _config(**overrides):
-    return FewShotConfig(**{**dict(n_way=5, n_shot=2, n_query=3, episodes_per_epoch=8, epochs=3, hidden=8, val_n_way=3,
-                                   val_n_shot=1, val_n_query=2, val_episodes=20, threads=1), **overrides})
+def _config(method="protonet", **overrides):
+    return FewShotConfig.from_flat({**dict(loss=method, n_way=5, n_shot=2, n_query=3, batches_per_epoch=8, epochs=3, width=8, val_n_way=3,
+                                           val_n_shot=1, val_n_query=2, val_episodes=20), **overrides})
 
 
 def test_seeded_smoke_loss_falls_and_validation_picks_the_best_epoch():
@@ -48,7 +48,7 @@ def test_objective_losses_follow_their_definitions():
     logits = -torch.cdist(embeddings[3:], embeddings[:3]) ** 2  # one support each: prototypes are the supports
     torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(logits, torch.tensor([0, 0, 1, 1, 2, 2])))
     assert accuracy == float((logits.argmax(1) == torch.tensor([0, 0, 1, 1, 2, 2])).float().mean())
-    softmax = FewShotObjective(FewShotConfig(**{**config.as_dict(), "method": "softmax"}), 4, 10)
+    softmax = FewShotObjective(config.with_flat(loss="softmax"), 4, 10)
     loss, accuracy = softmax(embeddings, codes)
     torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(softmax.head(embeddings), codes))
     assert list(softmax.parameters()) and not list(protonet.parameters())
@@ -71,7 +71,9 @@ def test_resumed_run_equals_the_uninterrupted_run(tmp_path, crash_after_checkpoi
 def test_bad_settings_and_too_small_classes():
     with pytest.raises(ValueError, match="`n_shot` must be an integer >= 1; got 0."):
         _config(n_shot=0)
-    with pytest.raises(ValueError, match="`method` must be one of 'protonet', 'softmax', 'triplet'; got 'knn'."):
+    with pytest.raises(ValueError, match="`loss` must be one of 'triplet', 'contrastive', 'softmax', 'protonet'; got 'knn'."):
         _config(method="knn")
+    with pytest.raises(ValueError, match="`method` must be one of 'protonet', 'softmax', 'triplet'; got 'contrastive'."):
+        _config(method="contrastive")
     with pytest.raises(ValueError, match=r"needs 9 per class"):
         train_fewshot(_config(n_shot=4, n_query=5), _glyphs(), quiet=True)

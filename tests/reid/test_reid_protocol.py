@@ -10,7 +10,7 @@ from metrickit.models.artifact import load_deep_model
 from metrickit.reid import ReidConfig, split_persons, train_split
 from tests._fakes import fake_market
 
-QUICK = dict(epochs=2, batches_per_epoch=2, n_classes_per_batch=4, n_per_class=4, embedding_dim=8, n_test=10, n_val=4, threads=1)
+QUICK = dict(epochs=2, batches_per_epoch=2, n_classes_per_batch=4, n_per_class=4, embedding_dim=8, n_test=10, n_val=4)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_person_splits_are_disjoint_and_seeded():
 def test_every_method_trains_on_its_persons_only(market, method):
     data = load_market1501_subset(market)
     split = split_persons(data.identities, 0, n_test=10, n_val=4)
-    model, record = train_split(data, split, ReidConfig(method=method, pca_candidates=(4, 8), **QUICK))
+    model, record = train_split(data, split, ReidConfig.from_flat(method=method, pca_candidates=(4, 8), **QUICK))
     assert sorted(model.training_classes) == split.fit and model.info["split"]["test"] == split.test
     assert 0 < record["val_map"] <= 1
     embeddings = model.embed(data.images[:3])
@@ -78,7 +78,7 @@ def test_eval_refuses_a_split_whose_test_persons_were_trained_on(market, tmp_pat
 
     data = load_market1501_subset(market)
     split = split_persons(data.identities, 0, n_test=10, n_val=4)
-    model, _ = train_split(data, split, ReidConfig(method="euclidean", **QUICK))
+    model, _ = train_split(data, split, ReidConfig.from_flat(method="euclidean", **QUICK))
     model.info["split"]["test"] = [*split.test[1:], split.fit[0]]  # a tampered record
     save_deep_model(model, tmp_path / "leaky.safetensors")
     assert main(["reid", "eval", "--model", str(tmp_path / "leaky.safetensors"), "--data-dir", str(market)]) == 1

@@ -6,7 +6,7 @@ from metrickit.training import load_config, prepare_classes, train
 
 def _config(**overrides):
     settings = dict(dataset="digits", architecture="mlp", embedding_dim=8, hidden=[32], epochs=3, batches_per_epoch=15,
-                    n_classes_per_batch=4, n_per_class=6, n_val_classes=2, margin=0.5, threads=1, seed=3)
+                    n_classes_per_batch=4, n_per_class=6, n_val_classes=2, margin=0.5, seed=3)
     return load_config(**{**settings, **overrides})
 
 
@@ -54,7 +54,7 @@ def test_bad_settings_fail_with_a_clear_message(overrides, message):
 
 
 def test_unknown_and_invalid_config_settings(tmp_path):
-    with pytest.raises(ValueError, match=r"unknown config setting\(s\) \['epoch'\]"):
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) 'epoch' for TrainConfig"):
         load_config(epoch=3)
     with pytest.raises(ValueError, match="`miner` must be one of"):
         load_config(miner="hardest")
@@ -67,7 +67,7 @@ def test_unknown_and_invalid_config_settings(tmp_path):
 @pytest.mark.realdata
 def test_mnist_unseen_digits_smoke(mnist_dir):
     config = load_config(dataset="mnist", data_dir=str(mnist_dir.parent), architecture="conv4", embedding_dim=16, epochs=1,
-                         batches_per_epoch=4, n_classes_per_batch=5, n_per_class=8, n_val_classes=2, threads=2, seed=0)
+                         batches_per_epoch=4, n_classes_per_batch=5, n_per_class=8, n_val_classes=2, seed=0)
     result = train(config, quiet=True)
     assert result.split.test_classes == [5, 6, 7, 8, 9] and len(result.split.test.y) == 4861
     assert len(result.split.fit_classes) == 3 and len(result.split.val_classes) == 2

@@ -7,7 +7,7 @@ from metrickit.verification import VerifyConfig, evaluate_fold, make_folds, sign
 from metrickit.verification.folds import FOLDS
 from tests._fakes import fake_orl, fake_svc2004
 
-QUICK = dict(epochs=2, batches_per_epoch=3, n_classes_per_batch=4, n_per_class=3, embedding_dim=16, threads=1)
+QUICK = dict(epochs=2, batches_per_epoch=3, n_classes_per_batch=4, n_per_class=3, embedding_dim=16)
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def orl(tmp_path_factory):
 @pytest.mark.parametrize("method", ["euclidean", "lmnn", "softmax", "triplet"])
 def test_each_method_calibrates_on_validation_identities_and_is_scored_on_unseen_ones(orl, method, tmp_path):
     fold = make_folds(orl.identities, *FOLDS["orl"])[0]
-    model, record = train_fold(orl, fold, VerifyConfig(method=method, pca_candidates=(4, 8), **QUICK))
+    model, record = train_fold(orl, fold, VerifyConfig.from_flat(method=method, pca_candidates=(4, 8), **QUICK))
     assert record["val"]["n_genuine"] == 5 * 45 and record["val"]["n_impostor"] == 50 * 49 // 2 - 225
     assert model.threshold == record["threshold"] == pytest.approx(record["val"]["eer_threshold"])
     assert model.info["fold"]["test"] == fold.test and set(model.training_classes) == set(fold.fit)
@@ -77,4 +77,5 @@ def test_summary_is_mean_and_sd_over_folds():
 def test_bad_config_is_refused():
     with pytest.raises(ValueError, match="`method` must be one of 'euclidean', 'lmnn', 'softmax', 'contrastive', 'triplet'; got 'svm'"):
         VerifyConfig(method="svm")
-    assert VerifyConfig(method="contrastive").margin == 1.0 and VerifyConfig(method="triplet").margin == 0.2
+    assert VerifyConfig(method="contrastive").objective.margin_value == 1.0 and VerifyConfig(method="triplet").objective.margin_value == 0.2
+    assert VerifyConfig.from_flat(method="contrastive").objective.loss == "contrastive"

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["embed_path", "evaluate_model"]
+__all__ = ["embed_path", "embed_to_file", "evaluate_model"]
 
 
 def evaluate_model(
@@ -87,3 +87,16 @@ def embed_path(path: str | os.PathLike, model_path: str | os.PathLike, *, label_
         raise DatasetNotFoundError(f"{path} does not exist.")
     out["embeddings"] = model.embed(raw)
     return out
+
+
+def embed_to_file(path: str | os.PathLike, model_path: str | os.PathLike, out: str | os.PathLike, *, label_depth: int | None = None,
+                  overwrite: bool = False) -> dict[str, Any]:
+    """What ``metrickit embed`` does: :func:`embed_path`, saved as an ``.npz`` at ``out`` (checked first, written atomically)."""
+    from metrickit._io import atomic_path, check_can_write
+
+    check_can_write(out, overwrite=overwrite)
+    arrays = embed_path(path, model_path, label_depth=label_depth)
+    with atomic_path(out, overwrite=overwrite) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    return {"out": str(out), "n": len(arrays["embeddings"]), "embedding_dim": int(arrays["embeddings"].shape[1]), "arrays": sorted(arrays)}

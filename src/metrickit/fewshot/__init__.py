@@ -1,20 +1,10 @@
-"""Few-shot classification: Prototypical Networks, two baselines trained on the same episodes, episodic evaluation (torch extra)."""
+"""Few-shot classification: Prototypical Networks, two baselines trained on the same episodes, episodic evaluation
+(torch extra). Names load on first use, so ``metrickit.fewshot.config`` imports without torch."""
 
-from metrickit.fewshot.episodes import EpisodeFile, FewShotReport, evaluate_episodes, make_episodes
-from metrickit.fewshot.protonet import prototype_logits, prototypes, prototypical_loss
-from metrickit.fewshot.train import METHODS, FewShotConfig, FewShotObjective, FewShotResult, train_fewshot
+from metrickit._lazy import lazy_attributes
 
-__all__ = [
-    "METHODS",
-    "EpisodeFile",
-    "FewShotConfig",
-    "FewShotObjective",
-    "FewShotReport",
-    "FewShotResult",
-    "evaluate_episodes",
-    "make_episodes",
-    "prototype_logits",
-    "prototypes",
-    "prototypical_loss",
-    "train_fewshot",
-]
+_HOMES = {"METHODS": "config", "FewShotConfig": "config", "EpisodeFile": "episodes", "FewShotReport": "episodes",
+          "evaluate_episodes": "episodes", "make_episodes": "episodes", "prototype_logits": "protonet", "prototypes": "protonet",
+          "prototypical_loss": "protonet", "FewShotObjective": "train", "FewShotResult": "train", "train_fewshot": "train"}
+__all__ = sorted(_HOMES)
+__getattr__ = lazy_attributes(__name__, _HOMES)

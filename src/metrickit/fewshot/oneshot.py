@@ -27,7 +27,7 @@ from metrickit._io import file_sha256
 from metrickit.datasets.omniglot import read_drawing
 from metrickit.exceptions import DatasetNotFoundError
 
-__all__ = ["EVALUATION_ALPHABETS", "MANIFEST", "evaluate_runs", "make_runs", "model_characters"]
+__all__ = ["EVALUATION_ALPHABETS", "MANIFEST", "evaluate_runs", "make_runs", "make_runs_for_models", "model_characters"]
 
 MANIFEST = "manifest.json"
 MANIFEST_KIND = "omniglot-oneshot-runs"
@@ -181,6 +181,23 @@ def make_runs(
             if staging.exists():
                 shutil.rmtree(staging)
     return out
+
+
+def make_runs_for_models(
+    model_paths: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *, n_runs: int = 20, seed: int = 0,
+    data_dir: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """What ``metrickit fewshot make-runs`` does: runs from ``images_evaluation.zip`` without any character the given
+    models trained or validated on; returns what the manifest says of them."""
+    from metrickit.datasets.paths import dataset_dir
+    from metrickit.models.artifact import load_deep_model
+
+    paths = [Path(p) for p in model_paths]
+    excluded = set().union(*(model_characters(load_deep_model(p).info, data_dir) for p in paths))
+    out = make_runs(dataset_dir("omniglot", data_dir) / "images_evaluation.zip", out_dir, n_runs=n_runs, seed=seed, exclude=excluded,
+                    excluded_models=[{"path": str(p), "sha256": file_sha256(p)} for p in paths])
+    manifest = json.loads((out / MANIFEST).read_text())
+    return {"out": str(out), "n_runs": n_runs, "alphabets": manifest["alphabets"], "n_excluded_characters": len(excluded)}
 
 
 def _write_run(zf: zipfile.ZipFile, root: Path, r: int, alphabets: list[str], drawings: dict, n_way: int, rng) -> dict[str, Any]:

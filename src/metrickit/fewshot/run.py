@@ -12,8 +12,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from metrickit.datasets.omniglot import characters_of
-from metrickit.fewshot.train import FewShotConfig
-from metrickit.training.run import CHECKPOINT, RESULTS, prepare_run_dir
+from metrickit.fewshot.config import FewShotConfig
+from metrickit.runs import CHECKPOINT, RESULTS, check_out_dir, prepare_run_dir
 
 __all__ = ["VAL_SPLITS", "check_training_splits", "evaluate_fewshot", "parse_settings", "run_fewshot_training"]
 
@@ -68,7 +68,7 @@ def run_fewshot_training(
     overwrite: bool = False,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Train ``config.method`` on an Omniglot split and write model, checkpoint, results.json and training_curve.png.
+    """Train ``config``'s method on an Omniglot split and write model, checkpoint, results.json and training_curve.png.
 
     ``selected_episodes`` in the results is the number of training episodes up to the best validation epoch:
     what the final run (``trainval`` with ``val_split=None``) trains for. With ``split='background'`` and held-out
@@ -78,8 +78,6 @@ def run_fewshot_training(
     training and validation classes (``info['train_characters']``, ``info['val_characters']``), which
     ``fewshot make-runs`` and ``fewshot eval --runs`` check against.
     """
-    from dataclasses import replace
-
     from metrickit.datasets.omniglot import hold_out_alphabets, split_classes
 
     val_split = check_training_splits(split, val_split)
@@ -95,7 +93,7 @@ def run_fewshot_training(
     if not resume:
         prepare_run_dir(out, resume=False, overwrite=overwrite)
     classes = split_classes(split, data_dir)
-    fit_classes, held_classes = hold_out_alphabets(classes, n_val_alphabets, config.seed)
+    fit_classes, held_classes = hold_out_alphabets(classes, n_val_alphabets, config.loop.seed)
     alphabets = sorted({name.split("/", 1)[0] for name in held_classes})
     about = {"split": split, "val_split": val_split, "val_alphabets": alphabets}
     if resume and (selection_dir / RESULTS).is_file():
@@ -103,7 +101,7 @@ def run_fewshot_training(
     else:
         selection = _train_stage(config, selection_dir, fit_classes, held_classes, about, data_dir,
                                  resume and (selection_dir / CHECKPOINT).is_file(), quiet)
-    final_config = replace(config, epochs=selection["best_epoch"])
+    final_config = config.with_flat(epochs=selection["best_epoch"])
     return _train_stage(final_config, out, classes, None, {**about, "selection": _selection_summary(selection)}, data_dir,
                         resume and (out / CHECKPOINT).is_file(), quiet, val_characters=characters_of(held_classes))
 
@@ -140,13 +138,13 @@ def _train_stage(
     characters = {"train_characters": characters_of(classes),
                   "val_characters": characters_of(val_classes) if val_classes else list(val_characters or [])}
     model = DeepMetricModel(result.model, train.preprocessing, "squared euclidean", None, [],
-                            {"method": config.method, "fewshot": config.as_dict(), **about, "best_epoch": result.best_epoch, **characters})
+                            {"method": config.objective.loss, "fewshot": config.as_dict(), **about, "best_epoch": result.best_epoch, **characters})
     results = {"config": config.as_dict(), **about, "n_train_classes": len(classes),
-               "best_epoch": result.best_epoch, "selected_episodes": result.best_epoch * config.episodes_per_epoch,
+               "best_epoch": result.best_epoch, "selected_episodes": result.best_epoch * config.loop.batches_per_epoch,
                "history": result.history, "load_seconds": load_seconds,
                "train_seconds": sum(h["seconds"] for h in result.history),
                "val_seconds": sum(h.get("val_seconds", 0.0) for h in result.history)}
-    return write_run(out, model, result.history, results, config.threads)
+    return write_run(out, model, result.history, results)
 
 
 def _refuse_seen_characters(loaded: Mapping[str, Any], paths: Mapping[str, Any], characters: set[str], split: str, data_dir) -> None:
@@ -171,7 +169,7 @@ def evaluate_fewshot(
     data_dir: str | os.PathLike | None = None,
     out_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
-    threads: int | None = None,
+
 ) -> dict[str, Any]:
     """Accuracy ± 95% CI of each model (name -> model file; ``None`` ranks raw pixels) on the same seeded episodes.
 
@@ -179,20 +177,14 @@ def evaluate_fewshot(
     and every model is scored on one episode file per N-way K-shot setting. With ``out_dir``, the episode
     files, ``results.json`` and ``accuracy.png`` are written there.
     """
-    import torch
-
     from metrickit._provenance import provenance
     from metrickit.datasets.omniglot import load_omniglot
     from metrickit.fewshot.episodes import evaluate_episodes, make_episodes
     from metrickit.models.artifact import load_deep_model
 
-    if threads:
-        torch.set_num_threads(int(threads))
     if not models:
         raise ValueError("`models` is empty: give at least one model file, or None for Euclidean distance on pixels.")
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None and out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite or choose another --out.")
+    out = check_out_dir(out_dir, overwrite)
     loaded = {name: load_deep_model(path) if path is not None else None for name, path in models.items()}
     data = load_omniglot(split, data_dir=data_dir)
     _refuse_seen_characters(loaded, models, set(characters_of(data.y)), split, data_dir)
@@ -219,6 +211,6 @@ def evaluate_fewshot(
         plot_fewshot_accuracy(methods, out / "accuracy.png", title=f"Omniglot {split} classes, {n_episodes} episodes per setting, "
                               f"{n_query} queries per class", overwrite=True)
         results["files"] = ["results.json", "accuracy.png", *(e["file"] for e in results["episodes"])]
-        results["provenance"] = provenance(torch.get_num_threads())
+        results["provenance"] = provenance()
         write_json_atomic(out / "results.json", results, overwrite=True)
     return results

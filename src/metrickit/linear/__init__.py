@@ -1,7 +1,8 @@
-"""Linear metric learning (numpy/scipy/scikit-learn only; never imports torch)."""
+"""Linear metric learning (numpy/scipy/scikit-learn only; never imports torch). Names load on first use."""
 
-from metrickit.linear.base import MahalanobisMixin
-from metrickit.linear.io import LinearMetricModel, load_model, model_from_lmnn, save_model
-from metrickit.linear.lmnn import LMNN, lmnn_objective
+from metrickit._lazy import lazy_attributes
 
-__all__ = ["LMNN", "LinearMetricModel", "MahalanobisMixin", "lmnn_objective", "load_model", "model_from_lmnn", "save_model"]
+_HOMES = {"LMNN": "lmnn", "lmnn_objective": "lmnn", "LinearMetricModel": "io", "load_model": "io", "model_from_lmnn": "io",
+          "save_model": "io", "MahalanobisMixin": "base"}
+__all__ = sorted(_HOMES)
+__getattr__ = lazy_attributes(__name__, _HOMES)

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["fit_pca_lmnn"]
+from metrickit._config import Config
+
+__all__ = ["PcaLmnnConfig", "fit_pca_lmnn"]
+
+
+@dataclass(frozen=True)
+class PcaLmnnConfig(Config):
+    """The PCA sizes to choose from (by a validation score) and LMNN's target neighbours."""
+
+    pca_candidates: tuple[int, ...] = (16, 32, 64, 128)
+    n_neighbors: int = 3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pca_candidates", tuple(int(c) for c in self.pca_candidates))
+        if not self.pca_candidates or any(c < 1 for c in self.pca_candidates):
+            raise ValueError(f"`pca_candidates` must be positive integers; got {self.pca_candidates!r}.")
+        if isinstance(self.n_neighbors, bool) or int(self.n_neighbors) != self.n_neighbors or self.n_neighbors < 1:
+            raise ValueError(f"`n_neighbors` must be an integer >= 1; got {self.n_neighbors!r}.")
 
 
 def fit_pca_lmnn(

@@ -192,8 +192,9 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
 class Conv4(EmbeddingNet):
     """Four blocks of 3x3 conv (64 filters), BatchNorm, ReLU and 2x2 max-pooling (Snell et al. 2017).
 
-    Images (batch_size, in_channels, height, width) flatten to ``hidden * (height // 16) * (width // 16)``
-    features: 64 for 28 x 28 Omniglot, 1600 for 84 x 84. ``embedding_dim`` adds a linear projection.
+    Images (batch_size, in_channels, height, width) flatten to ``width * (height // 16) * (width // 16)``
+    features, ``width`` being the filters per block: 64 for 28 x 28 Omniglot, 1600 for 84 x 84. ``embedding_dim``
+    adds a linear projection.
     """
 
     name = "conv4"
@@ -201,17 +202,17 @@ class Conv4(EmbeddingNet):
     def __init__(
         self,
         in_channels: int = 1,
-        hidden: int = 64,
+        width: int = 64,
         image_size: Sequence[int] = (28, 28),
         embedding_dim: int | None = None,
         *,
         normalize: bool = False,
     ):
-        super().__init__(in_channels=int(in_channels), hidden=int(hidden), image_size=[int(s) for s in image_size], embedding_dim=embedding_dim, normalize=normalize)
+        super().__init__(in_channels=int(in_channels), width=int(width), image_size=[int(s) for s in image_size], embedding_dim=embedding_dim, normalize=normalize)
         self.body = nn.Sequential(
-            _conv_block(int(in_channels), int(hidden)), *(_conv_block(int(hidden), int(hidden)) for _ in range(3))
+            _conv_block(int(in_channels), int(width)), *(_conv_block(int(width), int(width)) for _ in range(3))
         )
-        flat = int(hidden) * (int(image_size[0]) // 16) * (int(image_size[1]) // 16)
+        flat = int(width) * (int(image_size[0]) // 16) * (int(image_size[1]) // 16)
         if flat == 0:
             raise ValueError(f"`image_size` {tuple(image_size)} is too small for four 2x2 poolings; use at least 16 x 16.")
         self.head = nn.Linear(flat, int(embedding_dim)) if embedding_dim else nn.Identity()
@@ -277,4 +278,6 @@ def build_embedder(name: str, **config: Any) -> EmbeddingNet:
     """The embedding network ``name`` ('pixels', 'linear', 'histogram', 'mlp', 'conv4' or 'resnet') built from its ``config``."""
     if name not in ARCHITECTURES:
         raise ValueError(f"`architecture` must be one of {', '.join(map(repr, ARCHITECTURES))}; got {name!r}.")
+    if name == "conv4" and "hidden" in config:  # model files written before conv-4's width had its own name
+        config["width"] = config.pop("hidden")
     return ARCHITECTURES[name](**config)

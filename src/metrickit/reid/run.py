@@ -34,7 +34,8 @@ def run_reid_training(
     """
     from metrickit.datasets.reid import load_market1501_subset
     from metrickit.reid.train import final_split, split_persons, train_split
-    from metrickit.training.run import prepare_run_dir, train_repeats
+    from metrickit.runs import prepare_run_dir
+    from metrickit.training.run import train_repeats
 
     out, _ = prepare_run_dir(out_dir, resume=False, overwrite=overwrite)
     began = time.perf_counter()
@@ -43,7 +44,7 @@ def run_reid_training(
     return train_repeats(out, "seed", [int(s) for s in seeds],
                          lambda seed: train_split(data, split_persons(data.identities, seed, config.n_test, config.n_val), config, quiet=quiet),
                          {"dataset": "market1501_subset", "config": config.as_dict(), "load_seconds": load_seconds},
-                         threads=config.threads, desc=f"{config.method} on market1501_subset", quiet=quiet,
+                         desc=f"{config.method} on market1501_subset", quiet=quiet,
                          final=(lambda: train_split(data, final_split(data.identities, int(seeds[0]), config.n_val), config, quiet=quiet))
                          if final else None)
 
@@ -65,12 +66,12 @@ def evaluate_reid_runs(
     from metrickit.datasets.reid import load_market1501_subset
     from metrickit.evaluation.reid import reid_metrics
     from metrickit.models.artifact import load_deep_model
-    from metrickit.training.run import check_report_dir, repeat_models
+    from metrickit.runs import check_out_dir, repeat_models
     from metrickit.evaluation.summary import mean_sd
 
     if not runs:
         raise ValueError("`runs` is empty: give at least one `reid train` folder or model file.")
-    out = check_report_dir(out_dir, overwrite)
+    out = check_out_dir(out_dir, overwrite)
     loaded = {name: [(path, load_deep_model(path)) for path in repeat_models(run, "seed", "metrickit reid train")] for name, run in runs.items()}
     data = load_market1501_subset(data_dir)
     methods, projections = {}, {}
@@ -108,7 +109,6 @@ def evaluate_reid_runs(
 
 def _write_report(out: Path, results: dict[str, Any], projections: dict[str, tuple]) -> None:
     import numpy as np
-    import torch
 
     from metrickit._io import write_json_atomic
     from metrickit._provenance import provenance
@@ -123,5 +123,5 @@ def _write_report(out: Path, results: dict[str, Any], projections: dict[str, tup
         plot_embedding_projections({name: Z for name, (Z, _) in projections.items()}, next(iter(projections.values()))[1],
                                    out / "projection.png", overwrite=True)
         results["files"].append("projection.png")
-    results["provenance"] = provenance(torch.get_num_threads())
+    results["provenance"] = provenance()
     write_json_atomic(out / "results.json", results, overwrite=True)

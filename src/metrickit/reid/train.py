@@ -23,12 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from metrickit._validation import check_count_fields
 from metrickit.datasets.reid import ReidSet
+from metrickit.reid.config import ReidConfig
 
-__all__ = ["METHODS", "ReidConfig", "ReidSplit", "final_split", "split_persons", "train_split", "validation_map"]
-
-METHODS = ("euclidean", "lmnn", "softmax", "triplet")
+__all__ = ["ReidSplit", "final_split", "split_persons", "train_split", "validation_map"]
 
 
 @dataclass(frozen=True)
@@ -61,32 +59,6 @@ def final_split(persons, seed: int, n_val: int = 10) -> ReidSplit:
     return split_persons(persons, seed, 0, n_val)
 
 
-@dataclass
-class ReidConfig:
-    """The method and its budget (the deep methods' epochs of P x K batches)."""
-
-    method: str = "triplet"
-    epochs: int = 20
-    batches_per_epoch: int = 20
-    n_classes_per_batch: int = 8
-    n_per_class: int = 4
-    embedding_dim: int = 128
-    learning_rate: float = 1e-3
-    margin: float = 0.3
-    pca_candidates: tuple[int, ...] = (16, 32, 64, 128)
-    n_test: int = 50
-    n_val: int = 10
-    threads: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"`method` must be one of {', '.join(map(repr, METHODS))}; got {self.method!r}.")
-        check_count_fields(self, ("epochs", "batches_per_epoch", "n_classes_per_batch", "n_per_class", "embedding_dim", "n_test", "n_val"))
-
-    def as_dict(self) -> dict:
-        return {**asdict(self), "pca_candidates": list(self.pca_candidates)}
-
-
 def validation_map(embeddings: np.ndarray, data: ReidSet) -> float:
     """mAP of ``data``'s own query/gallery protocol (queries: one per person and camera; gallery: all its images)."""
     from metrickit.evaluation.reid import reid_metrics
@@ -98,12 +70,8 @@ def validation_map(embeddings: np.ndarray, data: ReidSet) -> float:
 
 def train_split(data: ReidSet, split: ReidSplit, config: ReidConfig, *, quiet: bool = True) -> tuple[Any, dict[str, Any]]:
     """``(model, record)``: a :class:`~metrickit.models.artifact.DeepMetricModel` trained on ``split.fit`` and what happened."""
-    import torch
-
     from metrickit.models.artifact import DeepMetricModel
 
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
     fit, val = data.of(split.fit), data.of(split.val)
     began = time.perf_counter()
     record: dict[str, Any] = {}
@@ -134,8 +102,8 @@ def _fit_histogram_lmnn(fit: ReidSet, val: ReidSet, config: ReidConfig, seed: in
 
     histogram = ColourHistogram(3, 6, 16)
     X, X_val = (histogram.embed(part.preprocessing.apply(part.images)).astype(np.float64) for part in (fit, val))
-    weight, bias, record = fit_pca_lmnn(X, fit.identities, config.pca_candidates, lambda w, b: validation_map(X_val @ w.T + b, val),
-                                        n_neighbors=1, seed=seed)
+    weight, bias, record = fit_pca_lmnn(X, fit.identities, config.lmnn.pca_candidates, lambda w, b: validation_map(X_val @ w.T + b, val),
+                                        n_neighbors=config.lmnn.n_neighbors, seed=seed)
     embedder = ColourHistogram(3, 6, 16, embedding_dim=weight.shape[0])
     embedder.set_projection(weight, bias)
     return embedder, record
@@ -143,15 +111,11 @@ def _fit_histogram_lmnn(fit: ReidSet, val: ReidSet, config: ReidConfig, seed: in
 
 def _fit_deep(fit: ReidSet, val: ReidSet, prep, config: ReidConfig, seed: int, quiet: bool):
     from metrickit.datasets.labeled import LabeledSet
-    from metrickit.training import load_config
+    from metrickit.training.config import DataConfig, TrainConfig
     from metrickit.training.loop import train_with_validation
 
-    train_config = load_config(
-        dataset="market1501_subset", architecture="conv4", embedding_dim=config.embedding_dim, normalize=config.method == "triplet",
-        loss=config.method, miner="hard", margin=config.margin, n_val_classes=0, n_classes_per_batch=config.n_classes_per_batch,
-        n_per_class=config.n_per_class, sample_with_replacement=True, augment="flip", batches_per_epoch=config.batches_per_epoch,
-        epochs=config.epochs, learning_rate=config.learning_rate, seed=seed, threads=config.threads,
-    )
+    train_config = TrainConfig(DataConfig(dataset="market1501_subset", n_val_classes=0), config.embedder, config.objective, config.batches,
+                               replace(config.loop, seed=seed))
     result = train_with_validation(train_config, LabeledSet(prep.apply(fit.images), fit.identities, prep),
                                    LabeledSet(prep.apply(val.images), val.identities, prep), lambda Z: validation_map(Z, val), "map",
                                    quiet=quiet)

@@ -69,9 +69,9 @@ def build_report(paths: Sequence[str | os.PathLike], *, title: str = "metrickit 
 def write_report(document: Document, out_dir: str | os.PathLike, *, overwrite: bool = False) -> list[Path]:
     """Write ``report.md``, ``report.html`` and ``images/`` (copies of the PNGs) into ``out_dir``; returns the files."""
     from metrickit._io import atomic_path
-    from metrickit.training.run import check_report_dir
+    from metrickit.runs import check_out_dir
 
-    out = check_report_dir(out_dir, overwrite)
+    out = check_out_dir(out_dir, overwrite)
     (out / "images").mkdir(parents=True, exist_ok=True)
     names: dict[Path, str] = {}
     for k, image in enumerate(document.images()):

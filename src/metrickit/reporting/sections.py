@@ -12,7 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from metrickit._config import flatten
 from metrickit.reporting.document import Bullets, Image, Paragraph, Section, Table
+from metrickit.training.config import MARGINS
 
 __all__ = ["BUILDERS", "ORDER", "classify", "sort_key"]
 
@@ -207,7 +209,8 @@ def _episode_table(test: dict, extra: Callable[[str], list[str]] | None = None, 
 
 def _fewshot_protocol(record: dict, path: Path) -> list[Section]:
     test, methods, oneshot = record["test"], record["methods"], record.get("oneshot", {})
-    config = next(iter(methods.values()))["config"]
+    config = flatten(next(iter(methods.values()))["config"])
+    margin = config["margin"] if config["margin"] is not None else MARGINS["triplet"]
     stages = {name: (m, stage) for m in methods.values() for name, stage in m["models"].items()}
 
     def budget(name: str) -> list[str]:
@@ -215,7 +218,7 @@ def _fewshot_protocol(record: dict, path: Path) -> list[Section]:
         if name not in stages:
             return [*errors, "-", "-", "-", "-"]
         m, stage = stages[name]
-        per_epoch = m["config"]["episodes_per_epoch"]
+        per_epoch = flatten(m["config"])["batches_per_epoch"]
         if stage == "selection":
             run = m["selection"]
             return [*errors, "`train.txt`", f"{m['selected_episodes']} of {len(run['history']) * per_epoch}", f"{run['train_seconds']:.0f}",
@@ -235,14 +238,14 @@ def _fewshot_protocol(record: dict, path: Path) -> list[Section]:
         Paragraph(f"Every network is conv-4 (64-d) trained on {config['n_way']}-way {config['n_shot']}-shot {config['n_query']}-query "
                   f"episodes (Adam {config['learning_rate']:g}, halved every {config['lr_halve_every']} episodes): the number of episodes is "
                   f"chosen on `val.txt` ({config['val_n_way']}-way 1-shot, {config['val_episodes']} episodes, after every "
-                  f"{config['episodes_per_epoch']}) and the best epoch's weights are kept: the `(train)` rows, every method trained on "
+                  f"{config['batches_per_epoch']}) and the best epoch's weights are kept: the `(train)` rows, every method trained on "
                   "the training classes only. For the `(trainval)` rows a fresh run then trains on `trainval.txt` for the selected number "
                   "of episodes (the protocol's final model). " + (
                       "The `(background)` rows follow Lake's protocol: the number of episodes is chosen on background alphabets held out "
                       f"of training ({', '.join(lake_alphabets)}), then a fresh run trains on every `images_background` character (in four "
                       "rotations) for that many episodes. " if lake_alphabets else "") + "The softmax baseline "
                   "learns a classifier over the training classes from the same episodes' images and is used as a feature extractor; the "
-                  f"triplet baseline uses semi-hard triplets (margin {config['margin']:g}) on the same images as P x K batches. Test: "
+                  f"triplet baseline uses semi-hard triplets (margin {margin:g}) on the same images as P x K batches. Test: "
                   f"{test['n_classes']} unseen `test.txt` classes, {test['n_episodes']} episodes per setting, {test['n_query']} queries per "
                   "class, one seeded episode file per setting shared by every method, nearest prototype in squared Euclidean distance, "
                   "BatchNorm in eval mode. Accuracy ± 95% CI. Training time counts the training steps only; validation and decoding are "
@@ -277,7 +280,7 @@ def _verify_table(record: dict, seconds: Callable[[str], str] | None = None) -> 
 
 def _verify(record: dict, path: Path) -> list[Section]:
     dataset = record["dataset"]
-    first = next(iter(record["training"].values()))["config"]
+    first = flatten(next(iter(record["training"].values()))["config"])
     pairs = ("every genuine-genuine pair (190 per user) against every genuine-skilled forgery pair (400 per user); the per-user EER "
              "follows SVC2004 (references S1-S5, genuine S11-S20, skilled S21-S40, random = the other test users' genuine signatures; "
              "mean distance to the references)" if dataset == "svc2004" else "all 225 genuine and 1,000 impostor pairs of the 5 test subjects")
@@ -311,7 +314,7 @@ def _reid_table(record: dict, seconds: Callable[[str], str] | None = None) -> Ta
 
 
 def _reid(record: dict, path: Path) -> list[Section]:
-    deep = next((t["config"] for t in record["training"].values() if t["config"]["method"] in ("softmax", "triplet")), None)
+    deep = next((flatten(t["config"]) for t in record["training"].values() if t["config"]["method"] in ("softmax", "triplet")), None)
     budget = (f" Deep methods: conv-4 on 128 x 64 images with horizontal flips, {deep['embedding_dim']}-d, {deep['epochs']} epochs x "
               f"{deep['batches_per_epoch']} batches of {deep['n_classes_per_batch']} persons x {deep['n_per_class']} images, Adam "
               f"{deep['learning_rate']:g}; the triplet embedder mines the hardest positive and negative in each batch (margin "
@@ -338,7 +341,7 @@ def _demo(record: dict, path: Path) -> list[Section]:
 
 
 def _training_run(record: dict, path: Path) -> list[Section]:
-    config, history = record["config"], record["history"]
+    config, history = flatten(record["config"]), record["history"]
     last = history[-1] if history else {}
     items = [f"{k}: {v}" for k, v in config.items() if k in ("method", "dataset", "loss", "miner", "architecture", "n_way", "n_shot",
                                                              "n_query", "epochs", "learning_rate")]

@@ -1,35 +1,45 @@
-"""The training configuration: one dataclass, from YAML and/or flags, validated in one place."""
+"""The sections every deep method's config is made of, and the config of ``metrickit train``.
+
+Sections (each a :class:`~metrickit._config.Config`): :class:`LoopConfig` (what the training loop reads),
+:class:`EmbedderConfig` (the network), :class:`ObjectiveConfig` (loss, miner, margin), :class:`BatchConfig`
+(P x K batches) and :class:`DataConfig` (dataset and class split). :class:`TrainConfig` is all five; the few-shot,
+verification and re-identification configs contain the ones they use, with their own defaults. Nothing here imports
+torch, so ``--help`` can show the defaults.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metrickit._validation import check_count_fields
+from metrickit._config import Config, flatten
+from metrickit._validation import check_count_fields, validate_choice
 
-__all__ = ["LOSSES", "MINERS", "LoopConfig", "TrainConfig", "load_config"]
+__all__ = ["LOSSES", "MARGINS", "MINERS", "BatchConfig", "DataConfig", "EmbedderConfig", "LoopConfig", "ObjectiveConfig",
+           "TrainConfig", "load_config"]
 
-LOSSES = ("triplet", "contrastive", "softmax")
+LOSSES = ("triplet", "contrastive", "softmax", "protonet")
 MINERS = ("all", "hard", "semihard", "semihard-facenet", "random")
+MARGINS = {"triplet": 0.2, "contrastive": 1.0}  # the margin a loss uses when none is given (squared units for triplet)
 ARCHITECTURES = ("mlp", "conv4", "resnet")
 AUGMENTATIONS = ("none", "flip")
+SCHEDULERS = ("cosine", "step", "none")
 DEFAULT_SPLITS = {"mnist": ([0, 1, 2, 3, 4], [5, 6, 7, 8, 9]), "digits": ([0, 1, 2, 3, 4, 5], [6, 7, 8, 9])}
 
 
-SCHEDULERS = ("cosine", "step", "none")
-
-
 @dataclass(frozen=True)
-class LoopConfig:
+class LoopConfig(Config):
     """What the training loop (:func:`metrickit.training.engine.fit`) reads: budget, optimiser, schedule, seed, device.
 
-    ``scheduler``: 'cosine' anneals over every step, 'step' halves the learning rate every ``lr_halve_every`` steps
-    (Prototypical Networks' schedule), 'none' keeps it. ``augment='flip'`` flips each input horizontally with p = 1/2.
+    ``batches_per_epoch`` counts batches, or episodes for episodic methods. ``scheduler``: 'cosine' anneals over every
+    step, 'step' halves the learning rate every ``lr_halve_every`` steps (Prototypical Networks' schedule), 'none'
+    keeps it. ``augment='flip'`` flips each input horizontally with probability 1/2.
     """
 
     epochs: int = 10
+    batches_per_epoch: int = 100
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
@@ -40,76 +50,98 @@ class LoopConfig:
     augment: str = "none"
 
     def __post_init__(self) -> None:
-        _choice(self.optimizer, "optimizer", ("adam", "sgd"))
-        _choice(self.scheduler, "scheduler", SCHEDULERS)
-        _choice(self.device, "device", ("cpu", "cuda", "auto"))
-        _choice(self.augment, "augment", AUGMENTATIONS)
-        check_count_fields(self, ("epochs", "lr_halve_every"))
+        validate_choice(self.optimizer, "optimizer", ("adam", "sgd"))
+        validate_choice(self.scheduler, "scheduler", SCHEDULERS)
+        validate_choice(self.device, "device", ("cpu", "cuda", "auto"))
+        validate_choice(self.augment, "augment", AUGMENTATIONS)
+        check_count_fields(self, ("epochs", "batches_per_epoch", "lr_halve_every"))
         if not (self.learning_rate > 0):
             raise ValueError(f"`learning_rate` must be > 0; got {self.learning_rate!r}.")
+        if not (self.weight_decay >= 0):
+            raise ValueError(f"`weight_decay` must be >= 0; got {self.weight_decay!r}.")
 
 
-@dataclass
-class TrainConfig:
-    """Everything a training run depends on (recorded in the model file and the run's JSON).
+@dataclass(frozen=True)
+class EmbedderConfig(Config):
+    """The embedding network: ``architecture`` 'mlp' (layers ``hidden``), 'conv4' (``width`` filters per block) or
+    'resnet'; a linear projection to ``embedding_dim`` (None: conv-4's own features, no projection); ``normalize``
+    L2-normalises the embeddings (None: the loss's convention, on for triplet and contrastive, off for softmax and
+    Prototypical Networks)."""
 
-    Data: ``dataset`` is 'mnist', 'digits', a folder of class sub-folders, or a features file
-    (.npz with X and y; .npy or .csv with ``labels``, a labels file, or CSV ``label_column``).
-    Classes: the model trains on ``train_classes`` minus ``n_val_classes`` of them (chosen by
-    ``seed``), which validate each epoch; ``test_classes`` are evaluated once, at the end, on the
-    test split. ``miner`` applies to the triplet loss: 'all' and 'semihard' (band rule) run fused.
-    """
+    architecture: str = "conv4"
+    embedding_dim: int | None = 64
+    hidden: tuple[int, ...] = (256,)
+    width: int = 64
+    normalize: bool | None = None
+
+    def __post_init__(self) -> None:
+        validate_choice(self.architecture, "architecture", ARCHITECTURES)
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        check_count_fields(self, ("width", *(("embedding_dim",) if self.embedding_dim is not None or self.architecture != "conv4" else ())))
+
+    def normalized(self, loss: str) -> bool:
+        """Whether the embeddings are L2-normalised under ``loss``."""
+        return bool(self.normalize) if self.normalize is not None else loss in ("triplet", "contrastive")
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig(Config):
+    """The loss and, for triplets, the miner: 'all' and 'semihard' (band rule) run fused, 'hard' is batch-hard,
+    'semihard-facenet' FaceNet's rule, 'random' one random triplet per anchor. ``margin`` None takes the loss's default
+    (:data:`MARGINS`); ``squared`` measures triplets in squared distances (FaceNet)."""
+
+    loss: str = "triplet"
+    miner: str = "semihard"
+    margin: float | None = None
+    squared: bool = True
+
+    def __post_init__(self) -> None:
+        validate_choice(self.loss, "loss", LOSSES)
+        validate_choice(self.miner, "miner", MINERS)
+        if self.margin is not None and not (self.margin >= 0):
+            raise ValueError(f"`margin` must be >= 0; got {self.margin!r}.")
+
+    @property
+    def margin_value(self) -> float:
+        """The margin in use: the configured one, else the loss's default (0 where the loss has none)."""
+        return float(self.margin) if self.margin is not None else MARGINS.get(self.loss, 0.0)
+
+
+@dataclass(frozen=True)
+class BatchConfig(Config):
+    """Class-balanced P x K batches: ``n_classes_per_batch`` classes, ``n_per_class`` samples each; with
+    ``sample_with_replacement`` a class with fewer than K samples fills its places by drawing again."""
+
+    n_classes_per_batch: int = 4
+    n_per_class: int = 16
+    sample_with_replacement: bool = False
+
+    def __post_init__(self) -> None:
+        check_count_fields(self, ("n_classes_per_batch", "n_per_class"))
+
+
+@dataclass(frozen=True)
+class DataConfig(Config):
+    """The dataset ('mnist', 'digits', a folder of class sub-folders, or a features file: .npz with X and y; .npy or
+    .csv with ``labels``, a labels file, or CSV ``label_column``) and its classes: the model trains on
+    ``train_classes`` minus ``n_val_classes`` of them (chosen by the seed), which validate each epoch;
+    ``test_classes`` are evaluated once, at the end, on the test split."""
 
     dataset: str = "mnist"
     data_dir: str | None = None
     labels: str | None = None
     label_column: int | None = None
     image_size: int | None = None
-    train_classes: list | None = None
-    test_classes: list | None = None
+    train_classes: tuple | None = None
+    test_classes: tuple | None = None
     n_val_classes: int = 2
-    architecture: str = "conv4"
-    embedding_dim: int = 64
-    hidden: list[int] = field(default_factory=lambda: [256])
-    normalize: bool = False
-    loss: str = "triplet"
-    miner: str = "semihard"
-    margin: float = 0.2
-    squared: bool = True
-    n_classes_per_batch: int = 4
-    n_per_class: int = 16
-    sample_with_replacement: bool = False
-    augment: str = "none"
-    batches_per_epoch: int = 100
-    epochs: int = 10
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    scheduler: str = "cosine"
-    seed: int = 0
-    threads: int | None = None
-    device: str = "cpu"
 
     def __post_init__(self) -> None:
-        _choice(self.loss, "loss", LOSSES)
-        _choice(self.miner, "miner", MINERS)
-        _choice(self.architecture, "architecture", ARCHITECTURES)
-        _choice(self.scheduler, "scheduler", ("cosine", "none"))
-        _choice(self.optimizer, "optimizer", ("adam", "sgd"))
-        _choice(self.device, "device", ("cpu", "cuda", "auto"))
-        _choice(self.augment, "augment", AUGMENTATIONS)
-        check_count_fields(self, ("embedding_dim", "n_classes_per_batch", "n_per_class", "batches_per_epoch", "epochs"))
-        if not isinstance(self.n_val_classes, int) or self.n_val_classes < 0:
+        for name in ("train_classes", "test_classes"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        if isinstance(self.n_val_classes, bool) or not isinstance(self.n_val_classes, int) or self.n_val_classes < 0:
             raise ValueError(f"`n_val_classes` must be an integer >= 0; got {self.n_val_classes!r}.")
-        if not (self.learning_rate > 0):
-            raise ValueError(f"`learning_rate` must be > 0; got {self.learning_rate!r}.")
-        if not (self.margin >= 0):
-            raise ValueError(f"`margin` must be >= 0; got {self.margin!r}.")
-
-    def loop(self) -> LoopConfig:
-        """The loop's part of this config."""
-        return LoopConfig(self.epochs, self.optimizer, self.learning_rate, self.weight_decay, self.scheduler, seed=self.seed,
-                          device=self.device, augment=self.augment)
 
     def class_split(self, available: list) -> tuple[list, list]:
         """``(train_classes, test_classes)``: as configured, else the dataset's default, else a 60/40 cut of ``available``."""
@@ -124,17 +156,25 @@ class TrainConfig:
             raise ValueError(f"`train_classes` and `test_classes` overlap: {sorted(overlap, key=str)[:10]}; test classes must be unseen.")
         return list(train), list(test)
 
-    def as_dict(self) -> dict:
-        return asdict(self)
 
+@dataclass(frozen=True)
+class TrainConfig(Config):
+    """Everything a ``metrickit train`` run depends on (recorded in the model file and the run's JSON)."""
 
-def _choice(value: Any, name: str, options: tuple) -> None:
-    if value not in options:
-        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, options))}; got {value!r}.")
+    data: DataConfig = field(default_factory=DataConfig)
+    embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    batches: BatchConfig = field(default_factory=BatchConfig)
+    loop: LoopConfig = field(default_factory=LoopConfig)
+
+    def __post_init__(self) -> None:
+        if self.objective.loss == "protonet":
+            raise ValueError("`loss` 'protonet' trains on episodes: use `metrickit fewshot train`.")
 
 
 def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> TrainConfig:
-    """A config from a YAML file (optional) with ``overrides`` (non-None values) on top; unknown keys are errors."""
+    """A config from a YAML file (optional; flat or in sections) with ``overrides`` (non-None values) on top;
+    unknown keys are errors."""
     import yaml
 
     data: dict[str, Any] = {}
@@ -148,9 +188,6 @@ def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> Trai
             raise ValueError(f"config file {path} is not valid YAML: {error}") from None
         if not isinstance(data, dict):
             raise ValueError(f"config file {path} must hold a mapping of settings; got {type(data).__name__}.")
+    data = flatten(data)
     data.update({k: v for k, v in overrides.items() if v is not None})
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"unknown config setting(s) {unknown}; known settings: {', '.join(sorted(known))}.")
-    return TrainConfig(**data)
+    return TrainConfig.from_flat(data)

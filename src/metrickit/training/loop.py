@@ -23,7 +23,7 @@ from metrickit.miners import BatchHardMiner, RandomTripletMiner, SemiHardMiner
 from metrickit.models.artifact import DeepMetricModel
 from metrickit.models.embedding import EmbeddingNet, build_embedder
 from metrickit.samplers import ClassBalancedBatchSampler
-from metrickit.training.config import TrainConfig
+from metrickit.training.config import EmbedderConfig, ObjectiveConfig, TrainConfig
 from metrickit.training.engine import fit
 
 __all__ = ["ClassSplit", "Objective", "TrainResult", "build_model", "prepare_classes", "train", "train_with_validation"]
@@ -53,18 +53,21 @@ class TrainResult:
 
 def prepare_classes(config: TrainConfig) -> ClassSplit:
     """Load the dataset and cut it by classes as the config says."""
-    source = dict(data_dir=config.data_dir, image_size=config.image_size, labels=config.labels, label_column=config.label_column)
-    data = load_labeled(config.dataset, "train", **source)
-    test_data = load_labeled(config.dataset, "test", **source) if config.dataset == "mnist" else data
+    data_config = config.data
+    source = dict(data_dir=data_config.data_dir, image_size=data_config.image_size, labels=data_config.labels,
+                  label_column=data_config.label_column)
+    data = load_labeled(data_config.dataset, "train", **source)
+    test_data = load_labeled(data_config.dataset, "test", **source) if data_config.dataset == "mnist" else data
     available = sorted(np.unique(data.y).tolist(), key=str)
-    train_classes, test_classes = config.class_split(available)
-    if config.n_val_classes == 1 or config.n_val_classes > len(train_classes) - 2:
+    train_classes, test_classes = data_config.class_split(available)
+    n_val = data_config.n_val_classes
+    if n_val == 1 or n_val > len(train_classes) - 2:
         raise ValueError(
-            f"`n_val_classes` ({config.n_val_classes}) must be 0, or at least 2 (ranking needs two classes) while leaving "
+            f"`n_val_classes` ({n_val}) must be 0, or at least 2 (ranking needs two classes) while leaving "
             f"at least 2 of the {len(train_classes)} training classes to train on."
         )
-    rng = np.random.default_rng(config.seed)
-    val_classes = sorted(rng.choice(np.array(train_classes, dtype=object), config.n_val_classes, replace=False).tolist(), key=str) if config.n_val_classes else []
+    rng = np.random.default_rng(config.loop.seed)
+    val_classes = sorted(rng.choice(np.array(train_classes, dtype=object), n_val, replace=False).tolist(), key=str) if n_val else []
     fit_classes = [c for c in train_classes if c not in set(val_classes)]
     fit = data.subset(split_by_classes(data.y, fit_classes))
     val = data.subset(split_by_classes(data.y, val_classes)) if val_classes else None
@@ -72,15 +75,18 @@ def prepare_classes(config: TrainConfig) -> ClassSplit:
     return ClassSplit(fit, val, test, fit_classes, val_classes, test_classes)
 
 
-def build_model(config: TrainConfig, shape: tuple[int, ...]) -> EmbeddingNet:
-    """The configured embedder for inputs of ``shape`` (channels, height, width) or (n_features,)."""
-    if config.architecture == "mlp":
-        return build_embedder("mlp", in_features=int(np.prod(shape)), hidden=config.hidden, embedding_dim=config.embedding_dim, normalize=config.normalize)
+def build_model(embedder: EmbedderConfig, loss: str, shape: tuple[int, ...]) -> EmbeddingNet:
+    """The configured embedder, normalised as ``loss`` has it, for inputs of ``shape`` (channels, height, width) or (n_features,)."""
+    normalize = embedder.normalized(loss)
+    if embedder.architecture == "mlp":
+        return build_embedder("mlp", in_features=int(np.prod(shape)), hidden=list(embedder.hidden), embedding_dim=embedder.embedding_dim,
+                              normalize=normalize)
     if len(shape) != 3:
-        raise ValueError(f"architecture {config.architecture!r} needs images; the inputs have shape {shape}: use architecture 'mlp'.")
-    if config.architecture == "conv4":
-        return build_embedder("conv4", in_channels=shape[0], image_size=shape[1:], embedding_dim=config.embedding_dim, normalize=config.normalize)
-    return build_embedder("resnet", in_channels=shape[0], embedding_dim=config.embedding_dim, normalize=config.normalize)
+        raise ValueError(f"architecture {embedder.architecture!r} needs images; the inputs have shape {shape}: use architecture 'mlp'.")
+    if embedder.architecture == "conv4":
+        return build_embedder("conv4", in_channels=shape[0], width=embedder.width, image_size=shape[1:], embedding_dim=embedder.embedding_dim,
+                              normalize=normalize)
+    return build_embedder("resnet", in_channels=shape[0], embedding_dim=embedder.embedding_dim, normalize=normalize)
 
 
 class Objective(nn.Module):
@@ -88,21 +94,22 @@ class Objective(nn.Module):
 
     progress_name = "active_fraction"
 
-    def __init__(self, config: TrainConfig, embedding_dim: int, n_classes: int):
+    def __init__(self, config: ObjectiveConfig, embedding_dim: int, n_classes: int, seed: int = 0):
         super().__init__()
         self.kind = config.loss
         self.miner: nn.Module | None = None
         self.head: nn.Module | None = None
+        margin, squared = config.margin_value, config.squared
         if config.loss == "triplet":
             fused = {"all": "all", "semihard": "semihard"}.get(config.miner)
-            self.loss = TripletMarginLoss(config.margin, squared=config.squared, triplets=fused or "all")
+            self.loss = TripletMarginLoss(margin, squared=squared, triplets=fused or "all")
             self.miner = {
-                "hard": BatchHardMiner(squared=config.squared),
-                "semihard-facenet": SemiHardMiner(config.margin, variant="facenet", squared=config.squared),
-                "random": RandomTripletMiner(seed=config.seed, squared=config.squared),
+                "hard": BatchHardMiner(squared=squared),
+                "semihard-facenet": SemiHardMiner(margin, variant="facenet", squared=squared),
+                "random": RandomTripletMiner(seed=seed, squared=squared),
             }.get(config.miner)
         elif config.loss == "contrastive":
-            self.loss = ContrastiveLoss(config.margin)
+            self.loss = ContrastiveLoss(margin)
         else:
             self.head = nn.Linear(embedding_dim, n_classes)
             self.loss = nn.CrossEntropyLoss()
@@ -142,18 +149,17 @@ def train(
     ``validate(model, split.val)`` scores each epoch: ``(score, metrics for the history)``; the epoch with the
     highest score is kept (default: MAP@R of the validation classes).
     """
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
     split = split or prepare_classes(config)
     codes_of = {c: i for i, c in enumerate(split.fit_classes)}
     codes = torch.tensor([codes_of[c] for c in split.fit.y.tolist()], dtype=torch.int64)
+    batches = config.batches
     sampler = ClassBalancedBatchSampler(
-        split.fit.y, min(config.n_classes_per_batch, len(split.fit_classes)), config.n_per_class,
-        n_batches=config.batches_per_epoch, seed=config.seed, replace=config.sample_with_replacement,
+        split.fit.y, min(batches.n_classes_per_batch, len(split.fit_classes)), batches.n_per_class,
+        n_batches=config.loop.batches_per_epoch, seed=config.loop.seed, replace=batches.sample_with_replacement,
     )
-    fitted = fit(config.loop(), lambda: build_model(config, split.fit.preprocessing.shape),
-                 lambda model: Objective(config, model.embedding_dim, len(split.fit_classes)), sampler, torch.from_numpy(split.fit.X),
-                 codes, validate=(lambda model: validate(model, split.val)) if split.val is not None else None,
+    fitted = fit(config.loop, lambda: build_model(config.embedder, config.objective.loss, split.fit.preprocessing.shape),
+                 lambda model: Objective(config.objective, model.embedding_dim, len(split.fit_classes), config.loop.seed), sampler,
+                 torch.from_numpy(split.fit.X), codes, validate=(lambda model: validate(model, split.val)) if split.val is not None else None,
                  checkpoint=checkpoint, resume=resume, quiet=quiet)
     model = fitted.model
     test = _evaluate(model, split.test) if split.test is not None else None

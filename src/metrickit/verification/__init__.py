@@ -1,25 +1,10 @@
 """Verification on identities never seen in training: cross-identity folds, training with a calibrated threshold,
 evaluation (ROC AUC, EER, TAR at FAR, SVC2004 per-user EER) and prediction (needs the ``torch`` extra)."""
 
-from metrickit.verification.evaluate import evaluate_fold, signature_user_eers, summarize
-from metrickit.verification.folds import FOLDS, Fold, make_folds
-from metrickit.verification.predict import predict_pairs, read_pairs
-from metrickit.verification.run import evaluate_runs, run_verify_training
-from metrickit.verification.train import METHODS, VerifyConfig, pair_distances, train_fold
+from metrickit._lazy import lazy_attributes
 
-__all__ = [
-    "FOLDS",
-    "METHODS",
-    "Fold",
-    "VerifyConfig",
-    "evaluate_fold",
-    "evaluate_runs",
-    "make_folds",
-    "pair_distances",
-    "predict_pairs",
-    "read_pairs",
-    "run_verify_training",
-    "signature_user_eers",
-    "summarize",
-    "train_fold",
-]
+_HOMES = {"METHODS": "config", "VerifyConfig": "config", "FOLDS": "folds", "Fold": "folds", "final_fold": "folds", "make_folds": "folds",
+          "evaluate_fold": "evaluate", "signature_user_eers": "evaluate", "summarize": "evaluate", "predict_pairs": "predict",
+          "read_pairs": "predict", "evaluate_runs": "run", "run_verify_training": "run", "pair_distances": "train", "train_fold": "train"}
+__all__ = sorted(_HOMES)
+__getattr__ = lazy_attributes(__name__, _HOMES)

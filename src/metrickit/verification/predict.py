@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["predict_pairs", "read_pairs"]
+__all__ = ["predict", "predict_pairs", "read_pairs"]
 
 
 def read_pairs(path: str | os.PathLike) -> list[tuple[str, str]]:
@@ -47,3 +47,30 @@ def predict_pairs(model_path: str | os.PathLike, pairs: Sequence[tuple[str, str]
     embeddings = model.embed(model.preprocessing.read_images(files)).astype(np.float64)
     distances = paired_euclidean_distances(embeddings[[position[a] for a, _ in pairs]], embeddings[[position[b] for _, b in pairs]])
     return [{"first": a, "second": b, "distance": float(d), "same": bool(d <= model.threshold)} for (a, b), d in zip(pairs, distances)]
+
+
+def predict(
+    model: str | os.PathLike, *, images: Sequence[str] = (), pairs_file: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None, overwrite: bool = False,
+) -> dict[str, Any]:
+    """What ``metrickit verify predict`` does: two images or a CSV of pairs, scored with ``model`` (a model file, or a
+    ``verify train`` folder's final model); with ``out``, the rows as CSV (first, second, distance, same), atomically."""
+    import csv
+
+    from metrickit._io import atomic_path, check_can_write
+    from metrickit.runs import final_model
+
+    if pairs_file and images:
+        raise ValueError("give either two images or --pairs CSV, not both.")
+    if not pairs_file and len(images) != 2:
+        raise ValueError(f"give two images to compare (or --pairs CSV); got {len(images)}.")
+    if out:
+        check_can_write(out, overwrite=overwrite)
+    rows = predict_pairs(final_model(model), read_pairs(pairs_file) if pairs_file else [tuple(images)])
+    if out:
+        with atomic_path(out, overwrite=overwrite) as tmp:
+            with open(tmp, "w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=["first", "second", "distance", "same"])
+                writer.writeheader()
+                writer.writerows(rows)
+    return {"pairs": rows, "out": str(out) if out else None}

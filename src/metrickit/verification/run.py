@@ -37,7 +37,8 @@ def run_verify_training(
     and set its threshold; the folds, whose test identities it has seen, estimate how it does on new people.
     """
     from metrickit.datasets.identities import load_identities
-    from metrickit.training.run import prepare_run_dir, train_repeats
+    from metrickit.runs import prepare_run_dir
+    from metrickit.training.run import train_repeats
     from metrickit.verification.folds import FOLDS, final_fold, make_folds
     from metrickit.verification.train import train_fold
 
@@ -45,15 +46,15 @@ def run_verify_training(
     began = time.perf_counter()
     data = load_identities(dataset, data_dir)
     load_seconds = time.perf_counter() - began
-    all_folds = make_folds(data.identities, *FOLDS[dataset], seed=config.seed)
+    all_folds = make_folds(data.identities, *FOLDS[dataset], seed=config.loop.seed)
     chosen = list(range(len(all_folds))) if folds is None else list(folds)
     bad = [k for k in chosen if not 0 <= k < len(all_folds)]
     if bad:
         raise ValueError(f"`folds` must lie in 0..{len(all_folds) - 1} for {dataset}; got {bad}.")
-    last = final_fold(data.identities, FOLDS[dataset][1], seed=config.seed) if final else None
+    last = final_fold(data.identities, FOLDS[dataset][1], seed=config.loop.seed) if final else None
     return train_repeats(out, "fold", chosen, lambda k: train_fold(data, all_folds[k], config, quiet=quiet),
                          {"dataset": dataset, "config": config.as_dict(), "load_seconds": load_seconds},
-                         threads=config.threads, desc=f"{config.method} on {dataset}", quiet=quiet,
+                         desc=f"{config.method} on {dataset}", quiet=quiet,
                          final=(lambda: train_fold(data, last, config, quiet=quiet)) if last else None)
 
 
@@ -68,12 +69,12 @@ def evaluate_runs(
     mean and sd over folds; with ``out_dir``, ``results.json``, ``roc.png`` and ``distances.png`` are written there."""
     from metrickit.datasets.identities import load_identities
     from metrickit.models.artifact import load_deep_model
-    from metrickit.training.run import check_report_dir, repeat_models
+    from metrickit.runs import check_out_dir, repeat_models
     from metrickit.verification.evaluate import evaluate_fold, summarize
 
     if not runs:
         raise ValueError("`runs` is empty: give at least one `verify train` folder or model file.")
-    out = check_report_dir(out_dir, overwrite)
+    out = check_out_dir(out_dir, overwrite)
     loaded = {name: [(path, load_deep_model(path)) for path in repeat_models(run, "fold", "metrickit verify train")] for name, run in runs.items()}
     datasets = {model.info.get("dataset") for models in loaded.values() for _, model in models}
     if len(datasets) != 1 or None in datasets:
@@ -94,8 +95,6 @@ def evaluate_runs(
 
 
 def _write_report(out: Path, results: dict[str, Any], distances: dict[str, list], projections: dict[str, tuple]) -> None:
-    import torch
-
     from metrickit._io import write_json_atomic
     from metrickit._provenance import provenance
     from metrickit.evaluation.verification import roc_curve
@@ -113,5 +112,5 @@ def _write_report(out: Path, results: dict[str, Any], distances: dict[str, list]
         plot_embedding_projections({name: Z for name, (Z, _) in projections.items()}, next(iter(projections.values()))[1],
                                    out / "projection.png", overwrite=True)
     results["files"] = ["results.json", "roc.png", "distances.png", *(["projection.png"] if (out / "projection.png").is_file() else [])]
-    results["provenance"] = provenance(torch.get_num_threads())
+    results["provenance"] = provenance()
     write_json_atomic(out / "results.json", results, overwrite=True)

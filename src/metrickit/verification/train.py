@@ -19,49 +19,17 @@ the epoch with the best validation ROC AUC. The threshold is the EER threshold o
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from metrickit._validation import check_count_fields
 from metrickit.datasets.identities import IdentitySet
 from metrickit.evaluation.verification import all_pairs, equal_error_rate, verification_report
+from metrickit.verification.config import VerifyConfig
 from metrickit.verification.folds import Fold
 
-__all__ = ["METHODS", "VerifyConfig", "pair_distances", "train_fold"]
-
-METHODS = ("euclidean", "lmnn", "softmax", "contrastive", "triplet")
-_MARGINS = {"contrastive": 1.0, "triplet": 0.2}
-
-
-@dataclass
-class VerifyConfig:
-    """The method and its budget; ``margin=None`` takes the method's default (contrastive 1.0, triplet 0.2)."""
-
-    method: str = "triplet"
-    epochs: int = 20
-    batches_per_epoch: int = 25
-    n_classes_per_batch: int = 8
-    n_per_class: int = 4
-    embedding_dim: int = 128
-    learning_rate: float = 1e-3
-    margin: float | None = None
-    pca_candidates: tuple[int, ...] = (16, 32, 64, 128)
-    seed: int = 0
-    threads: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"`method` must be one of {', '.join(map(repr, METHODS))}; got {self.method!r}.")
-        check_count_fields(self, ("epochs", "batches_per_epoch", "n_classes_per_batch", "n_per_class", "embedding_dim"))
-        if not self.pca_candidates or any(int(c) < 1 for c in self.pca_candidates):
-            raise ValueError(f"`pca_candidates` must be positive integers; got {self.pca_candidates!r}.")
-        if self.margin is None:
-            self.margin = _MARGINS.get(self.method)
-
-    def as_dict(self) -> dict:
-        return {**asdict(self), "pca_candidates": list(self.pca_candidates)}
+__all__ = ["pair_distances", "train_fold"]
 
 
 def pair_distances(embeddings: np.ndarray, data: IdentitySet) -> tuple[np.ndarray, np.ndarray]:
@@ -75,12 +43,8 @@ def pair_distances(embeddings: np.ndarray, data: IdentitySet) -> tuple[np.ndarra
 
 def train_fold(data: IdentitySet, fold: Fold, config: VerifyConfig, *, quiet: bool = True) -> tuple[Any, dict[str, Any]]:
     """``(model, record)``: a :class:`~metrickit.models.artifact.DeepMetricModel` with its calibrated threshold, and what happened."""
-    import torch
-
     from metrickit.models.artifact import DeepMetricModel
 
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
     fit, val = data.of(fold.fit), data.of(fold.val)
     scaled = fit.images.astype(np.float32) * np.float32(data.preprocessing.scale)
     prep = replace(data.preprocessing, mean=float(scaled.mean()), std=float(scaled.std() or 1.0))
@@ -114,23 +78,18 @@ def _fit_lmnn(fit: IdentitySet, val: IdentitySet, prep, config: VerifyConfig):
 
     X = prep.apply(fit.images).reshape(len(fit.images), -1)
     X_val = prep.apply(val.images).reshape(len(val.images), -1).astype(np.float64)
-    weight, bias, record = fit_pca_lmnn(X, fit.labels, config.pca_candidates,
-                                        lambda w, b: roc_auc(*pair_distances(X_val @ w.T + b, val)), seed=config.seed)
+    weight, bias, record = fit_pca_lmnn(X, fit.labels, config.lmnn.pca_candidates, lambda w, b: roc_auc(*pair_distances(X_val @ w.T + b, val)),
+                                        n_neighbors=config.lmnn.n_neighbors, seed=config.loop.seed)
     return LinearEmbedder.from_affine(weight, bias), record
 
 
 def _fit_deep(fit: IdentitySet, val: IdentitySet, prep, config: VerifyConfig, quiet: bool):
     from metrickit.datasets.labeled import LabeledSet
     from metrickit.evaluation.verification import roc_auc
-    from metrickit.training import load_config
+    from metrickit.training.config import DataConfig, TrainConfig
     from metrickit.training.loop import train_with_validation
 
-    train_config = load_config(
-        dataset=fit.name, architecture="conv4", embedding_dim=config.embedding_dim, normalize=config.method != "softmax",
-        loss=config.method, miner="semihard", margin=config.margin if config.margin is not None else 0.2, n_val_classes=0,
-        n_classes_per_batch=config.n_classes_per_batch, n_per_class=config.n_per_class, batches_per_epoch=config.batches_per_epoch,
-        epochs=config.epochs, learning_rate=config.learning_rate, seed=config.seed, threads=config.threads,
-    )
+    train_config = TrainConfig(DataConfig(dataset=fit.name, n_val_classes=0), config.embedder, config.objective, config.batches, config.loop)
     result = train_with_validation(train_config, LabeledSet(prep.apply(fit.images), fit.labels, prep),
                                    LabeledSet(prep.apply(val.images), val.labels, prep), lambda Z: roc_auc(*pair_distances(Z, val)),
                                    "roc_auc", quiet=quiet)

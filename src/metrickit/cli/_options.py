@@ -1,0 +1,105 @@
+"""What every command shares: the common options, one declaration of --out/--overwrite and of --data-dir, config
+settings as options (their defaults read from the config class), --model lists, and printing the result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+__all__ = ["DATA_DIR_HELP", "add_common", "add_data_dir", "add_output", "add_settings", "class_list", "emit", "named_models",
+           "settings_from_args", "show_defaults"]
+
+DATA_DIR_HELP = ("root of the shared datasets (default: $METRICKIT_DATA, else shared/data beside the repository holding the "
+                 "current folder, else ../shared/data beside the installed package's checkout)")
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("common options")
+    group.add_argument("--threads", type=int, default=None, metavar="N", help="limit BLAS/torch threads to N (default: all cores)")
+    group.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    group.add_argument("--json", action="store_true", help="print results as JSON on stdout")
+    group.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+
+
+def add_data_dir(parser) -> None:
+    parser.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
+
+
+def add_output(parser, metavar: str, what: str, *, required: bool = False, default_help: str | None = None) -> None:
+    """--out (a file or a folder: ``what`` it receives) and --overwrite; nothing existing is replaced without it."""
+    folder = metavar.endswith("DIR")
+    help_text = f"{'folder for' if folder else 'write'} {what}" + (f" (default: {default_help})" if default_help else "")
+    parser.add_argument("--out", required=required, default=None, metavar=metavar, help=help_text)
+    parser.add_argument("--overwrite", action="store_true",
+                        help="allow writing into an existing, non-empty --out" if folder else "replace an existing --out file")
+
+
+def add_settings(parser, config_cls: type, specs: Sequence[tuple[str, dict[str, Any]]], *, given_only: bool = False) -> None:
+    """One option per ``(setting name, argparse keywords)``; ``flag`` in the keywords renames the option.
+
+    The default is the config class's (so the CLI never repeats one), or, with ``given_only`` (settings that a
+    --config file may also set), None, with the class's default stated in the help.
+    """
+    defaults = config_cls().flat()
+    for name, spec in specs:
+        spec = dict(spec)
+        flag = spec.pop("flag", "--" + name.replace("_", "-"))
+        default = defaults[name]
+        if given_only:
+            shown = "none" if default is None else ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+            spec["help"] = f"{spec.get('help', '')} (default: {shown})".strip() if "default" not in spec.get("help", "") else spec["help"]
+            default = None
+        parser.add_argument(flag, dest=name, default=default, **spec)
+
+
+def settings_from_args(args: argparse.Namespace, config_cls: type, *, given_only: bool = False) -> dict[str, Any]:
+    """The settings of ``config_cls`` that ``args`` holds (with ``given_only``, only those given on the command line)."""
+    names = config_cls.names()
+    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    return {k: v for k, v in values.items() if v is not None} if given_only else values
+
+
+def show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Append ``(default: X)`` to the help of every option that takes a value and whose help does not state its
+    default yet, in ``parser`` and all its subcommands; ``--help`` then shows every default."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                show_defaults(sub)
+        elif action.option_strings and action.nargs != 0 and not action.required and "default" not in (action.help or ""):
+            value = action.default
+            value = "none" if value is None else ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+            action.help = f"{action.help} (default: {value})" if action.help else f"(default: {value})"
+
+
+def class_list(text: str) -> list:
+    """'0,1,2' -> [0, 1, 2]; names stay strings."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return [int(t) if t.lstrip("-").isdigit() else t for t in items]
+
+
+def named_models(values: list[str]) -> dict[str, str | None]:
+    """``--model`` values (``[NAME=]PATH`` or 'euclidean') as name -> path (None: Euclidean on pixels); an unnamed
+    path is named after its folder (a run folder, or the folder holding the model file)."""
+    models: dict[str, str | None] = {}
+    for value in values:
+        name, _, path = value.partition("=") if "=" in value else ("", "", value)
+        path = None if path == "euclidean" else path
+        if not name:
+            name = "euclidean (pixels)" if path is None else (Path(path).name if Path(path).is_dir() else Path(path).parent.name or Path(path).stem)
+        if name in models:
+            raise ValueError(f"two --model values are both named {name!r}; name them with NAME=PATH.")
+        models[name] = path
+    return models
+
+
+def emit(args: argparse.Namespace, results: Any, text: str) -> None:
+    """Print ``results`` as JSON with --json, else ``text``."""
+    if args.json:
+        json.dump(results, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(text)

@@ -1,0 +1,118 @@
+"""``metrickit verify train|eval|predict``: same or different, on identities never seen in training (the torch extra)."""
+
+from __future__ import annotations
+
+import argparse
+
+from metrickit.cli._options import add_common, add_data_dir, add_output, add_settings, class_list, emit, named_models, settings_from_args
+from metrickit.training.config import MARGINS
+from metrickit.verification.config import METHODS, VerifyConfig
+
+__all__ = ["eval_command", "predict_command", "register", "train_command"]
+
+TRAIN_SETTINGS = [
+    ("method", dict(choices=METHODS)),
+    ("epochs", dict(type=int)),
+    ("batches_per_epoch", dict(type=int)),
+    ("n_classes_per_batch", dict(type=int)),
+    ("n_per_class", dict(type=int)),
+    ("embedding_dim", dict(type=int)),
+    ("seed", dict(type=int)),
+    ("learning_rate", dict(type=float, help="Adam's learning rate")),
+    ("margin", dict(type=float, help=f"(default: the loss's: contrastive {MARGINS['contrastive']}, triplet {MARGINS['triplet']})")),
+]
+
+
+def register(groups) -> None:
+    verify = groups.add_parser("verify", help="verification on unseen identities (faces, signatures): train, eval, predict",
+                               description="Face (AT&T/ORL) and signature (SVC2004) verification: a distance and a calibrated threshold.")
+    verbs = verify.add_subparsers(dest="verb", metavar="VERB")
+    train = verbs.add_parser("train", help="train one method on every cross-identity fold", description=(
+        "Cross-identity folds (ORL: 6 folds of 5 subjects; SVC2004: 3 folds of 10 users). In each fold the method learns "
+        "on the training identities minus 5 validation identities; the threshold is the EER threshold of the validation "
+        "pairs. Test identities are not touched. Methods: euclidean (pixels), lmnn (PCA + LMNN, PCA size chosen on "
+        "validation), softmax (classifier embedding), contrastive (Siamese), triplet (semi-hard); the deep ones are conv-4. "
+        "After the folds, the final model (the one to use: `verify predict --model DIR`) trains the same way on every "
+        "identity but 5 seeded validation identities, which choose its epoch or PCA size and set its threshold. "
+        "Writes fold<k>/model.safetensors and final/model.safetensors (with preprocessing, threshold and the identities "
+        "they trained and validated on) and results.json."))
+    train.add_argument("--dataset", required=True, choices=("orl", "svc2004"))
+    add_output(train, "DIR", "the fold models, the final model and results.json", required=True)
+    train.add_argument("--folds", type=class_list, metavar="K,K,..", help="only these folds (default: all)")
+    train.add_argument("--no-final", dest="final", action="store_false", help="train the folds only, no final model")
+    add_data_dir(train)
+    add_settings(train, VerifyConfig, TRAIN_SETTINGS)
+    add_common(train)
+    train.set_defaults(handler=train_command, config_class=VerifyConfig)
+
+    evaluate = verbs.add_parser("eval", help="score trained folds on their unseen test identities", description=(
+        "All genuine and all impostor pairs of each fold's test identities (signatures: genuine-genuine vs "
+        "genuine-skilled forgery, plus the SVC2004 per-user EER against skilled and random forgeries), scored at each "
+        "fold's calibrated threshold: ROC AUC, EER, accuracy, TAR at FAR 1%% / 0.1%% where there are enough impostor "
+        "pairs; mean ± sd over folds. --out writes results.json, roc.png and distances.png."))
+    evaluate.add_argument("--model", required=True, action="append", metavar="[NAME=]RUN",
+                          help="a `verify train` folder (or one fold's model file); repeat to compare methods")
+    add_data_dir(evaluate)
+    add_output(evaluate, "DIR", "results.json, roc.png and distances.png")
+    add_common(evaluate)
+    evaluate.set_defaults(handler=eval_command)
+
+    predict = verbs.add_parser("predict", help="same or different: two images, or a CSV of pairs", description=(
+        "Read images with the model's stored preprocessing, embed them, and compare each pair's distance with the "
+        "model's calibrated threshold. --model takes a `verify train` folder (its final model) or a model file."))
+    predict.add_argument("images", nargs="*", metavar="IMAGE", help="two image files")
+    predict.add_argument("--model", required=True, metavar="RUN|MODEL.safetensors", help="a `verify train` folder or a model file")
+    predict.add_argument("--pairs", metavar="CSV", help="rows 'first,second' of image paths (instead of two images)")
+    add_output(predict, "CSV", "first,second,distance,same here")
+    add_common(predict)
+    predict.set_defaults(handler=predict_command)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from metrickit.verification.run import run_verify_training
+
+    config = VerifyConfig.from_flat(settings_from_args(args, VerifyConfig))
+    results = run_verify_training(args.dataset, config, args.out, folds=args.folds, final=args.final, data_dir=args.data_dir,
+                                  overwrite=args.overwrite, quiet=args.quiet)
+    lines = [f"{config.method} on {args.dataset}: {len(results['folds'])} fold(s) in {results['train_seconds']:.0f} s"]
+    describe = lambda r: f"validation ROC AUC {r['val']['roc_auc']:.4f}, EER {r['val']['eer']:.2%}, threshold {r['threshold']:.4g}"  # noqa: E731
+    lines += [f"  fold {r['fold']['index']}: {describe(r)}" for r in results["folds"]]
+    if "final" in results:
+        final = results["final"]
+        lines.append(f"  final model ({len(final['fold']['fit'])} training, {len(final['fold']['val'])} validation identities): {describe(final)}")
+    lines.append(f"wrote fold<k>/model.safetensors{', final/model.safetensors' if 'final' in results else ''} and results.json to {args.out}")
+    emit(args, results, "\n".join(lines))
+    return 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    from metrickit.verification.run import evaluate_runs
+
+    results = evaluate_runs(named_models(args.model), data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite)
+    fmt = lambda s, pct=True: "-" if s is None else (f"{s['mean']:.2%} ± {s['sd']:.2%}" if pct else f"{s['mean']:.4f} ± {s['sd']:.4f}")  # noqa: E731
+    lines = [f"{results['dataset']}: test identities unseen in training (mean ± sd over folds)"]
+    for name, entry in results["methods"].items():
+        s = entry["summary"]
+        line = (f"  {name}: ROC AUC {fmt(s['roc_auc'], False)}, EER {fmt(s['eer'])}, accuracy {fmt(s['accuracy'])}, "
+                f"TAR@FAR=1% {fmt(s['tar_at_far'].get('1%'))}")
+        if s.get("user_eer_skilled"):
+            line += f", per-user EER skilled {fmt(s['user_eer_skilled'])} / random {fmt(s['user_eer_random'])}"
+        lines.append(line)
+    if args.out:
+        lines.append(f"wrote {', '.join(results['files'])} to {args.out}")
+    emit(args, results, "\n".join(lines))
+    return 0
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    from metrickit.verification.predict import predict
+
+    results = predict(args.model, images=args.images, pairs_file=args.pairs, out=args.out, overwrite=args.overwrite)
+    rows = results["pairs"]
+    text = "\n".join(f"{'same' if r['same'] else 'different'}  distance {r['distance']:.4g}  {r['first']}  {r['second']}" for r in rows[:20])
+    if len(rows) > 20:
+        text += f"\n... {len(rows) - 20} more"
+    if args.out:
+        text += f"\nwrote {len(rows)} rows to {args.out}"
+    emit(args, results, text)
+    return 0

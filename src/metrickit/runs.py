@@ -1,0 +1,64 @@
+"""Run folders on disk, without torch: their layout, the one check of an output folder, the models of a protocol's
+repeats (folds, seeds) and its final model. ``metrickit report``, ``lmnn`` and ``--help`` use this, never torch."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+__all__ = ["CHECKPOINT", "CURVE", "FINAL", "MODEL", "RESULTS", "check_out_dir", "final_model", "prepare_run_dir", "repeat_models",
+           "timestamp"]
+
+MODEL, CHECKPOINT, RESULTS, CURVE = "model.safetensors", "checkpoint.safetensors", "results.json", "training_curve.png"
+FINAL = "final"  # the folder of a protocol's final model, trained after its folds or seeds
+
+
+def timestamp() -> str:
+    """A sortable local timestamp for default output folders."""
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
+def check_out_dir(out_dir: str | os.PathLike | None, overwrite: bool) -> Path | None:
+    """``out_dir`` as a Path (None stays None); it must be new or empty unless ``overwrite``."""
+    if out_dir is None:
+        return None
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite or choose another --out.")
+    return out
+
+
+def prepare_run_dir(out_dir: str | os.PathLike, *, resume: bool, overwrite: bool) -> tuple[Path, Path]:
+    """``(out, checkpoint)``: ``out`` must be new or empty unless ``overwrite``; ``resume`` needs its checkpoint."""
+    out = Path(out_dir)
+    checkpoint = out / CHECKPOINT
+    if resume and not checkpoint.is_file():
+        raise FileNotFoundError(f"cannot resume: {checkpoint} does not exist.")
+    if not resume and out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} already exists and is not empty; pass --overwrite, --resume, or choose another --out.")
+    return out, checkpoint
+
+
+def repeat_models(path: str | os.PathLike, part: str, command: str) -> list[Path]:
+    """The model files of a run with one model per ``part`` ('fold', 'seed'): ``path/<part><k>/model.safetensors`` in
+    order of ``k``, or ``[path]`` when ``path`` is one model file."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    models = sorted(path.glob(f"{part}*/{MODEL}"), key=lambda p: int(re.sub(r"\D", "", p.parent.name) or 0))
+    if not models:
+        raise FileNotFoundError(f"{path} holds no {part} models (expected {path}/{part}<k>/{MODEL} from `{command}`).")
+    return models
+
+
+def final_model(path: str | os.PathLike) -> Path:
+    """A model file as given, or the final model of a run folder (``path/final/model.safetensors``)."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / FINAL / MODEL).is_file():
+            raise FileNotFoundError(f"{path} holds no final model ({path / FINAL / MODEL}); give a model file, or train the run again "
+                                    "without --no-final.")
+        return path / FINAL / MODEL
+    return path

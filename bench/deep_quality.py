@@ -30,7 +30,7 @@ METHODS = {
 def main(argv=None) -> int:
     from sklearn.decomposition import PCA
 
-    from metrickit._io import write_json_atomic
+    from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit.evaluation import retrieval_metrics
     from metrickit._threads import limit_threads
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     record = {"benchmark": "deep-quality", "dataset": "mnist", "train_classes": split.fit_classes, "test_classes": split.test_classes,
               "n_train": len(split.fit.y), "n_test": len(split.test.y), "seed": args.seed,
               "methods": rows, "provenance": provenance(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-    write_json_atomic(args.out, record, overwrite=True)
+    write_results(args.out, "deep-quality", record)
     print(f"wrote {args.out}")
     return 0
 

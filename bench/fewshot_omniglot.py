@@ -85,7 +85,8 @@ def _oneshot(models: dict, folder: Path, seed: int, data_dir, note: str) -> dict
 
 
 def main(argv=None) -> int:
-    from metrickit._io import atomic_path, write_json_atomic
+    from metrickit._io import atomic_path
+    from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
     from metrickit.fewshot import FewShotConfig
@@ -167,7 +168,7 @@ def main(argv=None) -> int:
     with atomic_path(out.with_suffix(".png"), overwrite=True) as tmp:
         shutil.copyfile(runs / "test" / "accuracy.png", tmp)
     plot_selection(record, out.with_name(f"{out.stem}-validation.png"))
-    write_json_atomic(out, record, overwrite=True)
+    write_results(out, "fewshot-omniglot", record)
     for name, entry in test["methods"].items():
         errors = "  ".join(f"one-shot runs ({kind}) error {o['results'][name]['mean_error']:.1%}" for kind, o in oneshot.items()
                            if name in o["results"])

@@ -91,7 +91,7 @@ def evaluate(arrays: dict, L: np.ndarray) -> dict:
 
 
 def main(argv=None) -> int:
-    from metrickit._io import write_json_atomic
+    from metrickit.runs import write_results
     from metrickit._provenance import provenance
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -150,7 +150,7 @@ def main(argv=None) -> int:
             suffix = f"-{n_train or 60000}-pca{args.pca}" if name == "mnist" else ""
             path = Path(args.out) / f"lmnn-{name}{suffix}.json"
             record["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-            write_json_atomic(path, record, overwrite=True)
+            write_results(path, "lmnn", record)
             print(f"wrote {path}", flush=True)
     return 0
 

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> int:
-    from metrickit._io import write_json_atomic
+    from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit.datasets import load_mnist
     from metrickit.linear import LMNN
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     best = min(rows, key=lambda r: r["lmnn_val_error"])
     record = {"benchmark": "lmnn-mnist-select", "split": "train[:50000] / validation train[50000:]", "rows": rows,
               "selected_pca": best["pca"], "provenance": provenance(None)}
-    write_json_atomic(args.out, record, overwrite=True)
+    write_results(args.out, "lmnn-mnist-select", record)
     print(f"selected PCA-{best['pca']} (validation 3-NN error {best['lmnn_val_error']:.4f}); wrote {args.out}")
     return 0
 

@@ -26,7 +26,8 @@ METHODS = ("euclidean", "lmnn", "softmax", "triplet")
 
 
 def main(argv=None) -> int:
-    from metrickit._io import atomic_path, write_json_atomic
+    from metrickit._io import atomic_path
+    from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
     from metrickit.reid import ReidConfig, evaluate_reid_runs, run_reid_training
@@ -55,8 +56,8 @@ def main(argv=None) -> int:
             record = run_reid_training(config, out, seeds=seeds, data_dir=args.data_dir, overwrite=True, quiet=args.quiet)
         runs[method] = out
         training[method] = {"config": record["config"], "train_seconds": record["train_seconds"],
-                            "seeds": [{k: r[k] for k in ("split", "val_map", "train_seconds", "pca", "best_epoch") if k in r} for r in record["seeds"]]}
-        print(f"{method}: trained {len(record['seeds'])} seeds in {record['train_seconds']:.0f} s", flush=True)
+                            "repeats": [{k: r[k] for k in ("split", "val_map", "train_seconds", "pca", "best_epoch") if k in r} for r in record["repeats"]]}
+        print(f"{method}: trained {len(record['repeats'])} seeds in {record['train_seconds']:.0f} s", flush=True)
     report_dir = Path(args.runs) / "report"
     results = evaluate_reid_runs(runs, rerank=True, data_dir=args.data_dir, out_dir=report_dir, overwrite=True)
     results.update(benchmark="reid-market1501-subset", training=training, seeds=seeds, provenance=provenance(), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
     for name in ("cmc", "projection"):
         with atomic_path(target.with_name(f"{target.stem}-{name}.png"), overwrite=True) as tmp:
             shutil.copyfile(report_dir / f"{name}.png", tmp)
-    write_json_atomic(target, results, overwrite=True)
+    write_results(target, "reid-benchmark", results)
     for name, entry in results["methods"].items():
         for kind, s in entry["summary"].items():
             print(f"{name:10s} {kind:9s} mAP {s['mean_ap']['mean']:.2%} ± {s['mean_ap']['sd']:.2%}  rank-1 {s['rank1']['mean']:.2%} ± {s['rank1']['sd']:.2%}")

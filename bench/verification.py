@@ -31,7 +31,8 @@ BUDGETS = {"orl": dict(epochs=15, batches_per_epoch=25), "svc2004": dict(epochs=
 
 
 def main(argv=None) -> int:
-    from metrickit._io import atomic_path, write_json_atomic
+    from metrickit._io import atomic_path
+    from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
     from metrickit.verification import VerifyConfig, evaluate_runs, run_verify_training
@@ -61,9 +62,9 @@ def main(argv=None) -> int:
                 record = run_verify_training(dataset, config, out, data_dir=args.data_dir, overwrite=True, quiet=args.quiet)
             runs[method] = out
             training[method] = {"config": record["config"], "train_seconds": record["train_seconds"],
-                                "folds": [{k: f[k] for k in FOLD_KEYS if k in f} for f in record["folds"]],
+                                "repeats": [{k: f[k] for k in FOLD_KEYS if k in f} for f in record["repeats"]],
                                 "final": {k: record["final"][k] for k in FOLD_KEYS if k in record["final"]} if "final" in record else None}
-            print(f"{dataset} {method}: trained {len(record['folds'])} folds in {record['train_seconds']:.0f} s", flush=True)
+            print(f"{dataset} {method}: trained {len(record['repeats'])} folds in {record['train_seconds']:.0f} s", flush=True)
         report_dir = Path(args.runs) / dataset / "report"
         results = evaluate_runs(runs, data_dir=args.data_dir, out_dir=report_dir, overwrite=True)
         results.update(benchmark=f"verify-{dataset}", training=training, seed=args.seed, provenance=provenance(), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
@@ -72,7 +73,7 @@ def main(argv=None) -> int:
             if (report_dir / f"{name}.png").is_file():
                 with atomic_path(target.with_name(f"verify-{dataset}-{name}.png"), overwrite=True) as tmp:
                     shutil.copyfile(report_dir / f"{name}.png", tmp)
-        write_json_atomic(target, results, overwrite=True)
+        write_results(target, "verify-benchmark", results)
         for method, entry in results["methods"].items():
             s = entry["summary"]
             print(f"{dataset} {method:12s} AUC {s['roc_auc']['mean']:.4f} ± {s['roc_auc']['sd']:.4f}  EER {s['eer']['mean']:.2%} ± {s['eer']['sd']:.2%}"

@@ -42,11 +42,11 @@ def figures(tmp: Path) -> dict[str, float]:
     out.update({f"mnist triplet loss epoch {h['epoch']}": h["loss"] for h in r["history"]})
     _run("verify", "train", "--dataset", "orl", "--method", "triplet", "--folds", "0", "--epochs", "3", "--no-final", "--out", str(tmp / "orl"))
     r = _run("verify", "eval", "--model", str(tmp / "orl"))
-    report = r["methods"]["orl"]["folds"][0]["report"]
+    report = r["methods"]["orl"]["repeats"][0]["report"]
     out.update({f"orl fold 0 triplet {k}": report[k] for k in ("roc_auc", "eer", "accuracy")})
     _run("reid", "train", "--method", "triplet", "--seeds", "0", "--epochs", "3", "--no-final", "--out", str(tmp / "reid"))
     r = _run("reid", "eval", "--model", str(tmp / "reid"))
-    seed = r["methods"]["reid"]["seeds"][0]["plain"]
+    seed = r["methods"]["reid"]["repeats"][0]["plain"]
     out.update({f"reid seed 0 triplet {k}": seed[k] for k in ("mean_ap", "rank1")})
     for method in ("protonet", "softmax", "triplet"):
         _run("fewshot", "train", "--method", method, "--n-way", "20", "--n-shot", "1", "--n-query", "5", "--episodes-per-epoch", "15",

@@ -2,9 +2,12 @@
 
     python scripts/migrate_results.py bench/results/*.json
 
-Configs recorded flat (before the config sections) are stored in sections, with the names they have now (few-shot:
-``method`` -> ``loss``, ``episodes_per_epoch`` -> ``batches_per_epoch``, conv-4's ``hidden`` -> ``width``); the
-thread count, once part of every config, is left to the provenance.
+- Every file gets the ``kind`` and ``schema_version`` it would be written with now (told apart, for untagged files, as
+  the reports once told them apart).
+- Configs recorded flat (before the config sections) are stored in sections, with the names they have now (few-shot:
+  ``method`` -> ``loss``, ``episodes_per_epoch`` -> ``batches_per_epoch``, conv-4's ``hidden`` -> ``width``).
+- A protocol's repeats, once listed as ``folds`` or ``seeds``, are ``repeats``.
+- The thread count is kept once, in the provenance (a speed benchmark's cells each record theirs).
 """
 
 from __future__ import annotations
@@ -29,10 +32,19 @@ def migrate(record: dict[str, Any]) -> dict[str, Any]:
     from metrickit.fewshot.config import FewShotConfig
     from metrickit.reid.config import ReidConfig
     from metrickit.training.config import TrainConfig
+    from metrickit.runs import tagged
     from metrickit.verification.config import VerifyConfig
 
     fewshot: Callable = lambda c: _nest(c, FewShotConfig, RENAMES["fewshot"])  # noqa: E731
     benchmark = str(record.get("benchmark", ""))
+    kind = record.get("kind") or _old_kind(record)
+    if kind is None:
+        return record
+    _move_threads(record)
+    for entry in [*record.get("methods", {}).values(), *record.get("training", {}).values()] if kind.endswith("benchmark") else []:
+        for old in ("folds", "seeds"):
+            if old in entry:
+                entry["repeats"] = entry.pop(old)
     if benchmark == "fewshot-omniglot":
         for entry in record["methods"].values():
             entry["config"] = fewshot(entry["config"])
@@ -51,7 +63,39 @@ def migrate(record: dict[str, Any]) -> dict[str, Any]:
         for entry in record["methods"].values():
             if "config" in entry:
                 entry["config"] = _nest(entry["config"], TrainConfig)
-    return record
+    return tagged(kind, record)
+
+
+def _old_kind(record: dict[str, Any]) -> str | None:
+    """The kind of an untagged record, told apart as the reports did before results were tagged."""
+    benchmark = record.get("benchmark")
+    if isinstance(benchmark, str):
+        for prefix in ("verify-", "reid-"):
+            if benchmark.startswith(prefix):
+                return prefix + "benchmark"
+        return benchmark
+    if "episodes" in record and "methods" in record:
+        return "fewshot-eval"
+    if record.get("dataset") in ("orl", "svc2004") and "methods" in record:
+        return "verify-eval"
+    if record.get("dataset") == "market1501_subset" and "methods" in record:
+        return "reid-eval"
+    if "euclidean_error" in record and "lmnn_error" in record and "unseen_classes" in record:
+        return "demo"
+    if "history" in record and "config" in record:
+        return "training-run"
+    return None
+
+
+def _move_threads(record: dict[str, Any]) -> None:
+    """A top-level thread count goes to the provenance (or, for the speed benchmark, to every cell)."""
+    if "threads" not in record:
+        return
+    threads = record.pop("threads")
+    for cell in record.get("cells", []):
+        cell.setdefault("threads", threads)
+    if not isinstance(threads, list):
+        record.setdefault("provenance", {}).setdefault("threads", threads)
 
 
 def main(paths: list[str]) -> int:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 
-from metrickit._io import write_json_atomic
 from metrickit._provenance import provenance
+from metrickit.runs import RESULTS, write_results
 
 __all__ = ["run_demo"]
 
@@ -69,7 +69,7 @@ def run_demo(
     plot_objective(model.metadata["objective_history"], out / "objective.png", overwrite=overwrite)
     results["unseen_classes"] = _unseen_classes(X, y, X_train, y_train, seed=seed, quick=quick, out=out, overwrite=overwrite, verbose=verbose)
     results["files"] = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    write_json_atomic(out / "results.json", results, overwrite=overwrite)
+    results = write_results(out / RESULTS, "demo", results)
     results["out_dir"] = str(out)
     return results
 

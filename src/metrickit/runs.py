@@ -1,5 +1,10 @@
-"""Run folders on disk, without torch: their layout, the one check of an output folder, the models of a protocol's
-repeats (folds, seeds) and its final model. ``metrickit report``, ``lmnn`` and ``--help`` use this, never torch."""
+"""Run folders and result files on disk, without torch: their layout, the one check of an output folder, the models of
+a protocol's repeats (folds, seeds) and its final model, and tagged result files. ``metrickit report``, ``lmnn`` and
+``--help`` use this, never torch.
+
+Every ``results.json`` (and every benchmark JSON) carries ``kind`` (what wrote it, one of :data:`KINDS`) and
+``schema_version``; a protocol's repeats are always listed under ``repeats``. Readers dispatch on the kind.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,37 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
-__all__ = ["CHECKPOINT", "CURVE", "FINAL", "MODEL", "RESULTS", "check_out_dir", "final_model", "prepare_run_dir", "repeat_models",
-           "timestamp"]
+__all__ = ["CHECKPOINT", "CURVE", "FINAL", "KINDS", "MODEL", "RESULTS", "SCHEMA_VERSION", "check_out_dir", "final_model",
+           "prepare_run_dir", "repeat_models", "tagged", "timestamp", "write_results"]
 
 MODEL, CHECKPOINT, RESULTS, CURVE = "model.safetensors", "checkpoint.safetensors", "results.json", "training_curve.png"
 FINAL = "final"  # the folder of a protocol's final model, trained after its folds or seeds
+SCHEMA_VERSION = 1
+KINDS = (
+    # benchmark JSONs (bench/results)
+    "lmnn", "lmnn-mnist-select", "deep-quality", "deep-demo-select", "deep-speed", "fewshot-shapes", "fewshot-omniglot",
+    "verify-benchmark", "reid-benchmark",
+    # the results.json of metrickit commands
+    "demo", "training-run", "fewshot-training", "fewshot-eval", "verify-training", "verify-eval", "reid-training", "reid-eval",
+)
+
+
+def tagged(kind: str, results: dict[str, Any]) -> dict[str, Any]:
+    """``results`` with its ``kind`` and ``schema_version`` first."""
+    if kind not in KINDS:
+        raise ValueError(f"`kind` must be one of {', '.join(map(repr, KINDS))}; got {kind!r}.")
+    return {"kind": kind, "schema_version": SCHEMA_VERSION, **{k: v for k, v in results.items() if k not in ("kind", "schema_version")}}
+
+
+def write_results(path: str | os.PathLike, kind: str, results: dict[str, Any]) -> dict[str, Any]:
+    """Write ``results`` tagged with ``kind`` as JSON at ``path`` (atomically, replacing it); returns what was written."""
+    from metrickit._io import write_json_atomic
+
+    record = tagged(kind, results)
+    write_json_atomic(path, record, overwrite=True)
+    return record
 
 
 def timestamp() -> str:

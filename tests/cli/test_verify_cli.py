@@ -27,7 +27,7 @@ def trained(tmp_path_factory):
 def test_train_writes_fold_models_and_eval_reports_unseen_identities(trained, capsys):
     capsys.readouterr()
     results = json.loads((trained / "triplet" / "results.json").read_text())
-    assert [f["fold"]["index"] for f in results["folds"]] == [0] and (trained / "triplet" / "fold0" / "model.safetensors").is_file()
+    assert [f["fold"]["index"] for f in results["repeats"]] == [0] and (trained / "triplet" / "fold0" / "model.safetensors").is_file()
     assert (trained / "triplet" / "fold0" / "training_curve.png").is_file()
     final = load_deep_model(trained / "triplet" / "final" / "model.safetensors")
     assert final.info["final"] and final.info["fold"]["test"] == [] and len(final.info["fold"]["val"]) == 5
@@ -38,9 +38,9 @@ def test_train_writes_fold_models_and_eval_reports_unseen_identities(trained, ca
                  "--data-dir", str(trained / "data"), "--out", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["methods"]) == {"pixels", "triplet"} and report["dataset"] == "orl"
-    fold = report["methods"]["triplet"]["folds"][0]
+    fold = report["methods"]["triplet"]["repeats"][0]
     assert fold["report"]["n_genuine"] == 225 and fold["report"]["n_impostor"] == 1000
-    assert fold["test_identities"] == results["folds"][0]["fold"]["test"]
+    assert fold["test_identities"] == results["repeats"][0]["fold"]["test"]
     assert sorted(p.name for p in out.iterdir()) == ["distances.png", "projection.png", "results.json", "roc.png"]
     assert main(["verify", "eval", "--model", str(trained / "triplet" / "final" / "model.safetensors"), "--data-dir", str(trained / "data")]) == 1
     assert "this is a final model" in capsys.readouterr().err

@@ -65,9 +65,9 @@ def test_cli_train_then_eval_with_reranking(market, tmp_path, capsys):
                  "--data-dir", str(market), "--out", str(out), "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     entry = results["methods"]["bh"]
-    assert [r["seed"] for r in entry["seeds"]] == [0, 1] and set(entry["summary"]) == {"plain", "reranked"}
+    assert [r["seed"] for r in entry["repeats"]] == [0, 1] and set(entry["summary"]) == {"plain", "reranked"}
     # 10 test persons x 3 cameras: 30 queries, 60 gallery images
-    assert entry["seeds"][0]["plain"]["n_queries"] == 30 and entry["seeds"][0]["n_gallery"] == 60
+    assert entry["repeats"][0]["plain"]["n_queries"] == 30 and entry["repeats"][0]["n_gallery"] == 60
     assert sorted(p.name for p in out.iterdir()) == ["cmc.png", "projection.png", "results.json"]
     assert main(["reid", "eval", "--model", str(tmp_path / "nowhere"), "--data-dir", str(market)]) == 1
     assert "holds no seed models" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from metrickit.reporting import build_report, collect_results
 from metrickit.reporting.document import Bullets, Document, Paragraph, Section, Table, to_html, to_markdown
 from metrickit.reporting.document import Image as Figure
 from metrickit.reporting.sections import classify
+from metrickit.runs import KINDS
 
 BENCH_RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
 
@@ -24,19 +25,20 @@ def test_markdown_and_html_render_every_block_and_escape_text(tmp_path):
     assert "S &lt;1&gt;" in page and page.startswith("<!DOCTYPE html>")
 
 
-def test_result_kinds_are_recognised_and_others_are_listed_as_not_shown(tmp_path):
-    assert classify({"benchmark": "verify-orl"}) == "verify" and classify({"benchmark": "lmnn"}) == "lmnn"
-    assert classify({"episodes": [], "methods": {}}) == "fewshot-eval" and classify({"dataset": "orl", "methods": {}}) == "verify-eval"
-    assert classify({"history": [], "config": {}}) == "training-run" and classify([1, 2]) is None and classify({"a": 1}) is None
+def test_results_are_dispatched_on_their_kind_and_others_are_listed_with_the_reason(tmp_path):
+    assert classify({"kind": "verify-benchmark"}) == "verify-benchmark" and classify({"kind": "lmnn"}) == "lmnn"
+    assert classify({"episodes": [], "methods": {}}) is None  # untagged: no guessing from the keys
+    assert classify([1, 2]) is None and classify({"kind": "nonsense"}) is None
     (tmp_path / "other.json").write_text(json.dumps({"something": "else"}))
+    (tmp_path / "old.json").write_text(json.dumps({"benchmark": "lmnn", "config": {}}))
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(FileNotFoundError, match="no result files under"):
         build_report([tmp_path])
     found, skipped = collect_results([BENCH_RESULTS, tmp_path])
-    assert sorted(p.name for p in skipped) == ["broken.json", "other.json"]
+    assert {p.name: why.split(":")[0] for p, why in skipped} == {"broken.json": "not readable JSON", "other.json": "not a metrickit result",
+                                                                 "old.json": "untagged"}
     kinds = [kind for kind, _, _ in found]
-    assert kinds == sorted(kinds, key=["lmnn", "lmnn-mnist-select", "deep-quality", "deep-demo-select", "deep-speed", "fewshot-shapes",
-                                       "fewshot-omniglot", "verify", "reid"].index)
+    assert kinds == sorted(kinds, key=KINDS.index) and all(record["schema_version"] == 1 for _, record, _ in found)
     with pytest.raises(FileNotFoundError, match="nowhere does not exist"):
         collect_results([tmp_path / "nowhere"])
 
@@ -44,7 +46,8 @@ def test_result_kinds_are_recognised_and_others_are_listed_as_not_shown(tmp_path
 def test_report_command_gathers_benchmarks_and_runs_into_markdown_html_and_images(tmp_path, capsys):
     run = tmp_path / "runs" / "demo-run"
     run.mkdir(parents=True)
-    (run / "results.json").write_text(json.dumps({"euclidean_error": 0.02, "lmnn_error": 0.01, "unseen_classes": {}}))
+    (run / "results.json").write_text(json.dumps({"kind": "demo", "schema_version": 1, "euclidean_error": 0.02, "lmnn_error": 0.01,
+                                                  "unseen_classes": {}}))
     Image.new("RGB", (4, 4)).save(run / "projection.png")
     out = tmp_path / "report"
     assert main(["report", str(BENCH_RESULTS), str(tmp_path / "runs"), "--out", str(out), "--json"]) == 0

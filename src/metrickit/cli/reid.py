@@ -66,8 +66,8 @@ def train_command(args: argparse.Namespace) -> int:
     config = ReidConfig.from_flat(settings_from_args(args, ReidConfig))
     results = run_reid_training(config, args.out, seeds=args.seeds, final=args.final, data_dir=args.data_dir, overwrite=args.overwrite,
                                 quiet=args.quiet)
-    lines = [f"{config.method} on the Market-1501 subset: {len(results['seeds'])} seed(s) in {results['train_seconds']:.0f} s"]
-    lines += [f"  seed {r['split']['seed']}: validation mAP {r['val_map']:.2%}" for r in results["seeds"]]
+    lines = [f"{config.method} on the Market-1501 subset: {len(results['repeats'])} seed(s) in {results['train_seconds']:.0f} s"]
+    lines += [f"  seed {r['split']['seed']}: validation mAP {r['val_map']:.2%}" for r in results["repeats"]]
     if "final" in results:
         final = results["final"]
         lines.append(f"  final model ({len(final['split']['fit'])} training, {len(final['split']['val'])} validation persons): "

@@ -74,9 +74,9 @@ def train_command(args: argparse.Namespace) -> int:
     config = VerifyConfig.from_flat(settings_from_args(args, VerifyConfig))
     results = run_verify_training(args.dataset, config, args.out, folds=args.folds, final=args.final, data_dir=args.data_dir,
                                   overwrite=args.overwrite, quiet=args.quiet)
-    lines = [f"{config.method} on {args.dataset}: {len(results['folds'])} fold(s) in {results['train_seconds']:.0f} s"]
+    lines = [f"{config.method} on {args.dataset}: {len(results['repeats'])} fold(s) in {results['train_seconds']:.0f} s"]
     describe = lambda r: f"validation ROC AUC {r['val']['roc_auc']:.4f}, EER {r['val']['eer']:.2%}, threshold {r['threshold']:.4g}"  # noqa: E731
-    lines += [f"  fold {r['fold']['index']}: {describe(r)}" for r in results["folds"]]
+    lines += [f"  fold {r['fold']['index']}: {describe(r)}" for r in results["repeats"]]
     if "final" in results:
         final = results["final"]
         lines.append(f"  final model ({len(final['fold']['fit'])} training, {len(final['fold']['val'])} validation identities): {describe(final)}")

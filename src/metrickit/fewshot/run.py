@@ -13,7 +13,7 @@ import numpy as np
 
 from metrickit.datasets.omniglot import characters_of
 from metrickit.fewshot.config import FewShotConfig
-from metrickit.runs import CHECKPOINT, RESULTS, check_out_dir, prepare_run_dir
+from metrickit.runs import CHECKPOINT, RESULTS, check_out_dir, prepare_run_dir, tagged, write_results
 
 __all__ = ["VAL_SPLITS", "check_training_splits", "evaluate_fewshot", "parse_settings", "run_fewshot_training"]
 
@@ -144,7 +144,7 @@ def _train_stage(
                "history": result.history, "load_seconds": load_seconds,
                "train_seconds": sum(h["seconds"] for h in result.history),
                "val_seconds": sum(h.get("val_seconds", 0.0) for h in result.history)}
-    return write_run(out, model, result.history, results)
+    return write_run(out, "fewshot-training", model, result.history, results)
 
 
 def _refuse_seen_characters(loaded: Mapping[str, Any], paths: Mapping[str, Any], characters: set[str], split: str, data_dir) -> None:
@@ -198,11 +198,11 @@ def evaluate_fewshot(
         methods[name] = {"model": None if models[name] is None else str(models[name]),
                          "method": "euclidean (pixels)" if model is None else model.info.get("method", model.embedder.name),
                          "embed_seconds": embed_seconds, "results": [evaluate_episodes(embeddings, f).as_dict() for f in files.values()]}
-    results = {"split": split, "n_classes": int(codes.max() + 1), "seed": seed, "n_query": n_query, "n_episodes": n_episodes,
-               "episodes": [{"n_way": w, "n_shot": s, "sha256": f.sha256(), "file": f"episodes_{w}x{s}.npz"} for (w, s), f in files.items()],
-               "methods": methods}
+    results = tagged("fewshot-eval", {
+        "split": split, "n_classes": int(codes.max() + 1), "seed": seed, "n_query": n_query, "n_episodes": n_episodes,
+        "episodes": [{"n_way": w, "n_shot": s, "sha256": f.sha256(), "file": f"episodes_{w}x{s}.npz"} for (w, s), f in files.items()],
+        "methods": methods})
     if out is not None:
-        from metrickit._io import write_json_atomic
         from metrickit.plotting import plot_fewshot_accuracy
 
         out.mkdir(parents=True, exist_ok=True)
@@ -212,5 +212,5 @@ def evaluate_fewshot(
                               f"{n_query} queries per class", overwrite=True)
         results["files"] = ["results.json", "accuracy.png", *(e["file"] for e in results["episodes"])]
         results["provenance"] = provenance()
-        write_json_atomic(out / "results.json", results, overwrite=True)
+        write_results(out / RESULTS, "fewshot-eval", results)
     return results

@@ -41,7 +41,7 @@ def run_reid_training(
     began = time.perf_counter()
     data = load_market1501_subset(data_dir)
     load_seconds = time.perf_counter() - began
-    return train_repeats(out, "seed", [int(s) for s in seeds],
+    return train_repeats(out, "reid-training", "seed", [int(s) for s in seeds],
                          lambda seed: train_split(data, split_persons(data.identities, seed, config.n_test, config.n_val), config, quiet=quiet),
                          {"dataset": "market1501_subset", "config": config.as_dict(), "load_seconds": load_seconds},
                          desc=f"{config.method} on market1501_subset", quiet=quiet,
@@ -66,7 +66,7 @@ def evaluate_reid_runs(
     from metrickit.datasets.reid import load_market1501_subset
     from metrickit.evaluation.reid import reid_metrics
     from metrickit.models.artifact import load_deep_model
-    from metrickit.runs import check_out_dir, repeat_models
+    from metrickit.runs import check_out_dir, repeat_models, tagged
     from metrickit.evaluation.summary import mean_sd
 
     if not runs:
@@ -100,8 +100,8 @@ def evaluate_reid_runs(
             projections.setdefault(name, (embeddings, test.identities))
         summary = {kind: {key: mean_sd([r[kind][key] for r in rows]) for key in ("mean_ap", "rank1", "rank5", "rank10")}
                    for kind in ("plain", "reranked") if kind in rows[0]}
-        methods[name] = {"method": models[0][1].info.get("method"), "summary": summary, "seeds": rows}
-    results = {"dataset": "market1501_subset", "rerank": bool(rerank), "ap_rule": ap, "methods": methods}
+        methods[name] = {"method": models[0][1].info.get("method"), "summary": summary, "repeats": rows}
+    results = tagged("reid-eval", {"dataset": "market1501_subset", "rerank": bool(rerank), "ap_rule": ap, "methods": methods})
     if out is not None:
         _write_report(out, results, projections)
     return results
@@ -110,13 +110,13 @@ def evaluate_reid_runs(
 def _write_report(out: Path, results: dict[str, Any], projections: dict[str, tuple]) -> None:
     import numpy as np
 
-    from metrickit._io import write_json_atomic
     from metrickit._provenance import provenance
     from metrickit.plotting import plot_cmc_curves, plot_embedding_projections
+    from metrickit.runs import RESULTS, write_results
 
     out.mkdir(parents=True, exist_ok=True)
-    curves = {f"{name}{' (re-ranked)' if kind == 'reranked' else ''}": np.mean([r[kind]["cmc"] for r in entry["seeds"]], axis=0)
-              for name, entry in results["methods"].items() for kind in ("plain", "reranked") if kind in entry["seeds"][0]}
+    curves = {f"{name}{' (re-ranked)' if kind == 'reranked' else ''}": np.mean([r[kind]["cmc"] for r in entry["repeats"]], axis=0)
+              for name, entry in results["methods"].items() for kind in ("plain", "reranked") if kind in entry["repeats"][0]}
     plot_cmc_curves(curves, out / "cmc.png", title="Market-1501 subset: unseen test persons (mean over seeds)", overwrite=True)
     results["files"] = ["results.json", "cmc.png"]
     if len({tuple(labels.tolist()) for _, labels in projections.values()}) == 1:  # the first seeds' test persons agree
@@ -124,4 +124,4 @@ def _write_report(out: Path, results: dict[str, Any], projections: dict[str, tup
                                    out / "projection.png", overwrite=True)
         results["files"].append("projection.png")
     results["provenance"] = provenance()
-    write_json_atomic(out / "results.json", results, overwrite=True)
+    write_results(out / RESULTS, "reid-eval", results)

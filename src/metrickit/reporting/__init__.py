@@ -20,9 +20,10 @@ from metrickit.reporting.sections import BUILDERS, classify, sort_key
 __all__ = ["build_report", "collect_results", "write_report"]
 
 
-def collect_results(paths: Iterable[str | os.PathLike]) -> tuple[list[tuple[str, dict, Path]], list[Path]]:
+def collect_results(paths: Iterable[str | os.PathLike]) -> tuple[list[tuple[str, dict, Path]], list[tuple[Path, str]]]:
     """``(results, skipped)``: every JSON file under ``paths`` (files, or folders searched recursively) that a report
-    knows, as ``(kind, record, path)`` in report order, and the JSON files it does not know."""
+    knows, as ``(kind, record, path)`` in report order (by the ``kind`` each is tagged with), and the other JSON files
+    with the reason each is left out."""
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -36,13 +37,15 @@ def collect_results(paths: Iterable[str | os.PathLike]) -> tuple[list[tuple[str,
         try:
             record = json.loads(file.read_text())
         except (OSError, ValueError):
-            skipped.append(file)
+            skipped.append((file, "not readable JSON"))
             continue
         kind = classify(record)
-        if kind is None:
-            skipped.append(file)
-        else:
+        if kind is not None:
             found.append((kind, record, file))
+        elif isinstance(record, dict) and "kind" not in record and ("config" in record or "benchmark" in record or "methods" in record):
+            skipped.append((file, "untagged: written before results carried a `kind`; run scripts/migrate_results.py on it"))
+        else:
+            skipped.append((file, "not a metrickit result"))
     found.sort(key=lambda item: sort_key(*item))
     return found, skipped
 
@@ -61,7 +64,7 @@ def build_report(paths: Sequence[str | os.PathLike], *, title: str = "metrickit 
             raise ValueError(f"{path} looks like a {kind} result but cannot be read: missing or bad entry {error}.") from None
     blocks = [Paragraph(text) for text in intro]
     if skipped:
-        blocks.append(Paragraph(f"Not shown ({len(skipped)} JSON files of other kinds): " + ", ".join(f"`{p}`" for p in skipped[:10])
+        blocks.append(Paragraph(f"Not shown ({len(skipped)} JSON files): " + "; ".join(f"`{p}` ({why})" for p, why in skipped[:10])
                                 + (" ..." if len(skipped) > 10 else "")))
     return Document(title, blocks, sections)
 

@@ -14,36 +14,19 @@ import numpy as np
 
 from metrickit._config import flatten
 from metrickit.reporting.document import Bullets, Image, Paragraph, Section, Table
+from metrickit.runs import KINDS
 from metrickit.training.config import MARGINS
 
 __all__ = ["BUILDERS", "ORDER", "classify", "sort_key"]
 
-ORDER = ("lmnn", "lmnn-mnist-select", "deep-quality", "deep-demo-select", "deep-speed", "fewshot-shapes", "fewshot-omniglot",
-         "verify", "reid", "demo", "training-run", "fewshot-eval", "verify-eval", "reid-eval")
+ORDER = KINDS
 _LMNN_ORDER = ("euclidean", "nca", "metric-learn", "pylmnn", "metrickit")
 
 
 def classify(record: Any) -> str | None:
-    """The kind of a result record, or None if it is not one a report knows."""
-    if not isinstance(record, dict):
-        return None
-    benchmark = record.get("benchmark")
-    if isinstance(benchmark, str):
-        for prefix in ("verify-", "reid-"):
-            if benchmark.startswith(prefix):
-                return prefix[:-1]
-        return benchmark if benchmark in ORDER else None
-    if "episodes" in record and "methods" in record:
-        return "fewshot-eval"
-    if record.get("dataset") in ("orl", "svc2004") and "methods" in record:
-        return "verify-eval"
-    if record.get("dataset") == "market1501_subset" and "methods" in record:
-        return "reid-eval"
-    if "euclidean_error" in record and "lmnn_error" in record and "unseen_classes" in record:
-        return "demo"
-    if "history" in record and "config" in record:
-        return "training-run"
-    return None
+    """The ``kind`` a result record is tagged with, if a report knows it (None otherwise, untagged records included)."""
+    kind = record.get("kind") if isinstance(record, dict) else None
+    return kind if kind in BUILDERS else None
 
 
 def sort_key(kind: str, record: dict, path: Path) -> tuple:
@@ -109,7 +92,7 @@ def _lmnn(record: dict, path: Path) -> list[Section]:
         f"command: `{prov['command']}`; {record['started']} to {record['finished']}",
         f"splits: {len(record['splits'])} x {n.get('split', '')} (seeds {', '.join(str(s['seed']) for s in record['splits'])}), "
         f"{n['n_train']} train / {n['n_test']} test; features: {n['features']}",
-        f"threads: {record['threads']}; CPU: {prov['cpu']} ({prov['cpu_count']} cores); limits: {record['timeout_s']:.0f} s, "
+        f"threads: {prov['threads']}; CPU: {prov['cpu']} ({prov['cpu_count']} cores); limits: {record['timeout_s']:.0f} s, "
         f"{record['mem_limit_gb']:.0f} GB per fit; git {prov['git_sha']}",
         f"versions: {', '.join(f'{k} {v}' for k, v in prov['versions'].items())}",
     ])
@@ -167,7 +150,7 @@ def _deep_speed(record: dict, path: Path) -> list[Section]:
     for cell in record["cells"]:
         ours, theirs = cell["results"]["metrickit"], cell["results"].get("pml")
         ratio = lambda key, form: form.format(cell[key]) if key in cell else "-"  # noqa: E731
-        rows.append([str(cell.get("threads", record["threads"])), str(cell["batch"]), cell["layout"], cell["method"], time_of(ours),
+        rows.append([str(cell["threads"]), str(cell["batch"]), cell["layout"], cell["method"], time_of(ours),
                      time_of(theirs), ratio("speedup", "{:.1f}x"), memory_of(ours), memory_of(theirs), ratio("memory_ratio", "{:.1f}x"),
                      ratio("loss_difference", "{:.1e}")])
     return [Section("Losses and miners: metrickit vs pytorch-metric-learning, one training step", [
@@ -374,9 +357,23 @@ def _reid_eval(record: dict, path: Path) -> list[Section]:
     ])]
 
 
+def _repeats_training(record: dict, path: Path) -> list[Section]:
+    """A protocol's training run: the validation score of every repeat (fold or seed) and of the final model."""
+    def validation(r: dict) -> str:
+        return f"ROC AUC {r['val']['roc_auc']:.4f}, EER {r['val']['eer']:.2%}" if "val" in r else f"mAP {r['val_map']:.2%}"
+
+    def label(r: dict) -> str:
+        return f"fold {r['fold']['index']}" if "fold" in r else f"seed {r['split']['seed']}"
+
+    items = [f"{label(r)}: validation {validation(r)}, {r['train_seconds']:.0f} s" for r in record["repeats"]]
+    if record.get("final"):
+        items.append(f"final model: validation {validation(record['final'])}")
+    return [Section(f"Training run: {path.parent.name} ({record['config']['method']})", [Bullets(items), _provenance(record)])]
+
+
 BUILDERS: dict[str, Callable[[dict, Path], list[Section]]] = {
     "lmnn": _lmnn, "lmnn-mnist-select": _lmnn_select, "deep-quality": _deep_quality, "deep-demo-select": _deep_demo_select,
-    "deep-speed": _deep_speed, "fewshot-shapes": _fewshot_shapes, "fewshot-omniglot": _fewshot_protocol, "verify": _verify,
-    "reid": _reid, "demo": _demo, "training-run": _training_run, "fewshot-eval": _fewshot_eval, "verify-eval": _verify_eval,
-    "reid-eval": _reid_eval,
+    "deep-speed": _deep_speed, "fewshot-shapes": _fewshot_shapes, "fewshot-omniglot": _fewshot_protocol, "verify-benchmark": _verify,
+    "reid-benchmark": _reid, "demo": _demo, "training-run": _training_run, "fewshot-training": _training_run, "fewshot-eval": _fewshot_eval,
+    "verify-training": _repeats_training, "verify-eval": _verify_eval, "reid-training": _repeats_training, "reid-eval": _reid_eval,
 }

@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from metrickit._io import write_json_atomic
-from metrickit.runs import CHECKPOINT, CURVE, FINAL, MODEL, RESULTS, prepare_run_dir
+from metrickit.runs import CHECKPOINT, CURVE, FINAL, MODEL, RESULTS, prepare_run_dir, write_results
 from metrickit.training.config import TrainConfig
 
 __all__ = ["run_training", "train_repeats", "write_run"]
@@ -16,6 +15,7 @@ __all__ = ["run_training", "train_repeats", "write_run"]
 
 def train_repeats(
     out: Path,
+    kind: str,
     part: str,
     keys: Sequence[int],
     train: Callable[[int], tuple[Any, dict[str, Any]]],
@@ -25,24 +25,24 @@ def train_repeats(
     quiet: bool,
     final: Callable[[], tuple[Any, dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Train one model per repeat of a protocol (``part`` 'fold' or 'seed', numbered by ``keys``) and write the run.
+    """Train one model per repeat of a protocol (``part`` 'fold' or 'seed', numbered by ``keys``) and write the run, a
+    ``kind`` result.
 
     ``train(k)`` gives ``(model, record)``; each repeat's model (and training curve, when its record has a history) goes to
     ``out/<part><k>/``. ``final()``, when given, trains the model to use after the repeats (on every identity but its own
     validation ones) into ``out/final/``; its record is ``results['final']``. ``results.json`` holds ``results`` with the
-    repeats' records under ``<part>s``, their summed ``train_seconds`` and the provenance; it is returned.
+    repeats' records under ``repeats``, their summed ``train_seconds`` and the provenance; it is returned.
     """
     from tqdm.auto import tqdm
 
     from metrickit._provenance import provenance
 
     records = [_save_trained(out / f"{part}{k}", *train(k)) for k in tqdm(list(keys), desc=desc, unit=part, disable=quiet)]
-    results = {**results, f"{part}s": records, "train_seconds": sum(r["train_seconds"] for r in records)}
+    results = {**results, "repeat_part": part, "repeats": records, "train_seconds": sum(r["train_seconds"] for r in records)}
     if final is not None:
         results["final"] = _save_trained(out / FINAL, *final())
     results["provenance"] = provenance()
-    write_json_atomic(out / "results.json", results, overwrite=True)
-    return results
+    return write_results(out / RESULTS, kind, results)
 
 
 def _save_trained(folder: Path, model, record: dict[str, Any]) -> dict[str, Any]:
@@ -56,17 +56,15 @@ def _save_trained(folder: Path, model, record: dict[str, Any]) -> dict[str, Any]
     return record
 
 
-def write_run(out: Path, model, history: list[dict], results: dict[str, Any]) -> dict[str, Any]:
-    """Write the model file, the training curve and ``results.json`` (with file list and provenance) into ``out``."""
+def write_run(out: Path, kind: str, model, history: list[dict], results: dict[str, Any]) -> dict[str, Any]:
+    """Write the model file, the training curve and ``results.json`` (a ``kind`` result, with file list and provenance) into ``out``."""
     from metrickit._provenance import provenance
     from metrickit.models.artifact import save_deep_model
     from metrickit.plotting import plot_training_curve
 
     save_deep_model(model, out / MODEL, overwrite=True)
     plot_training_curve(history, out / CURVE, overwrite=True)
-    results = {**results, "files": [MODEL, CHECKPOINT, RESULTS, CURVE], "provenance": provenance()}
-    write_json_atomic(out / RESULTS, results, overwrite=True)
-    return results
+    return write_results(out / RESULTS, kind, {**results, "files": [MODEL, CHECKPOINT, RESULTS, CURVE], "provenance": provenance()})
 
 
 def run_training(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False, overwrite: bool = False, quiet: bool = False) -> dict[str, Any]:
@@ -90,4 +88,4 @@ def run_training(config: TrainConfig, out_dir: str | os.PathLike, *, resume: boo
         "test": result.test.as_dict(),
         "train_seconds": seconds,
     }
-    return write_run(out, result.model, result.history, results)
+    return write_run(out, "training-run", result.model, result.history, results)

@@ -52,7 +52,7 @@ def run_verify_training(
     if bad:
         raise ValueError(f"`folds` must lie in 0..{len(all_folds) - 1} for {dataset}; got {bad}.")
     last = final_fold(data.identities, FOLDS[dataset][1], seed=config.loop.seed) if final else None
-    return train_repeats(out, "fold", chosen, lambda k: train_fold(data, all_folds[k], config, quiet=quiet),
+    return train_repeats(out, "verify-training", "fold", chosen, lambda k: train_fold(data, all_folds[k], config, quiet=quiet),
                          {"dataset": dataset, "config": config.as_dict(), "load_seconds": load_seconds},
                          desc=f"{config.method} on {dataset}", quiet=quiet,
                          final=(lambda: train_fold(data, last, config, quiet=quiet)) if last else None)
@@ -69,7 +69,7 @@ def evaluate_runs(
     mean and sd over folds; with ``out_dir``, ``results.json``, ``roc.png`` and ``distances.png`` are written there."""
     from metrickit.datasets.identities import load_identities
     from metrickit.models.artifact import load_deep_model
-    from metrickit.runs import check_out_dir, repeat_models
+    from metrickit.runs import check_out_dir, repeat_models, tagged
     from metrickit.verification.evaluate import evaluate_fold, summarize
 
     if not runs:
@@ -87,17 +87,17 @@ def evaluate_runs(
         distances[name] = [(f["distances"], f["threshold"]) for f in folds]
         projections[name] = (folds[0]["embeddings"], folds[0]["labels"])
         methods[name] = {"method": folds[0]["method"], "summary": summarize(folds),
-                         "folds": [{k: v for k, v in f.items() if k not in ("distances", "embeddings", "labels")} for f in folds]}
-    results = {"dataset": dataset, "methods": methods}
+                         "repeats": [{k: v for k, v in f.items() if k not in ("distances", "embeddings", "labels")} for f in folds]}
+    results = tagged("verify-eval", {"dataset": dataset, "methods": methods})
     if out is not None:
         _write_report(out, results, distances, projections)
     return results
 
 
 def _write_report(out: Path, results: dict[str, Any], distances: dict[str, list], projections: dict[str, tuple]) -> None:
-    from metrickit._io import write_json_atomic
     from metrickit._provenance import provenance
     from metrickit.evaluation.verification import roc_curve
+    from metrickit.runs import RESULTS, write_results
     from metrickit.plotting import plot_distance_histograms, plot_embedding_projections, plot_roc_curves
 
     out.mkdir(parents=True, exist_ok=True)
@@ -113,4 +113,4 @@ def _write_report(out: Path, results: dict[str, Any], distances: dict[str, list]
                                    out / "projection.png", overwrite=True)
     results["files"] = ["results.json", "roc.png", "distances.png", *(["projection.png"] if (out / "projection.png").is_file() else [])]
     results["provenance"] = provenance()
-    write_json_atomic(out / "results.json", results, overwrite=True)
+    write_results(out / RESULTS, "verify-eval", results)

@@ -1,0 +1,53 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metrickit.runs import KINDS, SCHEMA_VERSION, check_out_dir, tagged, write_results
+
+REPO = Path(__file__).resolve().parents[1]
+BLOCK_TORCH = (
+    "import sys\n"
+    "class Block:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name.split('.')[0] in ('torch', 'faiss'):\n"
+    "            raise ImportError(f'No module named {name!r} (blocked by the test)')\n"
+    "sys.meta_path.insert(0, Block())\n"
+    "from metrickit.cli.app import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_results_are_tagged_with_their_kind_and_schema(tmp_path):
+    record = write_results(tmp_path / "results.json", "demo", {"a": 1, "kind": "stale"})
+    assert json.loads((tmp_path / "results.json").read_text()) == record == {"kind": "demo", "schema_version": SCHEMA_VERSION, "a": 1}
+    with pytest.raises(ValueError, match="`kind` must be one of"):
+        tagged("something", {})
+
+
+def test_every_benchmark_result_is_tagged():
+    for path in sorted((REPO / "bench" / "results").glob("*.json")):
+        record = json.loads(path.read_text())
+        assert record.get("kind") in KINDS and record.get("schema_version") == SCHEMA_VERSION, path.name
+
+
+def test_an_output_folder_is_never_reused_without_overwrite(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "f").write_text("mine")
+    with pytest.raises(FileExistsError, match="already exists and is not empty; pass --overwrite"):
+        check_out_dir(tmp_path / "x", overwrite=False)
+    assert check_out_dir(tmp_path / "x", overwrite=True) == tmp_path / "x" and check_out_dir(None, False) is None
+
+
+@pytest.mark.parametrize("argv", [
+    ["--help"],
+    ["lmnn", "fit", "--data", "iris", "--standardize", "--max-iter", "20", "-q"],
+    ["report", str(REPO / "bench" / "results"), "--out", "{tmp}/report"],
+])
+def test_commands_without_deep_learning_run_where_torch_cannot_be_imported(argv, tmp_path):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    done = subprocess.run([sys.executable, "-c", BLOCK_TORCH, *argv], capture_output=True, text=True, timeout=300,
+                          env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -23,6 +23,7 @@ def main(argv=None) -> int:
     import numpy as np
     from sklearn.model_selection import train_test_split
 
+    from metrickit.reporting import result_text
     from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit.datasets import load_bundled
@@ -68,11 +69,11 @@ def main(argv=None) -> int:
     for values in itertools.product(*grid.values()):
         rows.append(score("triplet", **dict(zip(grid, values))))
     best = max((r for r in rows if r["method"] == "triplet"), key=lambda r: r["val_map_at_r"])
-    print("euclidean", rows[0]["val_map_at_r"], "lmnn", rows[1]["val_map_at_r"], "best", best)
-    write_results(args.out, "deep-demo-select", {"benchmark": "deep-demo-select", "folds": [[c for c in range(6) if c not in held] for held in folds],
+    written = write_results(args.out, "deep-demo-select", {"benchmark": "deep-demo-select", "folds": [[c for c in range(6) if c not in held] for held in folds],
                                  "validation_classes": folds,
                                  "rows": rows, "selected": best, "provenance": provenance(),
                                  "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
+    print(result_text(written, args.out))
     return 0
 
 

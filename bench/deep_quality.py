@@ -30,6 +30,7 @@ METHODS = {
 def main(argv=None) -> int:
     from sklearn.decomposition import PCA
 
+    from metrickit.reporting import result_text
     from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit.evaluation import retrieval_metrics
@@ -64,13 +65,10 @@ def main(argv=None) -> int:
         rows[name] = {**result.test.as_dict(), "train_seconds": time.perf_counter() - began,
                       "fit_seconds": sum(h["seconds"] for h in result.history), "history": result.history, "config": config.as_dict()}
         print(f"{name:20s} MAP@R {result.test.map_at_r:.4f}  P@1 {result.test.precision_at_1:.4f}  ({rows[name]['fit_seconds']:.0f} s)", flush=True)
-    for name in ("euclidean (pixels)", "euclidean (PCA-50)"):
-        print(f"{name:20s} MAP@R {rows[name]['map_at_r']:.4f}  P@1 {rows[name]['precision_at_1']:.4f}")
     record = {"benchmark": "deep-quality", "dataset": "mnist", "train_classes": split.fit_classes, "test_classes": split.test_classes,
               "n_train": len(split.fit.y), "n_test": len(split.test.y), "seed": args.seed,
               "methods": rows, "provenance": provenance(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-    write_results(args.out, "deep-quality", record)
-    print(f"wrote {args.out}")
+    print(result_text(write_results(args.out, "deep-quality", record), args.out), f"\nwrote {args.out}")
     return 0
 
 

@@ -54,6 +54,7 @@ def _cell(method: str, batch: int, layout: str, n_classes: int, threads: int, ar
 
 
 def main(argv=None) -> int:
+    from metrickit.reporting import result_text
     from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
     record = {"benchmark": "deep-speed", "dim": args.dim, "threads": threads, "timeout_s": args.timeout, "mem_limit_gb": args.mem_gb,
               "cells": cells, "provenance": provenance(),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-    write_results(args.out, "deep-speed", record)
+    print(result_text(write_results(args.out, "deep-speed", record), args.out))
     print(f"wrote {args.out}")
     return 0
 

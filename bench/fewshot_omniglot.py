@@ -86,6 +86,7 @@ def _oneshot(models: dict, folder: Path, seed: int, data_dir, note: str) -> dict
 
 def main(argv=None) -> int:
     from metrickit._io import atomic_path
+    from metrickit.reporting import result_text
     from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
@@ -168,12 +169,8 @@ def main(argv=None) -> int:
     with atomic_path(out.with_suffix(".png"), overwrite=True) as tmp:
         shutil.copyfile(runs / "test" / "accuracy.png", tmp)
     plot_selection(record, out.with_name(f"{out.stem}-validation.png"))
-    write_results(out, "fewshot-omniglot", record)
-    for name, entry in test["methods"].items():
-        errors = "  ".join(f"one-shot runs ({kind}) error {o['results'][name]['mean_error']:.1%}" for kind, o in oneshot.items()
-                           if name in o["results"])
-        print(f"{name:22s} " + "  ".join(f"{r['n_way']}x{r['n_shot']} {r['accuracy']:.2%} ± {r['ci95']:.2%}" for r in entry["results"])
-              + f"  {errors}")
+    written = write_results(out, "fewshot-omniglot", record)
+    print(result_text(written, out))
     print(f"wrote {out} and {out.with_suffix('.png')}")
     return 0
 

@@ -22,6 +22,7 @@ SHAPES = ((60, 5, 5), (60, 1, 5), (20, 5, 5), (20, 1, 15))
 def main(argv=None) -> int:
     import numpy as np
 
+    from metrickit.reporting import result_text
     from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
@@ -60,7 +61,7 @@ def main(argv=None) -> int:
     record = {"benchmark": "fewshot-shapes", "dataset": "omniglot", "train_split": "train", "val_split": "val", "images": args.images,
               "seed": args.seed, "rows": rows, "selected": best["shape"],
               "provenance": provenance(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-    write_results(args.out, "fewshot-shapes", record)
+    print(result_text(write_results(args.out, "fewshot-shapes", record), args.out))
     print(f"selected {'x'.join(map(str, best['shape']))}; wrote {args.out}")
     return 0
 

@@ -91,8 +91,10 @@ def evaluate(arrays: dict, L: np.ndarray) -> dict:
 
 
 def main(argv=None) -> int:
-    from metrickit.runs import write_results
+    from metrickit.reporting import result_text
     from metrickit._provenance import provenance
+    from metrickit._threads import limit_threads
+    from metrickit.runs import write_results
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default="iris,wine,digits")
@@ -106,6 +108,7 @@ def main(argv=None) -> int:
     parser.add_argument("--mem-gb", type=float, default=16.0, help="address-space limit per fit")
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args(argv)
+    limit_threads(args.threads)  # the workers get the same count
     methods = args.methods.split(",")
     failed_at: dict[str, str] = {}  # MNIST: a method that failed at a smaller size is not run at larger ones
     for dataset in args.datasets.split(","):
@@ -114,8 +117,8 @@ def main(argv=None) -> int:
         for name, n_train, _ in {(c[0], c[1]) : c for c in configs}.values():
             seeds = range(args.splits) if name != "mnist" else [0]
             record = {"benchmark": "lmnn", "dataset": name, "n_train": n_train, "methods": {}, "splits": [],
-                      "threads": args.threads, "timeout_s": args.timeout, "mem_limit_gb": args.mem_gb,
-                      "provenance": provenance(args.threads), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+                      "timeout_s": args.timeout, "mem_limit_gb": args.mem_gb,
+                      "provenance": provenance(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
             dead: set[str] = set()
             for method, reason in failed_at.items():
                 record["methods"][method] = {"per_split": [{"seed": 0, "status": f"not run: {reason}"}]}
@@ -150,7 +153,7 @@ def main(argv=None) -> int:
             suffix = f"-{n_train or 60000}-pca{args.pca}" if name == "mnist" else ""
             path = Path(args.out) / f"lmnn-{name}{suffix}.json"
             record["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-            write_results(path, "lmnn", record)
+            print(result_text(write_results(path, "lmnn", record), path))
             print(f"wrote {path}", flush=True)
     return 0
 

@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> int:
+    from metrickit.reporting import result_text
     from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit.datasets import load_mnist
@@ -51,8 +52,8 @@ def main(argv=None) -> int:
         print(row, flush=True)
     best = min(rows, key=lambda r: r["lmnn_val_error"])
     record = {"benchmark": "lmnn-mnist-select", "split": "train[:50000] / validation train[50000:]", "rows": rows,
-              "selected_pca": best["pca"], "provenance": provenance(None)}
-    write_results(args.out, "lmnn-mnist-select", record)
+              "selected_pca": best["pca"], "provenance": provenance()}
+    print(result_text(write_results(args.out, "lmnn-mnist-select", record), args.out))
     print(f"selected PCA-{best['pca']} (validation 3-NN error {best['lmnn_val_error']:.4f}); wrote {args.out}")
     return 0
 

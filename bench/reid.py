@@ -27,6 +27,7 @@ METHODS = ("euclidean", "lmnn", "softmax", "triplet")
 
 def main(argv=None) -> int:
     from metrickit._io import atomic_path
+    from metrickit.reporting import result_text
     from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
@@ -65,10 +66,8 @@ def main(argv=None) -> int:
     for name in ("cmc", "projection"):
         with atomic_path(target.with_name(f"{target.stem}-{name}.png"), overwrite=True) as tmp:
             shutil.copyfile(report_dir / f"{name}.png", tmp)
-    write_results(target, "reid-benchmark", results)
-    for name, entry in results["methods"].items():
-        for kind, s in entry["summary"].items():
-            print(f"{name:10s} {kind:9s} mAP {s['mean_ap']['mean']:.2%} ± {s['mean_ap']['sd']:.2%}  rank-1 {s['rank1']['mean']:.2%} ± {s['rank1']['sd']:.2%}")
+    written = write_results(target, "reid-benchmark", results)
+    print(result_text(written, target))
     print(f"wrote {target}")
     return 0
 

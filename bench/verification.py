@@ -32,6 +32,7 @@ BUDGETS = {"orl": dict(epochs=15, batches_per_epoch=25), "svc2004": dict(epochs=
 
 def main(argv=None) -> int:
     from metrickit._io import atomic_path
+    from metrickit.reporting import result_text
     from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
@@ -73,12 +74,8 @@ def main(argv=None) -> int:
             if (report_dir / f"{name}.png").is_file():
                 with atomic_path(target.with_name(f"verify-{dataset}-{name}.png"), overwrite=True) as tmp:
                     shutil.copyfile(report_dir / f"{name}.png", tmp)
-        write_results(target, "verify-benchmark", results)
-        for method, entry in results["methods"].items():
-            s = entry["summary"]
-            print(f"{dataset} {method:12s} AUC {s['roc_auc']['mean']:.4f} ± {s['roc_auc']['sd']:.4f}  EER {s['eer']['mean']:.2%} ± {s['eer']['sd']:.2%}"
-                  + (f"  user EER skilled {s['user_eer_skilled']['mean']:.2%} random {s['user_eer_random']['mean']:.2%}" if s.get("user_eer_skilled") else ""),
-                  flush=True)
+        written = write_results(target, "verify-benchmark", results)
+        print(result_text(written, target))
         print(f"wrote {target}")
     return 0
 

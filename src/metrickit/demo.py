@@ -116,31 +116,3 @@ def _unseen_classes(X, y, X_train, y_train, *, seed, quick, out, overwrite, verb
         overwrite=overwrite,
     )
     return {"seen_classes": SEEN, "unseen_classes": UNSEEN, "n_unseen": int(unseen.sum()), "metrics": rows, "triplet_config": config.as_dict()}
-
-
-def format_table(results: dict) -> str:
-    """The demo's result as a small text table."""
-    rows = [
-        ("Euclidean", results["euclidean_error"], "-"),
-        ("LMNN", results["lmnn_error"], f"{results['fit_seconds']:.1f}"),
-    ]
-    lines = [
-        f"digits: {results['n_train']} train / {results['n_test']} test (stratified 70/30, seed {results['split']['seed']}), 3-NN",
-        f"{'metric':<10} {'test error':>10} {'fit s':>7}",
-    ]
-    lines += [f"{name:<10} {err:>10.2%} {secs:>7}" for name, err, secs in rows]
-    rel = 1.0 - results["lmnn_error"] / results["euclidean_error"] if results["euclidean_error"] else float("nan")
-    lines.append(f"relative error reduction: {rel:.1%}; LMNN objective {results['objective']:.6g} after {results['n_iter']} iterations")
-    part = results.get("unseen_classes")
-    if part:
-        lines += [
-            "",
-            f"unseen classes: metrics learned on digits {part['seen_classes']} only, ranking all {part['n_unseen']} images of {part['unseen_classes']}",
-            f"{'metric':<18} {'MAP@R':>7} {'P@1':>7} {'fit s':>7}",
-        ]
-        for name, row in part["metrics"].items():
-            secs = f"{row['fit_seconds']:.1f}" if "fit_seconds" in row else "-"
-            lines.append(f"{name:<18} {row['map_at_r']:>7.4f} {row['precision_at_1']:>7.4f} {secs:>7}")
-    return "\n".join(lines)
-
-

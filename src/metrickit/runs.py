@@ -25,7 +25,8 @@ KINDS = (
     "lmnn", "lmnn-mnist-select", "deep-quality", "deep-demo-select", "deep-speed", "fewshot-shapes", "fewshot-omniglot",
     "verify-benchmark", "reid-benchmark",
     # the results.json of metrickit commands
-    "demo", "training-run", "fewshot-training", "fewshot-eval", "verify-training", "verify-eval", "reid-training", "reid-eval",
+    "demo", "lmnn-fit", "lmnn-evaluate", "training-run", "retrieval-eval", "fewshot-training", "fewshot-eval", "oneshot-eval",
+    "verify-training", "verify-eval", "verify-predict", "reid-training", "reid-eval",
 )
 
 

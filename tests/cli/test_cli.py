@@ -107,3 +107,15 @@ def test_every_option_shows_its_default_in_help():
                for action in parser._actions
                if action.option_strings and action.nargs != 0 and not action.required and "default" not in (action.help or "")]
     assert missing == []
+
+
+def test_cli_prints_the_sections_a_report_shows(capsys):
+    from metrickit.reporting import result_text
+
+    argv = ["evaluate", "--model", "euclidean", "--dataset", "digits", "--classes", "6,7,8", "--backend", "exact"]
+    assert main([*argv, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["kind"] == "retrieval-eval"
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert printed.strip() == result_text(record) and "MAP@R" in printed

@@ -47,14 +47,15 @@ def test_report_command_gathers_benchmarks_and_runs_into_markdown_html_and_image
     run = tmp_path / "runs" / "demo-run"
     run.mkdir(parents=True)
     (run / "results.json").write_text(json.dumps({"kind": "demo", "schema_version": 1, "euclidean_error": 0.02, "lmnn_error": 0.01,
-                                                  "unseen_classes": {}}))
+                                                  "n_train": 1257, "n_test": 540, "split": {"seed": 0}, "objective": 12.5, "n_iter": 30,
+                                                  "fit_seconds": 1.5, "unseen_classes": {}}))
     Image.new("RGB", (4, 4)).save(run / "projection.png")
     out = tmp_path / "report"
     assert main(["report", str(BENCH_RESULTS), str(tmp_path / "runs"), "--out", str(out), "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert "Demo: demo-run" in results["sections"] and any(s.startswith("LMNN: iris") for s in results["sections"])
     markdown = (out / "report.md").read_text()
-    assert "digits, 3-NN test error: Euclidean 2.00%, LMNN 1.00%" in markdown and "](images/" in markdown
+    assert "| Euclidean | 2.00% | - |" in markdown and "| LMNN | 1.00% | 1.5 |" in markdown and "](images/" in markdown
     assert (out / "report.html").read_text().count("<h2") == len(results["sections"])
     assert any(p.name.endswith("projection.png") for p in (out / "images").iterdir())
     assert main(["report", str(BENCH_RESULTS), "--out", str(out)]) == 1  # never overwrites without --overwrite

@@ -96,10 +96,16 @@ def named_models(values: list[str]) -> dict[str, str | None]:
     return models
 
 
-def emit(args: argparse.Namespace, results: Any, text: str) -> None:
-    """Print ``results`` as JSON with --json, else ``text``."""
+def emit(args: argparse.Namespace, results: Any, text: str | None = None, *, path: str | Path | None = None,
+         notes: Sequence[str] = ()) -> None:
+    """Print ``results`` as JSON with --json; else ``text``, or, for a tagged result, its report sections as plain text
+    (the same sections BENCHMARKS.md and ``metrickit report`` show; ``path``: where the result is written), then ``notes``."""
     if args.json:
         json.dump(results, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
-    else:
-        print(text)
+        return
+    if text is None:
+        from metrickit.reporting import result_text
+
+        text = result_text(results, path)
+    print("\n".join([text, *notes]))

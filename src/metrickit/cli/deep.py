@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from metrickit.runs import RESULTS
 from metrickit.cli._options import DATA_DIR_HELP, add_common, add_data_dir, add_output, add_settings, class_list, emit, settings_from_args
 from metrickit.training.config import ARCHITECTURES, MINERS, TrainConfig
 
@@ -87,15 +89,7 @@ def train_command(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, **settings_from_args(args, TrainConfig, given_only=True))
     results = run_training(config, args.out, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
-    test, objective = results["test"], config.objective
-    text = (
-        f"trained {config.embedder.architecture} ({objective.loss}, miner {objective.miner}) on classes {results['classes']['fit']}, "
-        f"best epoch {results['best_epoch']} of {config.loop.epochs} (validation classes {results['classes']['validation']})\n"
-        f"unseen test classes {results['classes']['test']}: MAP@R {test['map_at_r']:.4f}, precision@1 {test['precision_at_1']:.4f}, "
-        f"R-precision {test['r_precision']:.4f}, {test['n_neighbors']}-NN accuracy {test['knn_accuracy']:.4f}\n"
-        f"wrote {', '.join(results['files'])} to {args.out}"
-    )
-    emit(args, results, text)
+    emit(args, results, path=Path(args.out) / RESULTS, notes=[f"wrote {', '.join(results['files'])} to {args.out}"])
     return 0
 
 
@@ -106,14 +100,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     results = evaluate_model(model, args.dataset, split=args.split, classes=args.classes, data_dir=args.data_dir,
                              image_size=args.image_size, labels=args.labels, label_column=args.label_column,
                              n_neighbors=args.n_neighbors, backend=args.backend)
-    rows = [("precision@1", "precision_at_1"), ("R-precision", "r_precision"), ("MAP@R", "map_at_r"),
-            (f"{results['n_neighbors']}-NN accuracy", "knn_accuracy")]
-    lines = [f"{results['model']} on {args.dataset} ({args.split}), classes {results['classes']}"]
-    if results["classes_seen_in_training"]:
-        lines.append(f"note: classes {results['classes_seen_in_training']} were seen in training")
-    lines += [f"  {name:<16} {results[key]:.4f}" for name, key in rows]
-    lines.append(f"  {results['n_queries']} queries ({results['n_skipped']} skipped: no other sample of their class), backend {results['backend']}")
-    emit(args, results, "\n".join(lines))
+    emit(args, results)
     return 0
 
 

@@ -24,10 +24,10 @@ def register(groups) -> None:
 def demo_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from metrickit.demo import format_table, run_demo
-    from metrickit.runs import timestamp
+    from metrickit.demo import run_demo
+    from metrickit.runs import RESULTS, timestamp
 
     out = Path(args.out) if args.out else Path("runs") / f"demo-{timestamp()}"
     results = run_demo(out, quick=args.quick, seed=args.seed, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
-    emit(args, results, format_table(results) + f"\nwrote {', '.join(results['files'])} to {out}")
+    emit(args, results, path=out / RESULTS, notes=[f"wrote {', '.join(results['files'])} to {out}"])
     return 0

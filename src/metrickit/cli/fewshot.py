@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from metrickit.cli._options import add_common, add_data_dir, add_output, add_settings, emit, named_models, settings_from_args
 from metrickit.fewshot.config import METHODS, FewShotConfig
+from metrickit.runs import RESULTS
 
 __all__ = ["eval_command", "make_runs_command", "register", "train_command"]
 
@@ -94,17 +96,7 @@ def train_command(args: argparse.Namespace) -> int:
     config = FewShotConfig.from_flat(settings_from_args(args, FewShotConfig))
     results = run_fewshot_training(config, args.out, split=args.split, val_split=args.val_split, n_val_alphabets=args.n_val_alphabets,
                                    data_dir=args.data_dir, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
-    selection = results.get("selection", results)
-    checks, per_epoch = config.validation, config.loop.batches_per_epoch
-    best = selection["history"][selection["best_epoch"] - 1]
-    val = (f"; best validation {checks.val_n_way}-way {checks.val_n_shot}-shot {best['val_accuracy']:.2%} at epoch {selection['best_epoch']} "
-           f"({selection['selected_episodes']} episodes)" if best.get("val_accuracy") is not None else "")
-    final = (f"\nfinal run on all {results['n_train_classes']} classes ({args.split}) for {results['best_epoch']} x "
-             f"{per_epoch} episodes in {results['train_seconds']:.0f} s" if "selection" in results else "")
-    emit(args, results, f"{config.objective.loss}: trained on {selection['n_train_classes']} classes ({args.split}"
-                        f"{' minus the held-out alphabets' if final else ''}) for {len(selection['history'])} x "
-                        f"{per_epoch} episodes in {selection['train_seconds']:.0f} s{val}{final}\n"
-                        f"wrote {', '.join(results['files'])} to {args.out}")
+    emit(args, results, path=Path(args.out) / RESULTS, notes=[f"wrote {', '.join(results['files'])} to {args.out}"])
     return 0
 
 
@@ -117,23 +109,12 @@ def eval_command(args: argparse.Namespace) -> int:
 
         if len(models) != 1:
             raise ValueError("--runs scores one --model at a time.")
-        results = evaluate_runs(args.runs, next(iter(models.values())), data_dir=args.data_dir)
-        lines = [f"{results['model']} on {len(results['runs'])} one-shot runs in {args.runs}"]
-        lines += [f"  {name}: error {error:.1%}" for name, error in zip(results["runs"], results["errors"])]
-        lines.append(f"  mean error {results['mean_error']:.2%}")
-        emit(args, results, "\n".join(lines))
+        emit(args, evaluate_runs(args.runs, next(iter(models.values())), data_dir=args.data_dir))
         return 0
     results = evaluate_fewshot(models, settings=parse_settings(args.settings), n_query=args.n_query, n_episodes=args.episodes,
                                seed=args.seed, split=args.split, data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite)
-    width = max(len(name) for name in results["methods"])
-    settings = [f"{e['n_way']}-way {e['n_shot']}-shot" for e in results["episodes"]]
-    lines = [f"Omniglot {args.split} ({results['n_classes']} classes), {args.episodes} episodes per setting (seed {args.seed}), "
-             f"{args.n_query} queries per class", " " * width + "  " + "  ".join(f"{s:>17}" for s in settings)]
-    for name, entry in results["methods"].items():
-        lines.append(f"{name:<{width}}  " + "  ".join(f"{r['accuracy']:>9.2%} ± {r['ci95']:.2%}" for r in entry["results"]))
-    if args.out:
-        lines.append(f"wrote {', '.join(results['files'])} to {args.out}")
-    emit(args, results, "\n".join(lines))
+    emit(args, results, path=Path(args.out) / RESULTS if args.out else None,
+         notes=[f"wrote {', '.join(results['files'])} to {args.out}"] if args.out else [])
     return 0
 
 

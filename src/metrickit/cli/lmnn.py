@@ -74,13 +74,6 @@ def _source(args: argparse.Namespace) -> dict:
                 test_size=args.test_size, n_train=args.n_train, seed=args.seed)
 
 
-def _error_lines(results: dict) -> list[str]:
-    if "euclidean_error" not in results:
-        return []
-    return [f"{results['eval_neighbors']}-NN test error: Euclidean {results['euclidean_error']:.2%}, learned {results['lmnn_error']:.2%} "
-            f"({results['n_train']} train / {results['n_test']} test)"]
-
-
 def fit_command(args: argparse.Namespace) -> int:
     from metrickit.linear.workflow import fit_lmnn_on
 
@@ -88,11 +81,7 @@ def fit_command(args: argparse.Namespace) -> int:
                           n_components=args.n_components, n_neighbors=args.n_neighbors, margin=args.margin, push_weight=args.push_weight,
                           init=args.init, solver=args.solver, max_iter=args.max_iter, tol=args.tol, working_memory=args.working_memory,
                           random_state=args.seed, verbose=0 if args.quiet else 1)
-    lines = [f"LMNN on {results['data']['dataset']}: objective {results['objective']:.6g}, {results['n_iter']} iterations, "
-             f"{'converged' if results['converged'] else 'NOT converged'}, {results['fit_seconds']:.1f} s", *_error_lines(results)]
-    if args.out:
-        lines.append(f"saved {args.out}")
-    emit(args, results, "\n".join(lines))
+    emit(args, results)
     return 0
 
 
@@ -108,5 +97,5 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from metrickit.linear.workflow import evaluate_lmnn_on
 
     results = evaluate_lmnn_on(args.model, _source(args), n_neighbors=args.n_neighbors)
-    emit(args, results, "\n".join(_error_lines(results)))
+    emit(args, results)
     return 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from metrickit.cli._options import add_common, add_data_dir, add_output, add_settings, class_list, emit, named_models, settings_from_args
 from metrickit.evaluation.reid import AP_RULES
 from metrickit.reid.config import METHODS, ReidConfig
+from metrickit.runs import RESULTS
 
 __all__ = ["eval_command", "register", "train_command"]
 
@@ -66,14 +68,8 @@ def train_command(args: argparse.Namespace) -> int:
     config = ReidConfig.from_flat(settings_from_args(args, ReidConfig))
     results = run_reid_training(config, args.out, seeds=args.seeds, final=args.final, data_dir=args.data_dir, overwrite=args.overwrite,
                                 quiet=args.quiet)
-    lines = [f"{config.method} on the Market-1501 subset: {len(results['repeats'])} seed(s) in {results['train_seconds']:.0f} s"]
-    lines += [f"  seed {r['split']['seed']}: validation mAP {r['val_map']:.2%}" for r in results["repeats"]]
-    if "final" in results:
-        final = results["final"]
-        lines.append(f"  final model ({len(final['split']['fit'])} training, {len(final['split']['val'])} validation persons): "
-                     f"validation mAP {final['val_map']:.2%}")
-    lines.append(f"wrote seed<k>/model.safetensors{', final/model.safetensors' if 'final' in results else ''} and results.json to {args.out}")
-    emit(args, results, "\n".join(lines))
+    emit(args, results, path=Path(args.out) / RESULTS, notes=[f"wrote seed<k>/model.safetensors"
+                                                             f"{', final/model.safetensors' if 'final' in results else ''} and results.json to {args.out}"])
     return 0
 
 
@@ -82,14 +78,6 @@ def eval_command(args: argparse.Namespace) -> int:
 
     results = evaluate_reid_runs(named_models(args.model), rerank=args.rerank, ap=args.ap, data_dir=args.data_dir, out_dir=args.out,
                                  overwrite=args.overwrite)
-    fmt = lambda s: f"{s['mean']:.2%} ± {s['sd']:.2%}"  # noqa: E731
-    lines = [f"Market-1501 subset: unseen test persons (mean ± sd over seeds; AP in the {results['ap_rule']} form)"]
-    for name, entry in results["methods"].items():
-        for kind, summary in entry["summary"].items():
-            label = name + (" (re-ranked)" if kind == "reranked" else "")
-            lines.append(f"  {label}: mAP {fmt(summary['mean_ap'])}, rank-1 {fmt(summary['rank1'])}, rank-5 {fmt(summary['rank5'])}, "
-                         f"rank-10 {fmt(summary['rank10'])}")
-    if args.out:
-        lines.append(f"wrote {', '.join(results['files'])} to {args.out}")
-    emit(args, results, "\n".join(lines))
+    emit(args, results, path=Path(args.out) / RESULTS if args.out else None,
+         notes=[f"wrote {', '.join(results['files'])} to {args.out}"] if args.out else [])
     return 0

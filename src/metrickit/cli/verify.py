@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from metrickit.cli._options import add_common, add_data_dir, add_output, add_settings, class_list, emit, named_models, settings_from_args
+from metrickit.runs import RESULTS
 from metrickit.training.config import MARGINS
 from metrickit.verification.config import METHODS, VerifyConfig
 
@@ -74,14 +76,8 @@ def train_command(args: argparse.Namespace) -> int:
     config = VerifyConfig.from_flat(settings_from_args(args, VerifyConfig))
     results = run_verify_training(args.dataset, config, args.out, folds=args.folds, final=args.final, data_dir=args.data_dir,
                                   overwrite=args.overwrite, quiet=args.quiet)
-    lines = [f"{config.method} on {args.dataset}: {len(results['repeats'])} fold(s) in {results['train_seconds']:.0f} s"]
-    describe = lambda r: f"validation ROC AUC {r['val']['roc_auc']:.4f}, EER {r['val']['eer']:.2%}, threshold {r['threshold']:.4g}"  # noqa: E731
-    lines += [f"  fold {r['fold']['index']}: {describe(r)}" for r in results["repeats"]]
-    if "final" in results:
-        final = results["final"]
-        lines.append(f"  final model ({len(final['fold']['fit'])} training, {len(final['fold']['val'])} validation identities): {describe(final)}")
-    lines.append(f"wrote fold<k>/model.safetensors{', final/model.safetensors' if 'final' in results else ''} and results.json to {args.out}")
-    emit(args, results, "\n".join(lines))
+    emit(args, results, path=Path(args.out) / RESULTS, notes=[f"wrote fold<k>/model.safetensors"
+                                                             f"{', final/model.safetensors' if 'final' in results else ''} and results.json to {args.out}"])
     return 0
 
 
@@ -89,30 +85,13 @@ def eval_command(args: argparse.Namespace) -> int:
     from metrickit.verification.run import evaluate_runs
 
     results = evaluate_runs(named_models(args.model), data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite)
-    fmt = lambda s, pct=True: "-" if s is None else (f"{s['mean']:.2%} ± {s['sd']:.2%}" if pct else f"{s['mean']:.4f} ± {s['sd']:.4f}")  # noqa: E731
-    lines = [f"{results['dataset']}: test identities unseen in training (mean ± sd over folds)"]
-    for name, entry in results["methods"].items():
-        s = entry["summary"]
-        line = (f"  {name}: ROC AUC {fmt(s['roc_auc'], False)}, EER {fmt(s['eer'])}, accuracy {fmt(s['accuracy'])}, "
-                f"TAR@FAR=1% {fmt(s['tar_at_far'].get('1%'))}")
-        if s.get("user_eer_skilled"):
-            line += f", per-user EER skilled {fmt(s['user_eer_skilled'])} / random {fmt(s['user_eer_random'])}"
-        lines.append(line)
-    if args.out:
-        lines.append(f"wrote {', '.join(results['files'])} to {args.out}")
-    emit(args, results, "\n".join(lines))
+    emit(args, results, path=Path(args.out) / RESULTS if args.out else None,
+         notes=[f"wrote {', '.join(results['files'])} to {args.out}"] if args.out else [])
     return 0
 
 
 def predict_command(args: argparse.Namespace) -> int:
     from metrickit.verification.predict import predict
 
-    results = predict(args.model, images=args.images, pairs_file=args.pairs, out=args.out, overwrite=args.overwrite)
-    rows = results["pairs"]
-    text = "\n".join(f"{'same' if r['same'] else 'different'}  distance {r['distance']:.4g}  {r['first']}  {r['second']}" for r in rows[:20])
-    if len(rows) > 20:
-        text += f"\n... {len(rows) - 20} more"
-    if args.out:
-        text += f"\nwrote {len(rows)} rows to {args.out}"
-    emit(args, results, text)
+    emit(args, predict(args.model, images=args.images, pairs_file=args.pairs, out=args.out, overwrite=args.overwrite))
     return 0

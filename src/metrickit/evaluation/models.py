@@ -29,6 +29,7 @@ def evaluate_model(
     from metrickit.datasets.labeled import load_labeled, split_by_classes
     from metrickit.evaluation.retrieval import retrieval_metrics
     from metrickit.models.artifact import load_deep_model
+    from metrickit.runs import tagged
 
     model = load_deep_model(model_path) if model_path is not None else None
     data = load_labeled(dataset, split, data_dir=data_dir, image_size=image_size, preprocessing=model.preprocessing if model else None,
@@ -38,8 +39,9 @@ def evaluate_model(
     embeddings = model.embedder.embed(data.X) if model else data.X.reshape(len(data.X), -1)
     report = retrieval_metrics(embeddings, data.y, n_neighbors=n_neighbors, backend=backend)
     seen = sorted(set(np.unique(data.y).tolist()) & set(model.training_classes), key=str) if model else []
-    return {"model": str(model_path) if model_path else "euclidean", "dataset": dataset, "split": split,
-            "classes": sorted(np.unique(data.y).tolist(), key=str), "classes_seen_in_training": seen, **report.as_dict()}
+    return tagged("retrieval-eval", {"model": str(model_path) if model_path else "euclidean", "dataset": dataset, "split": split,
+                                     "classes": sorted(np.unique(data.y).tolist(), key=str), "classes_seen_in_training": seen,
+                                     **report.as_dict()})
 
 
 def embed_path(path: str | os.PathLike, model_path: str | os.PathLike, *, label_depth: int | None = None) -> dict[str, np.ndarray]:

@@ -30,6 +30,7 @@ import numpy as np
 
 from metrickit._validation import check_array_2d, check_positive_int
 from metrickit.distances.functional import block_slices, squared_euclidean_block
+from metrickit.evaluation.rerank import K1, K2, LAMBDA
 
 __all__ = ["AP_RULES", "APRule", "ReidReport", "rank_gallery", "reid_metrics"]
 
@@ -119,9 +120,9 @@ def reid_metrics(
     max_rank: int = 50,
     working_memory: float | None = None,
     rerank: bool = False,
-    k1: int = 20,
-    k2: int = 6,
-    lambda_value: float = 0.3,
+    k1: int = K1,
+    k2: int = K2,
+    lambda_value: float = LAMBDA,
     ap: APRule = "torchreid",
 ) -> ReidReport:
     """CMC and mAP of query embeddings (n_query, d) against gallery embeddings (n_gallery, d).

@@ -23,7 +23,9 @@ import numpy as np
 from metrickit._validation import check_positive_int, check_working_memory
 from metrickit.distances.functional import block_slices, smallest_k, squared_euclidean_block
 
-__all__ = ["KReciprocalReranker", "rerank_distances"]
+__all__ = ["K1", "K2", "LAMBDA", "KReciprocalReranker", "rerank_distances"]
+
+K1, K2, LAMBDA = 20, 6, 0.3  # the paper's defaults (Zhong et al. 2017)
 
 _MIB = 2**20
 _BYTES_PER_PAIR = 64  # offsets, picks, both weights, their minimum and the flat index of one sharing pair
@@ -33,7 +35,7 @@ class KReciprocalReranker:
     """Precomputes the k-reciprocal encodings of ``query`` (n, d) and ``gallery`` (m, d); :meth:`block` gives the
     re-ranked distances of a block of query rows to the whole gallery."""
 
-    def __init__(self, query: np.ndarray, gallery: np.ndarray, *, k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
+    def __init__(self, query: np.ndarray, gallery: np.ndarray, *, k1: int = K1, k2: int = K2, lambda_value: float = LAMBDA,
                  working_memory: float | None = None):
         self.k1, self.k2 = check_positive_int(k1, "k1"), check_positive_int(k2, "k2")
         if not 0.0 <= lambda_value <= 1.0:
@@ -136,7 +138,7 @@ class KReciprocalReranker:
         return (1.0 - self.lambda_value) * jaccard + self.lambda_value * original
 
 
-def rerank_distances(query: np.ndarray, gallery: np.ndarray, *, k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
+def rerank_distances(query: np.ndarray, gallery: np.ndarray, *, k1: int = K1, k2: int = K2, lambda_value: float = LAMBDA,
                      working_memory: float | None = None) -> np.ndarray:
     """The full re-ranked distance matrix (n_query, n_gallery); :func:`~metrickit.evaluation.reid.reid_metrics` uses blocks instead."""
     reranker = KReciprocalReranker(query, gallery, k1=k1, k2=k2, lambda_value=lambda_value, working_memory=working_memory)

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 __all__ = [
+    "MIN_FALSE_ACCEPTS",
     "VerificationReport",
     "all_pairs",
     "equal_error_rate",
@@ -29,6 +30,9 @@ __all__ = [
     "tar_at_far",
     "verification_report",
 ]
+
+
+MIN_FALSE_ACCEPTS = 10  # a FAR f is reported only with at least MIN_FALSE_ACCEPTS / f impostor pairs
 
 
 def _check_scores(genuine: np.ndarray, impostor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,10 +77,10 @@ def equal_error_rate(genuine: np.ndarray, impostor: np.ndarray) -> tuple[float, 
 
 
 def tar_at_far(genuine: np.ndarray, impostor: np.ndarray, far: float) -> float | None:
-    """The largest TAR with FAR <= ``far``; None when there are fewer than 10 / ``far`` impostor pairs."""
+    """The largest TAR with FAR <= ``far``; None when there are fewer than ``MIN_FALSE_ACCEPTS / far`` impostor pairs."""
     if not 0 < far < 1:
         raise ValueError(f"`far` must lie in (0, 1); got {far!r}.")
-    if len(np.ravel(impostor)) < 10 / far:
+    if len(np.ravel(impostor)) < MIN_FALSE_ACCEPTS / far:
         return None
     rates, tar, _ = roc_curve(genuine, impostor)
     return float(tar[rates <= far + 1e-12].max())

@@ -63,6 +63,7 @@ def evaluate_runs(
     Refuses (``ValueError``) a model whose training or validation characters overlap the runs' characters.
     """
     from metrickit.models.artifact import load_deep_model
+    from metrickit.runs import tagged
 
     root = Path(runs_dir)
     runs = sorted(p for p in root.glob("run*") if (p / "class_labels.txt").is_file())
@@ -88,9 +89,9 @@ def evaluate_runs(
         d2 = ((queries[:, None, :] - gallery[None, :, :]) ** 2).sum(-1)
         predicted = [trainings[i] for i in d2.argmin(1)]
         errors.append(float(np.mean([p != answer for p, (_, answer) in zip(predicted, pairs)])))
-    return {"model": str(model_path) if model_path else "euclidean (pixels)", "runs": [r.name for r in runs],
-            "alphabets": sorted({r["alphabet"] for r in manifest["runs"]}) if manifest else None,
-            "errors": errors, "mean_error": float(np.mean(errors))}
+    return tagged("oneshot-eval", {"model": str(model_path) if model_path else "euclidean (pixels)", "runs": [r.name for r in runs],
+                                   "alphabets": sorted({r["alphabet"] for r in manifest["runs"]}) if manifest else None,
+                                   "errors": errors, "mean_error": float(np.mean(errors))})
 
 
 def _read_manifest(root: Path) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ import numpy as np
 
 from metrickit.linear.io import LinearMetricModel, model_from_lmnn
 from metrickit.linear.lmnn import LMNN
+from metrickit.runs import tagged
 
 __all__ = ["Preprocessor", "evaluate_lmnn_on", "fit_lmnn_model", "fit_lmnn_on", "fit_preprocessor", "knn_error", "transform_file"]
 
@@ -124,7 +125,7 @@ def fit_lmnn_on(
     if out:
         save_model(model, out, overwrite=overwrite)
         results["model"] = str(out)
-    return results
+    return tagged("lmnn-fit", results)
 
 
 def evaluate_lmnn_on(model_path: str, source: dict, *, n_neighbors: int = 3) -> dict:
@@ -139,7 +140,7 @@ def evaluate_lmnn_on(model_path: str, source: dict, *, n_neighbors: int = 3) -> 
         raise ValueError("evaluate needs a held-out part: use --test-size > 0 (MNIST uses its test set).")
     P_train, P_test = model.preprocess(split.X_train), model.preprocess(split.X_test)
     L = model.components
-    return {
+    return tagged("lmnn-evaluate", {
         "model": str(model_path),
         "data": split.info,
         "n_train": int(len(P_train)),
@@ -147,7 +148,7 @@ def evaluate_lmnn_on(model_path: str, source: dict, *, n_neighbors: int = 3) -> 
         "eval_neighbors": n_neighbors,
         "euclidean_error": knn_error(P_train, split.y_train, P_test, split.y_test, n_neighbors),
         "lmnn_error": knn_error(P_train @ L.T, split.y_train, P_test @ L.T, split.y_test, n_neighbors),
-    }
+    })
 
 
 def transform_file(model_path: str, features: str, out: str, *, label_column: int | None = None, overwrite: bool = False) -> dict:

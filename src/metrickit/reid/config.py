@@ -10,9 +10,10 @@ from metrickit._validation import check_count_fields, validate_choice
 from metrickit.linear.pca_lmnn import PcaLmnnConfig
 from metrickit.training.config import BatchConfig, EmbedderConfig, LoopConfig, ObjectiveConfig
 
-__all__ = ["DEEP_METHODS", "METHODS", "ReidConfig"]
+__all__ = ["BINS", "DEEP_METHODS", "METHODS", "ReidConfig", "STRIPES"]
 
 METHODS = ("euclidean", "lmnn", "softmax", "triplet")
+STRIPES, BINS = 6, 16  # the LMNN method's features: colour histograms of horizontal stripes, bins per RGB channel
 DEEP_METHODS = ("softmax", "triplet")
 
 

@@ -101,7 +101,10 @@ def evaluate_reid_runs(
         summary = {kind: {key: mean_sd([r[kind][key] for r in rows]) for key in ("mean_ap", "rank1", "rank5", "rank10")}
                    for kind in ("plain", "reranked") if kind in rows[0]}
         methods[name] = {"method": models[0][1].info.get("method"), "summary": summary, "repeats": rows}
-    results = tagged("reid-eval", {"dataset": "market1501_subset", "rerank": bool(rerank), "ap_rule": ap, "methods": methods})
+    from metrickit.evaluation.rerank import K1, K2, LAMBDA
+
+    results = tagged("reid-eval", {"dataset": "market1501_subset", "rerank": bool(rerank), "ap_rule": ap, "methods": methods,
+                                   **({"reranking": {"k1": K1, "k2": K2, "lambda": LAMBDA}} if rerank else {})})
     if out is not None:
         _write_report(out, results, projections)
     return results

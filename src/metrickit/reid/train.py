@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from metrickit.datasets.reid import ReidSet
-from metrickit.reid.config import ReidConfig
+from metrickit.reid.config import BINS, STRIPES, ReidConfig
 
 __all__ = ["ReidSplit", "final_split", "split_persons", "train_split", "validation_map"]
 
@@ -100,11 +100,11 @@ def _fit_histogram_lmnn(fit: ReidSet, val: ReidSet, config: ReidConfig, seed: in
     from metrickit.linear.pca_lmnn import fit_pca_lmnn
     from metrickit.models.embedding import ColourHistogram
 
-    histogram = ColourHistogram(3, 6, 16)
+    histogram = ColourHistogram(3, STRIPES, BINS)
     X, X_val = (histogram.embed(part.preprocessing.apply(part.images)).astype(np.float64) for part in (fit, val))
     weight, bias, record = fit_pca_lmnn(X, fit.identities, config.lmnn.pca_candidates, lambda w, b: validation_map(X_val @ w.T + b, val),
                                         n_neighbors=config.lmnn.n_neighbors, seed=seed)
-    embedder = ColourHistogram(3, 6, 16, embedding_dim=weight.shape[0])
+    embedder = ColourHistogram(3, STRIPES, BINS, embedding_dim=weight.shape[0])
     embedder.set_projection(weight, bias)
     return embedder, record
 

@@ -14,10 +14,10 @@ import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from metrickit.reporting.document import Document, Paragraph, Section, to_html, to_markdown
-from metrickit.reporting.sections import BUILDERS, classify, sort_key
+from metrickit.reporting.document import Document, Paragraph, Section, to_html, to_markdown, to_text
+from metrickit.reporting.sections import BUILDERS, classify, sections_of, sort_key
 
-__all__ = ["build_report", "collect_results", "write_report"]
+__all__ = ["build_report", "collect_results", "result_text", "write_report"]
 
 
 def collect_results(paths: Iterable[str | os.PathLike]) -> tuple[list[tuple[str, dict, Path]], list[tuple[Path, str]]]:
@@ -48,6 +48,11 @@ def collect_results(paths: Iterable[str | os.PathLike]) -> tuple[list[tuple[str,
             skipped.append((file, "not a metrickit result"))
     found.sort(key=lambda item: sort_key(*item))
     return found, skipped
+
+
+def result_text(record: dict, path: str | os.PathLike | None = None) -> str:
+    """A tagged result as plain text: the sections a report shows for it (what the CLI and the bench scripts print)."""
+    return to_text(sections_of(record, path)).rstrip()
 
 
 def build_report(paths: Sequence[str | os.PathLike], *, title: str = "metrickit report", intro: Sequence[str] = ()) -> Document:

@@ -1,4 +1,5 @@
-"""A report as data (sections of paragraphs, bullet lists, tables and images), rendered to Markdown or HTML.
+"""A report as data (sections of paragraphs, bullet lists, tables and images), rendered to Markdown, HTML or plain text
+(what the CLI prints).
 
 Text may hold Markdown's inline code (```x```); the HTML renderer turns it into ``<code>`` and escapes the rest.
 Image paths are resolved by the caller (``image_ref``), so one document can point at files in place
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence, Union
 
-__all__ = ["Bullets", "Document", "Image", "Paragraph", "Section", "Table", "to_html", "to_markdown"]
+__all__ = ["Bullets", "Document", "Image", "Paragraph", "Section", "Table", "to_html", "to_markdown", "to_text"]
 
 
 @dataclass
@@ -125,3 +127,24 @@ def to_html(document: Document, image_ref: ImageRef) -> str:
     for k, section in enumerate(document.sections):
         parts += [f'<h2 id="s{k}">{_inline(section.title)}</h2>', *_html_blocks(section.blocks, image_ref)]
     return "\n".join([*parts, "</body></html>"]) + "\n"
+
+
+def to_text(sections: Sequence[Section], width: int = 110) -> str:
+    """Sections as plain text for a terminal: titles underlined, paragraphs wrapped, tables aligned, images by path."""
+    lines: list[str] = []
+    for section in sections:
+        lines += [section.title, "=" * min(len(section.title), width)]
+        for block in section.blocks:
+            if isinstance(block, Paragraph):
+                lines += textwrap.wrap(block.text, width) + [""]
+            elif isinstance(block, Bullets):
+                for item in block.items:
+                    lines += textwrap.wrap(item, width, initial_indent="- ", subsequent_indent="  ")
+                lines.append("")
+            elif isinstance(block, Table):
+                widths = [max(len(str(c)) for c in column) for column in zip(block.columns, *block.rows)]
+                row = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+                lines += [row(block.columns), row("-" * w for w in widths), *(row(r) for r in block.rows), ""]
+            else:
+                lines += [f"[{block.caption}: {block.path}]", ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -30,18 +30,20 @@ def read_pairs(path: str | os.PathLike) -> list[tuple[str, str]]:
     return [(resolve(row[0].strip()), resolve(row[1].strip())) for row in rows]
 
 
-def predict_pairs(model_path: str | os.PathLike, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
-    """For each pair of image files: the distance and whether it is at most the model's calibrated threshold.
+def predict_pairs(model, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """For each pair of image files: the distance and whether it is at most ``model``'s calibrated threshold (``model``: a
+    :class:`~metrickit.models.artifact.DeepMetricModel` or its file).
 
     Every image is read with the model's stored preprocessing (so it must be like the training images:
     an unreadable or wrong-sized file raises naming it) and embedded once.
     """
     from metrickit.distances.functional import paired_euclidean_distances
-    from metrickit.models.artifact import load_deep_model
+    from metrickit.models.artifact import DeepMetricModel, load_deep_model
 
-    model = load_deep_model(model_path)
+    source = model
+    model = model if isinstance(model, DeepMetricModel) else load_deep_model(model)
     if model.threshold is None:
-        raise ValueError(f"{model_path} stores no decision threshold; use a model from `metrickit verify train`.")
+        raise ValueError(f"{source} stores no decision threshold; use a model from `metrickit verify train`.")
     files = sorted({f for pair in pairs for f in pair})
     position = {f: k for k, f in enumerate(files)}
     embeddings = model.embed(model.preprocessing.read_images(files)).astype(np.float64)
@@ -58,7 +60,8 @@ def predict(
     import csv
 
     from metrickit._io import atomic_path, check_can_write
-    from metrickit.runs import final_model
+    from metrickit.models.artifact import load_deep_model
+    from metrickit.runs import final_model, tagged
 
     if pairs_file and images:
         raise ValueError("give either two images or --pairs CSV, not both.")
@@ -66,11 +69,13 @@ def predict(
         raise ValueError(f"give two images to compare (or --pairs CSV); got {len(images)}.")
     if out:
         check_can_write(out, overwrite=overwrite)
-    rows = predict_pairs(final_model(model), read_pairs(pairs_file) if pairs_file else [tuple(images)])
+    path = final_model(model)
+    loaded = load_deep_model(path)
+    rows = predict_pairs(loaded, read_pairs(pairs_file) if pairs_file else [tuple(images)])
     if out:
         with atomic_path(out, overwrite=overwrite) as tmp:
             with open(tmp, "w", newline="") as fh:
                 writer = csv.DictWriter(fh, fieldnames=["first", "second", "distance", "same"])
                 writer.writeheader()
                 writer.writerows(rows)
-    return {"pairs": rows, "out": str(out) if out else None}
+    return tagged("verify-predict", {"model": str(path), "threshold": loaded.threshold, "pairs": rows, "out": str(out) if out else None})

@@ -55,9 +55,9 @@ def main(argv=None) -> int:
     rows = {}
     flat_train = split.fit.X.reshape(len(split.fit.X), -1)
     flat_test = split.test.X.reshape(len(split.test.X), -1)
-    rows["euclidean (pixels)"] = {**retrieval_metrics(flat_test, split.test.y, backend="exact").as_dict(), "train_seconds": 0.0}
+    rows["euclidean (pixels)"] = {**retrieval_metrics(flat_test, split.test.labels, backend="exact").as_dict(), "train_seconds": 0.0}
     pca = PCA(50, random_state=args.seed).fit(flat_train)
-    rows["euclidean (PCA-50)"] = {**retrieval_metrics(pca.transform(flat_test), split.test.y, backend="exact").as_dict(), "train_seconds": 0.0}
+    rows["euclidean (PCA-50)"] = {**retrieval_metrics(pca.transform(flat_test), split.test.labels, backend="exact").as_dict(), "train_seconds": 0.0}
     for name in args.methods.split(","):
         config = load_config(**{**common, **METHODS[name]})
         began = time.perf_counter()
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
                       "fit_seconds": sum(h["seconds"] for h in result.history), "history": result.history, "config": config.as_dict()}
         print(f"{name:20s} MAP@R {result.test.map_at_r:.4f}  P@1 {result.test.precision_at_1:.4f}  ({rows[name]['fit_seconds']:.0f} s)", flush=True)
     record = {"benchmark": "deep-quality", "dataset": "mnist", "train_classes": split.fit_classes, "test_classes": split.test_classes,
-              "n_train": len(split.fit.y), "n_test": len(split.test.y), "seed": args.seed,
+              "n_train": len(split.fit.labels), "n_test": len(split.test.labels), "seed": args.seed,
               "methods": rows, "provenance": provenance(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     print(result_text(write_results(args.out, "deep-quality", record), args.out), f"\nwrote {args.out}")
     return 0

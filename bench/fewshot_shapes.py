@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     limit_threads(args.threads)
     train, val = load_omniglot("train", data_dir=args.data_dir), load_omniglot("val", data_dir=args.data_dir)
-    _, val_codes = np.unique(val.y, return_inverse=True)
+    _, val_codes = np.unique(val.labels, return_inverse=True)
     final_files = {(w, s): make_episodes(val_codes, w, s, 15, 1000, seed=args.seed) for w, s in ((5, 1), (20, 1))}
     rows = []
     for text in args.shapes.split(","):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("euclidean", "lmnn", "softmax", "contrastive", "triplet")
-FOLD_KEYS = ("fold", "threshold", "val", "train_seconds", "pca", "pca_candidates", "best_epoch")
+FOLD_KEYS = ("split", "threshold", "val", "train_seconds", "pca", "pca_candidates", "best_epoch")
 # Deep methods: epochs x batches of 8 classes x 4 images per fold (the signature images are twice the size of the faces).
 BUDGETS = {"orl": dict(epochs=15, batches_per_epoch=25), "svc2004": dict(epochs=10, batches_per_epoch=25)}
 

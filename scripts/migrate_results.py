@@ -6,7 +6,8 @@
   the reports once told them apart).
 - Configs recorded flat (before the config sections) are stored in sections, with the names they have now (few-shot:
   ``method`` -> ``loss``, ``episodes_per_epoch`` -> ``batches_per_epoch``, conv-4's ``hidden`` -> ``width``).
-- A protocol's repeats, once listed as ``folds`` or ``seeds``, are ``repeats``.
+- A protocol's repeats, once listed as ``folds`` or ``seeds``, are ``repeats``; a verification fold's record (``fold``)
+  is its ``split`` (with the seed that drew it), and an evaluated fold's number is its ``index``.
 - The thread count is kept once, in the provenance (a speed benchmark's cells each record theirs).
 """
 
@@ -45,6 +46,12 @@ def migrate(record: dict[str, Any]) -> dict[str, Any]:
         for old in ("folds", "seeds"):
             if old in entry:
                 entry["repeats"] = entry.pop(old)
+        seed = record.get("seed", 0)
+        for repeat in [*entry.get("repeats", []), *([entry["final"]] if entry.get("final") else [])]:
+            if isinstance(repeat.get("fold"), dict):
+                repeat["split"] = {"seed": seed, **repeat.pop("fold")}
+            elif "fold" in repeat:
+                repeat["index"] = repeat.pop("fold")
     if benchmark == "fewshot-omniglot":
         for entry in record["methods"].values():
             entry["config"] = fewshot(entry["config"])

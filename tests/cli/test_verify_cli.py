@@ -27,11 +27,11 @@ def trained(tmp_path_factory):
 def test_train_writes_fold_models_and_eval_reports_unseen_identities(trained, capsys):
     capsys.readouterr()
     results = json.loads((trained / "triplet" / "results.json").read_text())
-    assert [f["fold"]["index"] for f in results["repeats"]] == [0] and (trained / "triplet" / "fold0" / "model.safetensors").is_file()
+    assert [f["split"]["index"] for f in results["repeats"]] == [0] and (trained / "triplet" / "fold0" / "model.safetensors").is_file()
     assert (trained / "triplet" / "fold0" / "training_curve.png").is_file()
     final = load_deep_model(trained / "triplet" / "final" / "model.safetensors")
-    assert final.info["final"] and final.info["fold"]["test"] == [] and len(final.info["fold"]["val"]) == 5
-    assert sorted(final.training_classes) == sorted(final.info["fold"]["fit"]) and len(final.info["fold"]["fit"]) == 25
+    assert final.info["final"] and final.info["split"]["test"] == [] and len(final.info["split"]["val"]) == 5
+    assert sorted(final.training_classes) == sorted(final.info["split"]["fit"]) and len(final.info["split"]["fit"]) == 25
     assert results["final"]["threshold"] == final.threshold
     out = trained / "report"
     assert main(["verify", "eval", "--model", f"pixels={trained / 'euclidean'}", "--model", str(trained / "triplet"),
@@ -40,7 +40,7 @@ def test_train_writes_fold_models_and_eval_reports_unseen_identities(trained, ca
     assert set(report["methods"]) == {"pixels", "triplet"} and report["dataset"] == "orl"
     fold = report["methods"]["triplet"]["repeats"][0]
     assert fold["report"]["n_genuine"] == 225 and fold["report"]["n_impostor"] == 1000
-    assert fold["test_identities"] == results["repeats"][0]["fold"]["test"]
+    assert fold["test_identities"] == results["repeats"][0]["split"]["test"]
     assert sorted(p.name for p in out.iterdir()) == ["distances.png", "projection.png", "results.json", "roc.png"]
     assert main(["verify", "eval", "--model", str(trained / "triplet" / "final" / "model.safetensors"), "--data-dir", str(trained / "data")]) == 1
     assert "this is a final model" in capsys.readouterr().err
@@ -95,7 +95,7 @@ def test_eval_refuses_a_fold_whose_test_identities_were_trained_on(trained, tmp_
     from metrickit.models.artifact import save_deep_model
 
     model = load_deep_model(trained / "euclidean" / "fold0" / "model.safetensors")
-    model.info["fold"]["test"] = [*model.info["fold"]["test"][1:], model.info["fold"]["fit"][0]]  # a tampered record
+    model.info["split"]["test"] = [*model.info["split"]["test"][1:], model.info["split"]["fit"][0]]  # a tampered record
     save_deep_model(model, tmp_path / "leaky.safetensors")
     assert main(["verify", "eval", "--model", str(tmp_path / "leaky.safetensors"), "--data-dir", str(trained / "data")]) == 1
-    assert f"the model's test identities ['{model.info['fold']['fit'][0]}'] were among its training" in capsys.readouterr().err
+    assert f"the model's test identities ['{model.info['split']['fit'][0]}'] were among its training" in capsys.readouterr().err

@@ -11,8 +11,8 @@ def test_mnist_for_deep_training_is_standardised(mnist_dir):
     data = load_labeled("mnist", "test", data_dir=mnist_dir.parent)
     assert data.X.shape == (10000, 1, 28, 28) and data.X.dtype == np.float32
     assert abs(float(data.X.mean()) - (0.1325 - 0.1307) / 0.3081) < 0.01  # the test split's mean, in training-set units
-    unseen = data.subset(split_by_classes(data.y, [5, 6, 7, 8, 9]))
-    assert set(np.unique(unseen.y)) == {5, 6, 7, 8, 9} and len(unseen.y) == 4861
+    unseen = data.subset(split_by_classes(data.labels, [5, 6, 7, 8, 9]))
+    assert set(np.unique(unseen.labels)) == {5, 6, 7, 8, 9} and len(unseen.labels) == 4861
 
 
 def test_folder_preprocessing_is_reused_for_new_data(tmp_path):
@@ -22,7 +22,7 @@ def test_folder_preprocessing_is_reused_for_new_data(tmp_path):
         for i in range(2):
             Image.fromarray(rng.integers(0, 255, (10, 12), dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
     data = load_labeled(str(tmp_path))
-    assert data.X.shape == (4, 1, 10, 12) and list(data.y) == ["a", "a", "b", "b"]
+    assert data.X.shape == (4, 1, 10, 12) and list(data.labels) == ["a", "a", "b", "b"]
     fixed = Preprocessing("image", (1, 10, 12), scale=1 / 255, mean=0.5, std=0.25)
     again = load_labeled(str(tmp_path), preprocessing=fixed)
     assert again.preprocessing == fixed and not np.allclose(again.X, data.X)

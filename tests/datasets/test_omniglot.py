@@ -21,8 +21,8 @@ def fake_root(tmp_path, monkeypatch):
 def test_split_classes_rotations_and_cache(fake_root, monkeypatch):
     data = load_omniglot("train", data_dir=fake_root)
     assert data.X.shape == (9, 1, 28, 28) and data.X.dtype == np.float32
-    assert list(np.unique(data.y)) == ["Alpha/character01/rot000", "Alpha/character01/rot090", "Beta/character01/rot180"]
-    upright, turned = data.X[data.y == "Alpha/character01/rot000"], data.X[data.y == "Alpha/character01/rot090"]
+    assert list(np.unique(data.labels)) == ["Alpha/character01/rot000", "Alpha/character01/rot090", "Beta/character01/rot180"]
+    upright, turned = data.X[data.labels == "Alpha/character01/rot000"], data.X[data.labels == "Alpha/character01/rot090"]
     np.testing.assert_array_equal(turned[:, 0], np.rot90(upright[:, 0], k=1, axes=(1, 2)))
     assert upright.max() == 1.0 and upright[0, 0, 0, 0] == 0.0  # strokes bright, background dark
     assert data.ids[0] == "Alpha/character01/rot000/01"
@@ -65,7 +65,7 @@ def test_bad_split_names_and_unknown_classes(fake_root):
 
 def test_background_split_is_every_background_character_in_four_rotations(fake_root):
     data = load_omniglot("background", data_dir=fake_root)
-    classes = np.unique(data.y)
+    classes = np.unique(data.labels)
     assert len(classes) == 3 * 4 and set(omniglot.characters_of(classes)) == {"Alpha/character01", "Alpha/character02", "Beta/character01"}
     assert data.X.shape == (3 * 4 * 3, 1, 28, 28)
 
@@ -92,6 +92,6 @@ def test_vinyals_test_split_has_the_documented_counts(omniglot_dir, tmp_path, mo
     monkeypatch.setenv("METRICKIT_CACHE", str(tmp_path))
     data = load_omniglot("test", data_dir=omniglot_dir.parent)
     assert data.X.shape == (1692 * 20, 1, 28, 28)
-    classes, counts = np.unique(data.y, return_counts=True)
+    classes, counts = np.unique(data.labels, return_counts=True)
     assert len(classes) == 1692 and set(counts) == {20}
     assert 0.05 < float(data.X.mean()) < 0.2  # thin bright strokes on a dark background

@@ -3,7 +3,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from metrickit.datasets.reid import load_market1501_subset, parse_market1501_name
+from metrickit.datasets.reid import load_market1501_subset, parse_market1501_name, reid_queries
 from metrickit.exceptions import DatasetNotFoundError
 from tests._fakes import fake_market
 
@@ -20,22 +20,22 @@ def test_loader_and_one_query_per_person_and_camera_at_the_lowest_frame(tmp_path
     with zipfile.ZipFile(tmp_path / "market1501_subset" / "market1501_subset_100ids.zip", "a") as archive:
         archive.writestr("market1501_subset/-1_c1s1_000001_00.jpg", b"junk box: left out, never decoded")
     data = load_market1501_subset(tmp_path)
-    assert data.images.shape == (18, 3, 128, 64) and data.images.dtype == np.uint8
-    queries = data.queries()
+    assert data.X.shape == (18, 3, 128, 64) and data.X.dtype == np.uint8
+    queries = reid_queries(data)
     assert len(queries) == 3 * 2
     for q in queries:
-        group = (data.identities == data.identities[q]) & (data.cameras == data.cameras[q])
-        assert data.frames[q] == data.frames[group].min()
-    assert data.of([2]).images.shape[0] == 6
-    with pytest.raises(ValueError, match=r"person\(s\) \[7\] do not occur"):
+        group = (data.labels == data.labels[q]) & (data.extra["camera"] == data.extra["camera"][q])
+        assert data.extra["frame"][q] == data.extra["frame"][group].min()
+    assert data.of([2]).X.shape[0] == 6
+    with pytest.raises(ValueError, match=r"label\(s\) \[7\] do not occur"):
         data.of([7])
 
 
 def test_real_subset_counts(market_dir):
     data = load_market1501_subset(market_dir.parent)
-    assert data.images.shape == (854, 3, 128, 64) and len(set(data.identities.tolist())) == 100
-    assert np.bincount(data.cameras)[1:].tolist() == [290, 217, 143, 85, 74, 45]  # SOURCE.md's counts
-    assert len(data.queries()) == 319
+    assert data.X.shape == (854, 3, 128, 64) and len(set(data.labels.tolist())) == 100
+    assert np.bincount(data.extra["camera"])[1:].tolist() == [290, 217, 143, 85, 74, 45]  # SOURCE.md's counts
+    assert len(reid_queries(data)) == 319
 
 
 def test_missing_archive_is_named(tmp_path):

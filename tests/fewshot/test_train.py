@@ -22,7 +22,7 @@ def _config(method="protonet", **overrides):
 
 def test_seeded_smoke_loss_falls_and_validation_picks_the_best_epoch():
     data = _glyphs()
-    train, val = data.subset(np.isin(data.y, [f"c{i:02d}" for i in range(10)])), data.subset(~np.isin(data.y, [f"c{i:02d}" for i in range(10)]))
+    train, val = data.subset(np.isin(data.labels, [f"c{i:02d}" for i in range(10)])), data.subset(~np.isin(data.labels, [f"c{i:02d}" for i in range(10)]))
     result = train_fewshot(_config(), train, val, quiet=True)
     assert result.history[-1]["loss"] < result.history[0]["loss"]
     scores = [h["val_accuracy"] for h in result.history]

@@ -32,16 +32,16 @@ def test_person_splits_are_disjoint_and_seeded():
 @pytest.mark.parametrize("method", ["euclidean", "lmnn", "softmax", "triplet"])
 def test_every_method_trains_on_its_persons_only(market, method):
     data = load_market1501_subset(market)
-    split = split_persons(data.identities, 0, n_test=10, n_val=4)
+    split = split_persons(data.labels, 0, n_test=10, n_val=4)
     model, record = train_split(data, split, ReidConfig.from_flat(method=method, pca_candidates=(4, 8), **QUICK))
     assert sorted(model.training_classes) == split.fit and model.info["split"]["test"] == split.test
     assert 0 < record["val_map"] <= 1
-    embeddings = model.embed(data.images[:3])
+    embeddings = model.embed(data.X[:3])
     assert embeddings.shape[0] == 3 and np.isfinite(embeddings).all()
     if method == "lmnn":
         assert model.embedder.name == "histogram" and record["pca"] in (4, 8)
         # the stored embedder is the fitted map: histograms, then weight @ h + bias
-        histograms = model.embedder.histograms(torch.from_numpy(model.preprocessing.apply(data.images[:3]))).numpy()
+        histograms = model.embedder.histograms(torch.from_numpy(model.preprocessing.apply(data.X[:3]))).numpy()
         projected = histograms @ model.embedder.head.weight.detach().numpy().T + model.embedder.head.bias.detach().numpy()
         np.testing.assert_allclose(embeddings, projected, rtol=1e-5, atol=1e-5)
     if method in ("softmax", "triplet"):
@@ -77,7 +77,7 @@ def test_eval_refuses_a_split_whose_test_persons_were_trained_on(market, tmp_pat
     from metrickit.models.artifact import save_deep_model
 
     data = load_market1501_subset(market)
-    split = split_persons(data.identities, 0, n_test=10, n_val=4)
+    split = split_persons(data.labels, 0, n_test=10, n_val=4)
     model, _ = train_split(data, split, ReidConfig.from_flat(method="euclidean", **QUICK))
     model.info["split"]["test"] = [*split.test[1:], split.fit[0]]  # a tampered record
     save_deep_model(model, tmp_path / "leaky.safetensors")

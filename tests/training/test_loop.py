@@ -69,7 +69,7 @@ def test_mnist_unseen_digits_smoke(mnist_dir):
     config = load_config(dataset="mnist", data_dir=str(mnist_dir.parent), architecture="conv4", embedding_dim=16, epochs=1,
                          batches_per_epoch=4, n_classes_per_batch=5, n_per_class=8, n_val_classes=2, seed=0)
     result = train(config, quiet=True)
-    assert result.split.test_classes == [5, 6, 7, 8, 9] and len(result.split.test.y) == 4861
+    assert result.split.test_classes == [5, 6, 7, 8, 9] and len(result.split.test.labels) == 4861
     assert len(result.split.fit_classes) == 3 and len(result.split.val_classes) == 2
     assert result.history[0]["val_map_at_r"] is not None and 0.0 < result.test.map_at_r <= 1.0
 

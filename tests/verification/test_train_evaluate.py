@@ -20,11 +20,11 @@ def orl(tmp_path_factory):
 @pytest.mark.filterwarnings("ignore:LMNN did not converge")  # the fake faces separate perfectly: the objective falls to 0
 @pytest.mark.parametrize("method", ["euclidean", "lmnn", "softmax", "triplet"])
 def test_each_method_calibrates_on_validation_identities_and_is_scored_on_unseen_ones(orl, method, tmp_path):
-    fold = make_folds(orl.identities, *FOLDS["orl"])[0]
+    fold = make_folds(orl.labels, *FOLDS["orl"])[0]
     model, record = train_fold(orl, fold, VerifyConfig.from_flat(method=method, pca_candidates=(4, 8), **QUICK))
     assert record["val"]["n_genuine"] == 5 * 45 and record["val"]["n_impostor"] == 50 * 49 // 2 - 225
     assert model.threshold == record["threshold"] == pytest.approx(record["val"]["eer_threshold"])
-    assert model.info["fold"]["test"] == fold.test and set(model.training_classes) == set(fold.fit)
+    assert model.info["split"]["test"] == fold.test and set(model.training_classes) == set(fold.fit)
     save_deep_model(model, tmp_path / "m.safetensors")
     result = evaluate_fold(load_deep_model(tmp_path / "m.safetensors"), orl)
     assert result["test_identities"] == fold.test and result["report"]["threshold"] == model.threshold
@@ -40,7 +40,7 @@ def test_each_method_calibrates_on_validation_identities_and_is_scored_on_unseen
 def test_signature_folds_pair_genuine_with_forgeries_and_score_users_svc_style(tmp_path):
     fake_svc2004(tmp_path)
     data = load_svc2004(tmp_path)
-    fold = make_folds(data.identities, *FOLDS["svc2004"])[0]
+    fold = make_folds(data.labels, *FOLDS["svc2004"])[0]
     model, _ = train_fold(data, fold, VerifyConfig(method="euclidean"))
     result = evaluate_fold(model, data)
     # per test user: C(20, 2) genuine-genuine pairs and 20 x 20 genuine-forgery pairs
@@ -52,14 +52,14 @@ def test_signature_folds_pair_genuine_with_forgeries_and_score_users_svc_style(t
 
 
 def test_per_user_eer_against_a_hand_made_embedding():
-    from metrickit.datasets.identities import IdentitySet
+    from metrickit.datasets.labeled import LabeledSet
 
     samples = np.tile(np.arange(1, 41), 2)
     identities = np.repeat(["user1", "user2"], 40)
     forged = samples > 20
     # user1: references at 0, genuine tests at 1, skilled forgeries at 3 -> separable; user2 far away at 100
     x = np.where(np.isin(samples, range(1, 6)), 0.0, np.where(forged, 3.0, 1.0)) + np.where(identities == "user2", 100.0, 0.0)
-    data = IdentitySet(np.zeros((80, 1, 1, 1), np.uint8), identities, forged, samples, [], None, "toy")
+    data = LabeledSet(np.zeros((80, 1, 1, 1), np.uint8), identities, None, [], {"forged": forged, "sample": samples}, "toy", prepared=False)
     eers = signature_user_eers(x[:, None], data)
     assert eers["mean_eer_skilled"] == 0.0 and eers["mean_eer_random"] == 0.0
     assert [u["n_random"] for u in eers["users"]] == [20, 20]

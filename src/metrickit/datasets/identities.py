@@ -1,8 +1,9 @@
 """Verification datasets read from their archives as they are: AT&T/ORL faces and SVC2004 signatures.
 
-Each loader returns an :class:`IdentitySet`: raw images decoded by a documented :class:`Preprocessing`
-(which a trained model stores, so new image files are prepared the same way), the identity of each
-image, which images are skilled forgeries, and each image's number within its identity.
+Each loader returns a :class:`~metrickit.datasets.labeled.LabeledSet` of decoded images (not yet prepared: their
+standardisation is fitted on each training part) labelled by identity, with the documented :class:`Preprocessing`
+(which a trained model stores, so new image files are prepared the same way) and, per image, ``extra["forged"]``
+(skilled forgeries) and ``extra["sample"]`` (its number within its identity).
 
 - ORL (``orl_faces/att_faces_s1-s30.zip``): 30 subjects x 10 images, 92 x 112 (width x height). The
   central 92 x 92 square (rows 10-101: forehead to chin, little hair or neck) is cut out and resized to
@@ -19,50 +20,26 @@ import io
 import os
 import re
 import zipfile
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from metrickit.datasets.labeled import Preprocessing
+from metrickit.datasets.labeled import LabeledSet, Preprocessing
 from metrickit.datasets.paths import dataset_dir
 from metrickit.exceptions import DatasetNotFoundError
 
-__all__ = ["ORL_PREPROCESSING", "SVC_PREPROCESSING", "VERIFICATION_DATASETS", "IdentitySet", "load_identities", "load_orl", "load_svc2004"]
+__all__ = ["ORL_PREPROCESSING", "SVC_PREPROCESSING", "VERIFICATION_DATASETS", "load_identities", "load_orl", "load_svc2004", "training_classes"]
 
 ORL_PREPROCESSING = Preprocessing("image", (1, 48, 48), scale=1 / 255, crop=(10, 0, 92, 92), resize=True)
 SVC_PREPROCESSING = Preprocessing("image", (1, 48, 96), scale=1 / 255, invert=True, pad_to_aspect=True, resize=True)
 
 
-@dataclass
-class IdentitySet:
-    """Images (n, channels, height, width) uint8 decoded by ``preprocessing``; per image: identity, skilled-forgery
-    flag (all False for faces), number within its identity, and an id (the archive member)."""
-
-    images: np.ndarray
-    identities: np.ndarray
-    forged: np.ndarray
-    samples: np.ndarray
-    ids: list[str]
-    preprocessing: Preprocessing
-    name: str
-
-    def subset(self, mask: np.ndarray) -> "IdentitySet":
-        mask = np.asarray(mask, dtype=bool)
-        return replace(self, images=self.images[mask], identities=self.identities[mask], forged=self.forged[mask],
-                       samples=self.samples[mask], ids=[i for i, keep in zip(self.ids, mask) if keep])
-
-    def of(self, identities) -> "IdentitySet":
-        """The images of ``identities`` (raises naming any that do not occur)."""
-        missing = sorted(set(identities) - set(self.identities.tolist()), key=str)
-        if missing:
-            raise ValueError(f"identit(ies) {missing[:10]} do not occur in {self.name}.")
-        return self.subset(np.isin(self.identities, list(identities)))
-
-    @property
-    def labels(self) -> np.ndarray:
-        """Training classes: the identity, with each identity's skilled forgeries a class of their own ('<id>/forged')."""
-        return np.where(self.forged, np.char.add(self.identities.astype(str), "/forged"), self.identities.astype(str))
+def training_classes(data: LabeledSet) -> np.ndarray:
+    """The classes verification trains on: the identity, with each identity's skilled forgeries a class of their own
+    ('<id>/forged'), so that genuine-vs-forgery pairs are negatives."""
+    identities = data.labels.astype(str)
+    forged = data.extra.get("forged", np.zeros(len(identities), dtype=bool))
+    return np.where(forged, np.char.add(identities, "/forged"), identities)
 
 
 def _open_archive(path: Path, expected: str) -> zipfile.ZipFile:
@@ -89,7 +66,7 @@ _ORL = re.compile(r"^(?:[^/]+/)?s(\d+)/(\d+)\.pgm$")
 _SVC = re.compile(r"^(?:[^/]+/)?user(\d+)/(genuine|forged)/U(\d+)S(\d+)\.png$")
 
 
-def load_orl(data_dir: str | os.PathLike | None = None) -> IdentitySet:
+def load_orl(data_dir: str | os.PathLike | None = None) -> LabeledSet:
     """ORL faces s1-s30 (identities 's1'..'s30', samples 1..10), decoded by :data:`ORL_PREPROCESSING`."""
     path = dataset_dir("orl_faces", data_dir) / "att_faces_s1-s30.zip"
     expected = "the AT&T/ORL archive with att_faces/sN/M.pgm"
@@ -99,11 +76,11 @@ def load_orl(data_dir: str | os.PathLike | None = None) -> IdentitySet:
             raise ValueError(f"{path} holds no images named sN/M.pgm; expected {expected}.")
         images = _decode_members(archive, path, [name for *_, name in entries], ORL_PREPROCESSING)
     subjects = np.array([f"s{s}" for s, *_ in entries])
-    return IdentitySet(images, subjects, np.zeros(len(entries), dtype=bool), np.array([m for _, m, _ in entries]),
-                       [name for *_, name in entries], ORL_PREPROCESSING, "orl")
+    extra = {"forged": np.zeros(len(entries), dtype=bool), "sample": np.array([m for _, m, _ in entries])}
+    return LabeledSet(images, subjects, ORL_PREPROCESSING, [name for *_, name in entries], extra, "orl", prepared=False)
 
 
-def load_svc2004(data_dir: str | os.PathLike | None = None) -> IdentitySet:
+def load_svc2004(data_dir: str | os.PathLike | None = None) -> LabeledSet:
     """SVC2004 users 1-30 (identities 'user1'..'user30'; samples 1..40, forged from 21), decoded by :data:`SVC_PREPROCESSING`."""
     path = dataset_dir("svc2004_signatures", data_dir) / "svc2004_users1-30.zip"
     expected = "the SVC2004 archive with SVC2004/user<u>/{genuine,forged}/U<u>S<s>.png"
@@ -122,14 +99,14 @@ def load_svc2004(data_dir: str | os.PathLike | None = None) -> IdentitySet:
         entries.sort()
         images = _decode_members(archive, path, [name for *_, name in entries], SVC_PREPROCESSING)
     samples = np.array([s for _, s, _ in entries])
-    return IdentitySet(images, np.array([f"user{u}" for u, *_ in entries]), samples > 20, samples, [name for *_, name in entries],
-                       SVC_PREPROCESSING, "svc2004")
+    return LabeledSet(images, np.array([f"user{u}" for u, *_ in entries]), SVC_PREPROCESSING, [name for *_, name in entries],
+                      {"forged": samples > 20, "sample": samples}, "svc2004", prepared=False)
 
 
 VERIFICATION_DATASETS = {"orl": load_orl, "svc2004": load_svc2004}
 
 
-def load_identities(name: str, data_dir: str | os.PathLike | None = None) -> IdentitySet:
+def load_identities(name: str, data_dir: str | os.PathLike | None = None) -> LabeledSet:
     """'orl' or 'svc2004' from the data directory."""
     if name not in VERIFICATION_DATASETS:
         raise ValueError(f"`dataset` must be one of {', '.join(map(repr, VERIFICATION_DATASETS))}; got {name!r}.")

@@ -8,7 +8,7 @@ count) are refused with a clear message.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -122,16 +122,35 @@ class Preprocessing:
 
 @dataclass
 class LabeledSet:
-    """Network-ready inputs ``X`` (n, *shape), labels ``y`` (n,), optional ids (file names), and the preprocessing."""
+    """The one labelled-set type every loader returns: inputs ``X`` (n, ...), one label each (``labels``: a class, an
+    identity, a person), their ids (file names), the preprocessing, and per-sample extras (``extra``: a re-id image's
+    camera and frame, a signature's forgery flag and number).
+
+    ``prepared`` says whether ``X`` already went through ``preprocessing.apply`` (network-ready floats: MNIST, digits,
+    image folders, Omniglot) or holds the decoded images (uint8), as the verification and re-identification loaders
+    give them, whose standardisation is fitted on each training part.
+    """
 
     X: np.ndarray
-    y: np.ndarray
+    labels: np.ndarray
     preprocessing: Preprocessing
     ids: list[str] = field(default_factory=list)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    name: str = ""
+    prepared: bool = True
 
     def subset(self, mask: np.ndarray) -> "LabeledSet":
+        """The samples where ``mask`` is true."""
+        mask = np.asarray(mask, dtype=bool)
         ids = [i for i, keep in zip(self.ids, mask) if keep] if self.ids else []
-        return LabeledSet(self.X[mask], self.y[mask], self.preprocessing, ids)
+        return replace(self, X=self.X[mask], labels=self.labels[mask], ids=ids, extra={k: v[mask] for k, v in self.extra.items()})
+
+    def of(self, labels: Sequence) -> "LabeledSet":
+        """The samples of the given labels (raises naming any that do not occur)."""
+        missing = sorted(set(labels) - set(self.labels.tolist()), key=str)
+        if missing:
+            raise ValueError(f"label(s) {missing[:10]} do not occur in {self.name or 'this set'}.")
+        return self.subset(np.isin(self.labels, list(labels)))
 
 
 def split_by_classes(labels: np.ndarray, classes: Sequence) -> np.ndarray:

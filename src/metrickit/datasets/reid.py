@@ -13,16 +13,15 @@ import io
 import os
 import re
 import zipfile
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from metrickit.datasets.labeled import Preprocessing
+from metrickit.datasets.labeled import LabeledSet, Preprocessing
 from metrickit.datasets.paths import dataset_dir
 from metrickit.exceptions import DatasetNotFoundError
 
-__all__ = ["MARKET_PREPROCESSING", "ReidSet", "load_market1501_subset", "parse_market1501_name"]
+__all__ = ["MARKET_PREPROCESSING", "load_market1501_subset", "parse_market1501_name", "reid_queries"]
 
 MARKET_PREPROCESSING = Preprocessing("image", (3, 128, 64), scale=1 / 255, resize=True)
 _NAME = re.compile(r"^(-1|\d{4})_c(\d)s(\d)_(\d{6})_(\d{2})\.jpg$")
@@ -36,40 +35,17 @@ def parse_market1501_name(name: str) -> tuple[int, int, int, int]:
     return int(match.group(1)), int(match.group(2)), int(match.group(3)), int(match.group(4))
 
 
-@dataclass
-class ReidSet:
-    """Images (n, 3, 128, 64) uint8 with each one's person, camera, sequence and frame, and its file name."""
-
-    images: np.ndarray
-    identities: np.ndarray
-    cameras: np.ndarray
-    sequences: np.ndarray
-    frames: np.ndarray
-    ids: list[str]
-    preprocessing: Preprocessing
-
-    def subset(self, mask: np.ndarray) -> "ReidSet":
-        mask = np.asarray(mask, dtype=bool)
-        return replace(self, images=self.images[mask], identities=self.identities[mask], cameras=self.cameras[mask],
-                       sequences=self.sequences[mask], frames=self.frames[mask], ids=[i for i, keep in zip(self.ids, mask) if keep])
-
-    def of(self, identities) -> "ReidSet":
-        """The images of ``identities`` (raises naming any that do not occur)."""
-        missing = sorted(set(identities) - set(self.identities.tolist()))
-        if missing:
-            raise ValueError(f"person(s) {missing[:10]} do not occur in this set.")
-        return self.subset(np.isin(self.identities, list(identities)))
-
-    def queries(self) -> np.ndarray:
-        """Indices of the queries: per (person, camera) group, the image with the lowest frame number (ties: sequence, name)."""
-        order = np.lexsort((np.array(self.ids), self.sequences, self.frames, self.cameras, self.identities))
-        group = self.identities[order] * 10 + self.cameras[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = group[1:] != group[:-1]
-        return np.sort(order[first])
+def reid_queries(data: LabeledSet) -> np.ndarray:
+    """Indices of the queries: per (person, camera) group, the image with the lowest frame number (ties: sequence, name)."""
+    persons, cameras = data.labels, data.extra["camera"]
+    order = np.lexsort((np.array(data.ids), data.extra["sequence"], data.extra["frame"], cameras, persons))
+    group = persons[order] * 10 + cameras[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = group[1:] != group[:-1]
+    return np.sort(order[first])
 
 
-def load_market1501_subset(data_dir: str | os.PathLike | None = None) -> ReidSet:
+def load_market1501_subset(data_dir: str | os.PathLike | None = None) -> LabeledSet:
     """The shared Market-1501 subset (``market1501_subset/market1501_subset_100ids.zip``: 100 persons, 854 images)."""
     path = dataset_dir("market1501_subset", data_dir) / "market1501_subset_100ids.zip"
     if not path.is_file():
@@ -86,4 +62,5 @@ def load_market1501_subset(data_dir: str | os.PathLike | None = None) -> ReidSet
         images = np.empty((len(names), *MARKET_PREPROCESSING.shape), dtype=np.uint8)
         for k, name in enumerate(names):
             images[k] = MARKET_PREPROCESSING.read_image(io.BytesIO(archive.read(name)), name=f"{path}:{name}")
-    return ReidSet(images, labels[:, 0], labels[:, 1], labels[:, 2], labels[:, 3], [Path(n).name for n in names], MARKET_PREPROCESSING)
+    extra = {"camera": labels[:, 1], "sequence": labels[:, 2], "frame": labels[:, 3]}
+    return LabeledSet(images, labels[:, 0], MARKET_PREPROCESSING, [Path(n).name for n in names], extra, "market1501_subset", prepared=False)

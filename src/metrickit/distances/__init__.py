@@ -10,7 +10,8 @@ from metrickit.distances.functional import (
     paired_mahalanobis_distances,
     top_k_neighbors,
 )
-from metrickit.distances.mahalanobis import Mahalanobis, check_psd_matrix
+from metrickit.distances.mahalanobis import Mahalanobis
+from metrickit.distances.psd import check_psd_matrix
 
 __all__ = [
     "AxiomReport",

@@ -12,6 +12,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 from metrickit._validation import check_array_2d, check_positive_int, check_working_memory
+from metrickit.distances.psd import components_of
 
 __all__ = [
     "Neighbors",
@@ -127,14 +128,6 @@ def paired_euclidean_distances(
     return out if squared else np.sqrt(out, out=out)
 
 
-def _components_from(M: np.ndarray | None, L: np.ndarray | None) -> np.ndarray:
-    from metrickit.distances.mahalanobis import Mahalanobis
-
-    if (M is None) == (L is None):
-        raise ValueError("Pass exactly one of `M` (the PSD matrix) or `L` (the linear map, M = L^T L).")
-    return Mahalanobis(M).components if L is None else Mahalanobis(L=L).components
-
-
 def mahalanobis_distances(
     X: np.ndarray,
     Y: np.ndarray | None = None,
@@ -148,7 +141,7 @@ def mahalanobis_distances(
 
     Computed as Euclidean distances after the map ``x -> L x``; see :func:`euclidean_distances`.
     """
-    L = _components_from(M, L)
+    L = components_of(M, L)
     X = check_array_2d(X, "X", n_features=L.shape[1])
     Z_X = X @ L.T
     Z_Y = None if Y is None else check_array_2d(Y, "Y", n_features=L.shape[1]) @ L.T
@@ -165,7 +158,7 @@ def paired_mahalanobis_distances(
     working_memory: float | None = None,
 ) -> np.ndarray:
     """Mahalanobis distance between ``X[i]`` and ``Y[i]`` for every ``i``; shape (n_samples,)."""
-    L = _components_from(M, L)
+    L = components_of(M, L)
     X = check_array_2d(X, "X", n_features=L.shape[1])
     Y = check_array_2d(Y, "Y", n_features=L.shape[1])
     if len(X) != len(Y):

@@ -6,41 +6,9 @@ import numpy as np
 
 from metrickit._validation import check_array_2d, check_finite
 from metrickit.distances import functional as F
+from metrickit.distances.psd import check_psd_matrix, components_from_matrix, components_of
 
-__all__ = ["Mahalanobis", "check_psd_matrix", "components_from_matrix"]
-
-
-def check_psd_matrix(M: np.ndarray, *, name: str = "M", tol: float = 1e-8) -> np.ndarray:
-    """Return ``M`` as a symmetric float array, or raise if it is not square, symmetric and PSD.
-
-    Symmetry is checked to ``tol`` relative to the largest entry; eigenvalues down to
-    ``-tol * max(1, largest |eigenvalue|)`` count as zero (rounding), anything lower is an error
-    that quotes the most negative eigenvalue.
-    """
-    M = np.asarray(M)
-    if M.ndim != 2 or M.shape[0] != M.shape[1]:
-        raise ValueError(f"`{name}` must be a square 2-D matrix; got shape {M.shape}.")
-    M = check_finite(np.asarray(M, dtype=np.float64), name)
-    scale = max(1.0, float(np.abs(M).max(initial=0.0)))
-    asym = float(np.abs(M - M.T).max(initial=0.0))
-    if asym > tol * scale:
-        raise ValueError(
-            f"`{name}` must be symmetric; the largest |M - M^T| entry is {asym:.3g} (tolerance {tol * scale:.3g})."
-        )
-    M = (M + M.T) / 2.0
-    eigvals = np.linalg.eigvalsh(M)
-    lowest = float(eigvals[0]) if len(eigvals) else 0.0
-    if lowest < -tol * max(1.0, float(np.abs(eigvals).max(initial=0.0))):
-        raise ValueError(
-            f"`{name}` must be positive semi-definite; its most negative eigenvalue is {lowest:.6g}."
-        )
-    return M
-
-
-def components_from_matrix(M: np.ndarray) -> np.ndarray:
-    """A square ``L`` with ``L^T L = M`` for a PSD ``M`` (``L = sqrt(Lambda) V^T``, rounding negatives to 0)."""
-    eigvals, eigvecs = np.linalg.eigh(M)
-    return np.sqrt(np.clip(eigvals, 0.0, None))[:, None] * eigvecs.T
+__all__ = ["Mahalanobis"]
 
 
 class Mahalanobis:
@@ -67,16 +35,11 @@ class Mahalanobis:
     """
 
     def __init__(self, M: np.ndarray | None = None, *, L: np.ndarray | None = None, tol: float = 1e-8):
-        if (M is None) == (L is None):
-            raise ValueError("Pass exactly one of `M` (the PSD matrix) or `L` (the linear map, M = L^T L).")
-        if M is not None:
+        if M is not None and L is None:
             self.matrix = check_psd_matrix(M, tol=tol)
             self.components = components_from_matrix(self.matrix)
         else:
-            L = np.asarray(L, dtype=np.float64)
-            if L.ndim != 2:
-                raise ValueError(f"`L` must be 2-D (n_components, n_features); got shape {L.shape}.")
-            self.components = check_finite(np.ascontiguousarray(L), "L")
+            self.components = components_of(M, L, tol=tol)  # refuses anything but exactly one of M and L
             self.matrix = self.components.T @ self.components
 
     @classmethod

@@ -35,12 +35,12 @@ def evaluate_model(
     data = load_labeled(dataset, split, data_dir=data_dir, image_size=image_size, preprocessing=model.preprocessing if model else None,
                         labels=labels, label_column=label_column)
     if classes is not None:
-        data = data.subset(split_by_classes(data.y, classes))
+        data = data.subset(split_by_classes(data.labels, classes))
     embeddings = model.embedder.embed(data.X) if model else data.X.reshape(len(data.X), -1)
-    report = retrieval_metrics(embeddings, data.y, n_neighbors=n_neighbors, backend=backend)
-    seen = sorted(set(np.unique(data.y).tolist()) & set(model.training_classes), key=str) if model else []
+    report = retrieval_metrics(embeddings, data.labels, n_neighbors=n_neighbors, backend=backend)
+    seen = sorted(set(np.unique(data.labels).tolist()) & set(model.training_classes), key=str) if model else []
     return tagged("retrieval-eval", {"model": str(model_path) if model_path else "euclidean", "dataset": dataset, "split": split,
-                                     "classes": sorted(np.unique(data.y).tolist(), key=str), "classes_seen_in_training": seen,
+                                     "classes": sorted(np.unique(data.labels).tolist(), key=str), "classes_seen_in_training": seen,
                                      **report.as_dict()})
 
 

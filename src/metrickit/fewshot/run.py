@@ -187,8 +187,8 @@ def evaluate_fewshot(
     out = check_out_dir(out_dir, overwrite)
     loaded = {name: load_deep_model(path) if path is not None else None for name, path in models.items()}
     data = load_omniglot(split, data_dir=data_dir)
-    _refuse_seen_characters(loaded, models, set(characters_of(data.y)), split, data_dir)
-    _, codes = np.unique(data.y, return_inverse=True)
+    _refuse_seen_characters(loaded, models, set(characters_of(data.labels)), split, data_dir)
+    _, codes = np.unique(data.labels, return_inverse=True)
     files = {setting: make_episodes(codes, *setting, n_query, n_episodes, seed=seed) for setting in settings}
     methods = {}
     for name, model in loaded.items():

@@ -88,12 +88,12 @@ def train_fewshot(
     quiet: bool = False,
 ) -> FewShotResult:
     """Train a conv-4 embedder on episodes of ``train`` with ``config.method``; select the epoch by ``val`` episodes when given."""
-    classes, codes = np.unique(train.y, return_inverse=True)
+    classes, codes = np.unique(train.labels, return_inverse=True)
     episodes, checks, seed = config.episodes, config.validation, config.loop.seed
     sampler = EpisodeSampler(codes, episodes.n_way, episodes.n_shot, episodes.n_query, config.loop.batches_per_epoch, seed=seed)
     validate = None
     if val is not None:
-        _, val_codes = np.unique(val.y, return_inverse=True)
+        _, val_codes = np.unique(val.labels, return_inverse=True)
         val_file = make_episodes(val_codes, checks.val_n_way, checks.val_n_shot, checks.val_n_query, checks.val_episodes, seed=seed)
 
         def validate(model: EmbeddingNet) -> tuple[float, dict[str, Any]]:

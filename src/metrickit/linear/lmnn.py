@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from metrickit._threads import Workers, blas_threads
 from metrickit._validation import check_positive_int, check_real, check_working_memory, validate_choice
-from metrickit.distances.mahalanobis import components_from_matrix
+from metrickit.distances.psd import components_from_matrix
 from metrickit.exceptions import ConvergenceWarning
 from metrickit.linear._init import INIT_OPTIONS, initial_components
 from metrickit.linear._lmnn_objective import (

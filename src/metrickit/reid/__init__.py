@@ -3,7 +3,7 @@ evaluation (CMC, mAP, optional k-reciprocal re-ranking) (needs the ``torch`` ext
 
 from metrickit._lazy import lazy_attributes
 
-_HOMES = {"METHODS": "config", "ReidConfig": "config", "evaluate_reid_runs": "run", "run_reid_training": "run", "ReidSplit": "train",
+_HOMES = {"METHODS": "config", "ReidConfig": "config", "evaluate_reid_runs": "run", "run_reid_training": "run", 
           "final_split": "train", "split_persons": "train", "train_split": "train", "validation_map": "train"}
 __all__ = sorted(_HOMES)
 __getattr__ = lazy_attributes(__name__, _HOMES)

@@ -42,10 +42,10 @@ def run_reid_training(
     data = load_market1501_subset(data_dir)
     load_seconds = time.perf_counter() - began
     return train_repeats(out, "reid-training", "seed", [int(s) for s in seeds],
-                         lambda seed: train_split(data, split_persons(data.identities, seed, config.n_test, config.n_val), config, quiet=quiet),
+                         lambda seed: train_split(data, split_persons(data.labels, seed, config.n_test, config.n_val), config, quiet=quiet),
                          {"dataset": "market1501_subset", "config": config.as_dict(), "load_seconds": load_seconds},
                          desc=f"{config.method} on market1501_subset", quiet=quiet,
-                         final=(lambda: train_split(data, final_split(data.identities, int(seeds[0]), config.n_val), config, quiet=quiet))
+                         final=(lambda: train_split(data, final_split(data.labels, int(seeds[0]), config.n_val), config, quiet=quiet))
                          if final else None)
 
 
@@ -63,7 +63,7 @@ def evaluate_reid_runs(
     (:func:`~metrickit.evaluation.reid.reid_metrics`), recorded as ``ap_rule``."""
     import numpy as np
 
-    from metrickit.datasets.reid import load_market1501_subset
+    from metrickit.datasets.reid import load_market1501_subset, reid_queries
     from metrickit.evaluation.reid import reid_metrics
     from metrickit.models.artifact import load_deep_model
     from metrickit.runs import check_out_dir, repeat_models, tagged
@@ -89,15 +89,16 @@ def evaluate_reid_runs(
                 raise ValueError(f"{path}: its test persons {leaked[:5]} were among its training or validation persons; "
                                  "it cannot be scored on them.")
             test = data.of(split["test"])
-            embeddings = model.embed(test.images).astype(np.float64)
-            queries = test.queries()
-            args = (embeddings[queries], embeddings, test.identities[queries], test.identities, test.cameras[queries], test.cameras)
+            embeddings = model.embed(test.X).astype(np.float64)
+            queries = reid_queries(test)
+            cameras = test.extra["camera"]
+            args = (embeddings[queries], embeddings, test.labels[queries], test.labels, cameras[queries], cameras)
             row = {"seed": split["seed"], "model": str(path), "n_gallery": len(embeddings),
                    "plain": reid_metrics(*args, query_positions=queries, ap=ap).as_dict()}
             if rerank:
                 row["reranked"] = reid_metrics(*args, query_positions=queries, rerank=True, ap=ap).as_dict()
             rows.append(row)
-            projections.setdefault(name, (embeddings, test.identities))
+            projections.setdefault(name, (embeddings, test.labels))
         summary = {kind: {key: mean_sd([r[kind][key] for r in rows]) for key in ("mean_ap", "rank1", "rank5", "rank10")}
                    for kind in ("plain", "reranked") if kind in rows[0]}
         methods[name] = {"method": models[0][1].info.get("method"), "summary": summary, "repeats": rows}

@@ -18,31 +18,20 @@ random horizontal flips.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from metrickit.datasets.reid import ReidSet
+from metrickit.datasets.identity_split import IdentitySplit
+from metrickit.datasets.labeled import LabeledSet
+from metrickit.datasets.reid import reid_queries
 from metrickit.reid.config import BINS, STRIPES, ReidConfig
 
-__all__ = ["ReidSplit", "final_split", "split_persons", "train_split", "validation_map"]
+__all__ = ["final_split", "split_persons", "train_split", "validation_map"]
 
 
-@dataclass(frozen=True)
-class ReidSplit:
-    """One seeded split of the persons: ``test`` (unseen), ``val`` (selection) and ``fit`` (training)."""
-
-    seed: int
-    test: list[int]
-    val: list[int]
-    fit: list[int]
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def split_persons(persons, seed: int, n_test: int = 50, n_val: int = 10) -> ReidSplit:
+def split_persons(persons, seed: int, n_test: int = 50, n_val: int = 10) -> IdentitySplit:
     """Shuffle the persons with ``seed``: the first ``n_test`` are the test persons, the next ``n_val`` validate.
 
     ``n_test=0`` gives a final model's split (no test persons)."""
@@ -50,25 +39,25 @@ def split_persons(persons, seed: int, n_test: int = 50, n_val: int = 10) -> Reid
     if not (0 <= n_test and 2 <= n_val and n_test + n_val + 2 <= len(names)):
         raise ValueError(f"`n_test` ({n_test}) and `n_val` ({n_val}, at least 2) must leave at least 2 of the {len(names)} persons to train on.")
     order = names[np.random.default_rng(seed).permutation(len(names))]
-    return ReidSplit(int(seed), sorted(order[:n_test].tolist()), sorted(order[n_test : n_test + n_val].tolist()),
+    return IdentitySplit(int(seed), sorted(order[:n_test].tolist()), sorted(order[n_test : n_test + n_val].tolist()),
                      sorted(order[n_test + n_val :].tolist()))
 
 
-def final_split(persons, seed: int, n_val: int = 10) -> ReidSplit:
+def final_split(persons, seed: int, n_val: int = 10) -> IdentitySplit:
     """The split of the model to use after the seeds: ``n_val`` seeded validation persons, every other person trains."""
     return split_persons(persons, seed, 0, n_val)
 
 
-def validation_map(embeddings: np.ndarray, data: ReidSet) -> float:
+def validation_map(embeddings: np.ndarray, data: LabeledSet) -> float:
     """mAP of ``data``'s own query/gallery protocol (queries: one per person and camera; gallery: all its images)."""
     from metrickit.evaluation.reid import reid_metrics
 
-    queries = data.queries()
-    return reid_metrics(embeddings[queries], embeddings, data.identities[queries], data.identities, data.cameras[queries], data.cameras,
+    queries, cameras = reid_queries(data), data.extra["camera"]
+    return reid_metrics(embeddings[queries], embeddings, data.labels[queries], data.labels, cameras[queries], cameras,
                         query_positions=queries).mean_ap
 
 
-def train_split(data: ReidSet, split: ReidSplit, config: ReidConfig, *, quiet: bool = True) -> tuple[Any, dict[str, Any]]:
+def train_split(data: LabeledSet, split: IdentitySplit, config: ReidConfig, *, quiet: bool = True) -> tuple[Any, dict[str, Any]]:
     """``(model, record)``: a :class:`~metrickit.models.artifact.DeepMetricModel` trained on ``split.fit`` and what happened."""
     from metrickit.models.artifact import DeepMetricModel
 
@@ -79,7 +68,7 @@ def train_split(data: ReidSet, split: ReidSplit, config: ReidConfig, *, quiet: b
         prep = data.preprocessing  # histograms need the [0, 1] pixels
         embedder, record = _fit_histogram_lmnn(fit, val, config, split.seed)
     else:
-        scaled = fit.images.astype(np.float32) * np.float32(data.preprocessing.scale)
+        scaled = fit.X.astype(np.float32) * np.float32(data.preprocessing.scale)
         prep = replace(data.preprocessing, mean=float(scaled.mean()), std=float(scaled.std() or 1.0))
         if config.method == "euclidean":
             from metrickit.models.embedding import Pixels
@@ -88,7 +77,7 @@ def train_split(data: ReidSet, split: ReidSplit, config: ReidConfig, *, quiet: b
         else:
             embedder, record = _fit_deep(fit, val, prep, config, split.seed, quiet)
     embedder.eval()
-    val_map = validation_map(embedder.embed(prep.apply(val.images)), val)
+    val_map = validation_map(embedder.embed(prep.apply(val.X)), val)
     record.update(method=config.method, split=split.as_dict(), val_map=val_map, train_seconds=time.perf_counter() - began)
     model = DeepMetricModel(embedder, prep, "euclidean", None, split.fit,
                             {"method": config.method, "dataset": "market1501_subset", "split": split.as_dict(), "config": config.as_dict(),
@@ -96,27 +85,26 @@ def train_split(data: ReidSet, split: ReidSplit, config: ReidConfig, *, quiet: b
     return model, record
 
 
-def _fit_histogram_lmnn(fit: ReidSet, val: ReidSet, config: ReidConfig, seed: int):
+def _fit_histogram_lmnn(fit: LabeledSet, val: LabeledSet, config: ReidConfig, seed: int):
     from metrickit.linear.pca_lmnn import fit_pca_lmnn
     from metrickit.models.embedding import ColourHistogram
 
     histogram = ColourHistogram(3, STRIPES, BINS)
-    X, X_val = (histogram.embed(part.preprocessing.apply(part.images)).astype(np.float64) for part in (fit, val))
-    weight, bias, record = fit_pca_lmnn(X, fit.identities, config.lmnn.pca_candidates, lambda w, b: validation_map(X_val @ w.T + b, val),
+    X, X_val = (histogram.embed(part.preprocessing.apply(part.X)).astype(np.float64) for part in (fit, val))
+    weight, bias, record = fit_pca_lmnn(X, fit.labels, config.lmnn.pca_candidates, lambda w, b: validation_map(X_val @ w.T + b, val),
                                         n_neighbors=config.lmnn.n_neighbors, seed=seed)
     embedder = ColourHistogram(3, STRIPES, BINS, embedding_dim=weight.shape[0])
     embedder.set_projection(weight, bias)
     return embedder, record
 
 
-def _fit_deep(fit: ReidSet, val: ReidSet, prep, config: ReidConfig, seed: int, quiet: bool):
-    from metrickit.datasets.labeled import LabeledSet
+def _fit_deep(fit: LabeledSet, val: LabeledSet, prep, config: ReidConfig, seed: int, quiet: bool):
     from metrickit.training.config import DataConfig, TrainConfig
     from metrickit.training.loop import train_with_validation
 
     train_config = TrainConfig(DataConfig(dataset="market1501_subset", n_val_classes=0), config.embedder, config.objective, config.batches,
                                replace(config.loop, seed=seed))
-    result = train_with_validation(train_config, LabeledSet(prep.apply(fit.images), fit.identities, prep),
-                                   LabeledSet(prep.apply(val.images), val.identities, prep), lambda Z: validation_map(Z, val), "map",
+    result = train_with_validation(train_config, LabeledSet(prep.apply(fit.X), fit.labels, prep),
+                                   LabeledSet(prep.apply(val.X), val.labels, prep), lambda Z: validation_map(Z, val), "map",
                                    quiet=quiet)
     return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history}

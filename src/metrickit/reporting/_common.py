@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from metrickit.datasets.identity_split import IdentitySplit
 from metrickit.reporting.document import Bullets, Image, Section
 
 __all__ = ["images", "pm", "provenance_bullets", "repeats_training"]
@@ -38,7 +39,7 @@ def repeats_training(record: dict, path: Path) -> list[Section]:
         return f"ROC AUC {r['val']['roc_auc']:.4f}, EER {r['val']['eer']:.2%}" if "val" in r else f"mAP {r['val_map']:.2%}"
 
     def label(r: dict) -> str:
-        return f"fold {r['fold']['index']}" if "fold" in r else f"seed {r['split']['seed']}"
+        return IdentitySplit.from_dict(r["split"]).label
 
     items = [f"{label(r)}: validation {validation(r)}, {r['train_seconds']:.0f} s" for r in record["repeats"]]
     if record.get("final"):

@@ -35,7 +35,7 @@ def _verify(record: dict, path: Path) -> list[Section]:
     """The benchmark: every fact about the folds and pairs is read from the record (what the protocol code did)."""
     dataset = record["dataset"]
     training = next(iter(record["training"].values()))
-    first, folds = flatten(training["config"]), [r["fold"] for r in training["repeats"]]
+    first, folds = flatten(training["config"]), [r["split"] for r in training["repeats"]]
     n_ids = len({i for f in folds for i in f["test"] + f["val"] + f["fit"]})
     report = next(iter(record["methods"].values()))["repeats"][0]["report"]
     n_test, n_val = len(folds[0]["test"]), len(folds[0]["val"])

@@ -58,7 +58,7 @@ def prepare_classes(config: TrainConfig) -> ClassSplit:
                   label_column=data_config.label_column)
     data = load_labeled(data_config.dataset, "train", **source)
     test_data = load_labeled(data_config.dataset, "test", **source) if data_config.dataset == "mnist" else data
-    available = sorted(np.unique(data.y).tolist(), key=str)
+    available = sorted(np.unique(data.labels).tolist(), key=str)
     train_classes, test_classes = data_config.class_split(available)
     n_val = data_config.n_val_classes
     if n_val == 1 or n_val > len(train_classes) - 2:
@@ -69,9 +69,9 @@ def prepare_classes(config: TrainConfig) -> ClassSplit:
     rng = np.random.default_rng(config.loop.seed)
     val_classes = sorted(rng.choice(np.array(train_classes, dtype=object), n_val, replace=False).tolist(), key=str) if n_val else []
     fit_classes = [c for c in train_classes if c not in set(val_classes)]
-    fit = data.subset(split_by_classes(data.y, fit_classes))
-    val = data.subset(split_by_classes(data.y, val_classes)) if val_classes else None
-    test = test_data.subset(split_by_classes(test_data.y, test_classes))
+    fit = data.subset(split_by_classes(data.labels, fit_classes))
+    val = data.subset(split_by_classes(data.labels, val_classes)) if val_classes else None
+    test = test_data.subset(split_by_classes(test_data.labels, test_classes))
     return ClassSplit(fit, val, test, fit_classes, val_classes, test_classes)
 
 
@@ -124,7 +124,7 @@ class Objective(nn.Module):
 
 
 def _evaluate(model: EmbeddingNet, data: LabeledSet) -> RetrievalReport:
-    return retrieval_metrics(model.embed(data.X), data.y, backend="exact")
+    return retrieval_metrics(model.embed(data.X), data.labels, backend="exact")
 
 
 def _validate_retrieval(model: EmbeddingNet, val: LabeledSet) -> tuple[float, dict[str, float]]:
@@ -151,10 +151,10 @@ def train(
     """
     split = split or prepare_classes(config)
     codes_of = {c: i for i, c in enumerate(split.fit_classes)}
-    codes = torch.tensor([codes_of[c] for c in split.fit.y.tolist()], dtype=torch.int64)
+    codes = torch.tensor([codes_of[c] for c in split.fit.labels.tolist()], dtype=torch.int64)
     batches = config.batches
     sampler = ClassBalancedBatchSampler(
-        split.fit.y, min(batches.n_classes_per_batch, len(split.fit_classes)), batches.n_per_class,
+        split.fit.labels, min(batches.n_classes_per_batch, len(split.fit_classes)), batches.n_per_class,
         n_batches=config.loop.batches_per_epoch, seed=config.loop.seed, replace=batches.sample_with_replacement,
     )
     fitted = fit(config.loop, lambda: build_model(config.embedder, config.objective.loss, split.fit.preprocessing.shape),
@@ -182,7 +182,7 @@ def train_with_validation(
 ) -> TrainResult:
     """Train on ``fit`` and keep the epoch whose embeddings of ``val`` rate highest by ``score`` (an application's own
     validation protocol, recorded in the history as ``val_<metric>``); no test set is touched."""
-    split = ClassSplit(fit, val, None, sorted(set(fit.y.tolist()), key=str), sorted(set(val.y.tolist()), key=str), [])
+    split = ClassSplit(fit, val, None, sorted(set(fit.labels.tolist()), key=str), sorted(set(val.labels.tolist()), key=str), [])
 
     def validate(model: EmbeddingNet, val_data: LabeledSet) -> tuple[float, dict[str, float]]:
         value = float(score(model.embed(val_data.X)))

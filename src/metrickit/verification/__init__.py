@@ -3,7 +3,7 @@ evaluation (ROC AUC, EER, TAR at FAR, SVC2004 per-user EER) and prediction (need
 
 from metrickit._lazy import lazy_attributes
 
-_HOMES = {"METHODS": "config", "VerifyConfig": "config", "FOLDS": "folds", "Fold": "folds", "final_fold": "folds", "make_folds": "folds",
+_HOMES = {"METHODS": "config", "VerifyConfig": "config", "FOLDS": "folds", "final_fold": "folds", "make_folds": "folds",
           "evaluate_fold": "evaluate", "signature_user_eers": "evaluate", "summarize": "evaluate", "predict_pairs": "predict",
           "read_pairs": "predict", "evaluate_runs": "run", "run_verify_training": "run", "pair_distances": "train", "train_fold": "train"}
 __all__ = sorted(_HOMES)

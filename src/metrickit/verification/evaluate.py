@@ -14,7 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from metrickit.datasets.identities import IdentitySet
+from metrickit.datasets.identities import training_classes
+from metrickit.datasets.labeled import LabeledSet
 from metrickit.evaluation.summary import mean_sd
 from metrickit.evaluation.verification import equal_error_rate, verification_report
 from metrickit.verification.train import pair_distances
@@ -24,10 +25,10 @@ __all__ = ["evaluate_fold", "signature_user_eers", "summarize"]
 REFERENCES, GENUINE_TESTS, SKILLED = range(1, 6), range(11, 21), range(21, 41)
 
 
-def evaluate_fold(model, data: IdentitySet) -> dict[str, Any]:
-    """Scores of ``model`` on the test identities its file names (``info['fold']['test']``), with the pair distances and
+def evaluate_fold(model, data: LabeledSet) -> dict[str, Any]:
+    """Scores of ``model`` on the test identities its file names (``info['split']['test']``), with the pair distances and
     (for plots, not for JSON) the test embeddings and their labels."""
-    fold = model.info.get("fold")
+    fold = model.info.get("split") or model.info.get("fold")  # 'fold': model files written before the one split record
     if not fold or model.threshold is None:
         raise ValueError("this model file records no verification fold and threshold; train it with `metrickit verify train`.")
     if not fold["test"]:
@@ -39,31 +40,32 @@ def evaluate_fold(model, data: IdentitySet) -> dict[str, Any]:
         raise ValueError(f"the model's test identities {leaked[:5]} were among its training or validation identities; "
                          "it cannot be scored on them.")
     test = data.of(fold["test"])
-    embeddings = model.embed(test.images).astype(np.float64)
+    embeddings = model.embed(test.X).astype(np.float64)
     genuine, impostor = pair_distances(embeddings, test)
-    result = {"fold": fold["index"], "test_identities": fold["test"], "threshold": model.threshold,
+    result = {"index": fold["index"], "test_identities": fold["test"], "threshold": model.threshold,
               "report": verification_report(genuine, impostor, model.threshold).as_dict(),
-              "distances": {"genuine": genuine.tolist(), "impostor": impostor.tolist()}, "embeddings": embeddings, "labels": test.labels}
-    if test.forged.any():
+              "distances": {"genuine": genuine.tolist(), "impostor": impostor.tolist()}, "embeddings": embeddings, "labels": training_classes(test)}
+    if test.extra["forged"].any():
         result["per_user"] = signature_user_eers(embeddings, test)
     return result
 
 
-def signature_user_eers(embeddings: np.ndarray, data: IdentitySet) -> dict[str, Any]:
+def signature_user_eers(embeddings: np.ndarray, data: LabeledSet) -> dict[str, Any]:
     """Per-user EER against skilled and random forgeries (SVC2004 style; see the module docstring), and their means."""
     from metrickit.distances.functional import euclidean_distances
 
-    users = sorted(set(data.identities.tolist()), key=str)
+    users = sorted(set(data.labels.tolist()), key=str)
+    forged, samples = data.extra["forged"], data.extra["sample"]
     rows = []
     for user in users:
-        mine = data.identities == user
-        references = mine & np.isin(data.samples, REFERENCES) & ~data.forged
+        mine = data.labels == user
+        references = mine & np.isin(samples, REFERENCES) & ~forged
         if references.sum() == 0:
             raise ValueError(f"{user} has no genuine reference signatures S1-S5.")
         score = lambda mask: euclidean_distances(embeddings[mask], embeddings[references]).mean(1)  # noqa: E731
-        genuine = score(mine & np.isin(data.samples, GENUINE_TESTS) & ~data.forged)
-        skilled = score(mine & np.isin(data.samples, SKILLED) & data.forged)
-        random = score(~mine & ~data.forged)
+        genuine = score(mine & np.isin(samples, GENUINE_TESTS) & ~forged)
+        skilled = score(mine & np.isin(samples, SKILLED) & forged)
+        random = score(~mine & ~forged)
         rows.append({"user": user, "eer_skilled": equal_error_rate(genuine, skilled)[0], "eer_random": equal_error_rate(genuine, random)[0],
                      "n_genuine": len(genuine), "n_skilled": len(skilled), "n_random": len(random)})
     return {"users": rows, "mean_eer_skilled": float(np.mean([r["eer_skilled"] for r in rows])),

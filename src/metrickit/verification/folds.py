@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
-__all__ = ["FOLDS", "Fold", "final_fold", "make_folds"]
+from metrickit.datasets.identity_split import IdentitySplit
+
+__all__ = ["FOLDS", "final_fold", "make_folds"]
 
 # The protocol of each dataset: (folds, validation identities held out of each fold's training part).
 FOLDS = {"orl": (6, 5), "svc2004": (3, 5)}
 
 
-@dataclass(frozen=True)
-class Fold:
-    """One fold: ``test`` identities (unseen), ``val`` (threshold calibration and model selection), ``fit`` (training).
-
-    The final model's split (:func:`final_fold`) has ``index`` None and no test identities.
-    """
-
-    index: int | None
-    test: list[str]
-    val: list[str]
-    fit: list[str]
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def make_folds(identities, n_folds: int, n_val: int, seed: int = 0) -> list[Fold]:
+def make_folds(identities, n_folds: int, n_val: int, seed: int = 0) -> list[IdentitySplit]:
     """Split the identities, shuffled by ``seed``, into ``n_folds`` test groups of (nearly) equal size; in each fold,
     ``n_val`` of the other identities (drawn with ``(seed, fold)``) validate and the rest train."""
     names = sorted(set(np.asarray(identities).tolist()), key=str)
@@ -43,11 +27,11 @@ def make_folds(identities, n_folds: int, n_val: int, seed: int = 0) -> list[Fold
         val = np.random.default_rng([seed, k]).choice(rest, n_val, replace=False)
         fit = np.setdiff1d(rest, val)
         pick = lambda idx: sorted((names[i] for i in idx), key=_natural)  # noqa: E731
-        folds.append(Fold(k, pick(test), pick(val), pick(fit)))
+        folds.append(IdentitySplit(seed, pick(test), pick(val), pick(fit), index=k))
     return folds
 
 
-def final_fold(identities, n_val: int, seed: int = 0) -> Fold:
+def final_fold(identities, n_val: int, seed: int = 0) -> IdentitySplit:
     """The split of the model to use after cross-validation: ``n_val`` seeded validation identities (drawn from the stream
     after the folds' ones), which choose the epoch or PCA size and set the threshold; every other identity trains."""
     names = sorted(set(np.asarray(identities).tolist()), key=str)
@@ -55,7 +39,7 @@ def final_fold(identities, n_val: int, seed: int = 0) -> Fold:
         raise ValueError(f"`n_val` ({n_val}) must be at least 2 and leave at least 2 of the {len(names)} identities to train on.")
     val = np.random.default_rng([seed, 1 << 20]).choice(len(names), n_val, replace=False)
     pick = lambda idx: sorted((names[i] for i in idx), key=_natural)  # noqa: E731
-    return Fold(None, [], pick(val), pick(np.setdiff1d(np.arange(len(names)), val)))
+    return IdentitySplit(seed, [], pick(val), pick(np.setdiff1d(np.arange(len(names)), val)))
 
 
 def _natural(name: str) -> tuple:

@@ -46,12 +46,12 @@ def run_verify_training(
     began = time.perf_counter()
     data = load_identities(dataset, data_dir)
     load_seconds = time.perf_counter() - began
-    all_folds = make_folds(data.identities, *FOLDS[dataset], seed=config.loop.seed)
+    all_folds = make_folds(data.labels, *FOLDS[dataset], seed=config.loop.seed)
     chosen = list(range(len(all_folds))) if folds is None else list(folds)
     bad = [k for k in chosen if not 0 <= k < len(all_folds)]
     if bad:
         raise ValueError(f"`folds` must lie in 0..{len(all_folds) - 1} for {dataset}; got {bad}.")
-    last = final_fold(data.identities, FOLDS[dataset][1], seed=config.loop.seed) if final else None
+    last = final_fold(data.labels, FOLDS[dataset][1], seed=config.loop.seed) if final else None
     return train_repeats(out, "verify-training", "fold", chosen, lambda k: train_fold(data, all_folds[k], config, quiet=quiet),
                          {"dataset": dataset, "config": config.as_dict(), "load_seconds": load_seconds},
                          desc=f"{config.method} on {dataset}", quiet=quiet,

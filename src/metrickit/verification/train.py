@@ -24,29 +24,31 @@ from typing import Any
 
 import numpy as np
 
-from metrickit.datasets.identities import IdentitySet
+from metrickit.datasets.identities import training_classes
+from metrickit.datasets.labeled import LabeledSet
 from metrickit.evaluation.verification import all_pairs, equal_error_rate, verification_report
 from metrickit.verification.config import VerifyConfig
-from metrickit.verification.folds import Fold
+from metrickit.datasets.identity_split import IdentitySplit
 
 __all__ = ["pair_distances", "train_fold"]
 
 
-def pair_distances(embeddings: np.ndarray, data: IdentitySet) -> tuple[np.ndarray, np.ndarray]:
+def pair_distances(embeddings: np.ndarray, data: LabeledSet) -> tuple[np.ndarray, np.ndarray]:
     """Distances of ``data``'s genuine and impostor pairs (:func:`all_pairs`; forgeries count where there are any)."""
     from metrickit.distances.functional import paired_euclidean_distances
 
-    first, second, genuine = all_pairs(data.identities, data.forged if data.forged.any() else None)
+    forged = data.extra["forged"]
+    first, second, genuine = all_pairs(data.labels, forged if forged.any() else None)
     distances = paired_euclidean_distances(embeddings[first], embeddings[second])
     return distances[genuine], distances[~genuine]
 
 
-def train_fold(data: IdentitySet, fold: Fold, config: VerifyConfig, *, quiet: bool = True) -> tuple[Any, dict[str, Any]]:
+def train_fold(data: LabeledSet, split: IdentitySplit, config: VerifyConfig, *, quiet: bool = True) -> tuple[Any, dict[str, Any]]:
     """``(model, record)``: a :class:`~metrickit.models.artifact.DeepMetricModel` with its calibrated threshold, and what happened."""
     from metrickit.models.artifact import DeepMetricModel
 
-    fit, val = data.of(fold.fit), data.of(fold.val)
-    scaled = fit.images.astype(np.float32) * np.float32(data.preprocessing.scale)
+    fit, val = data.of(split.fit), data.of(split.val)
+    scaled = fit.X.astype(np.float32) * np.float32(data.preprocessing.scale)
     prep = replace(data.preprocessing, mean=float(scaled.mean()), std=float(scaled.std() or 1.0))
     began = time.perf_counter()
     record: dict[str, Any] = {}
@@ -59,38 +61,37 @@ def train_fold(data: IdentitySet, fold: Fold, config: VerifyConfig, *, quiet: bo
     else:
         embedder, record = _fit_deep(fit, val, prep, config, quiet)
     embedder.eval()
-    embed = lambda part: embedder.embed(prep.apply(part.images))  # noqa: E731
+    embed = lambda part: embedder.embed(prep.apply(part.X))  # noqa: E731
     genuine, impostor = pair_distances(embed(val), val)
     _, threshold = equal_error_rate(genuine, impostor)
     report = verification_report(genuine, impostor, threshold)
-    record.update(method=config.method, fold=fold.as_dict(), threshold=threshold, val=report.as_dict(),
+    record.update(method=config.method, split=split.as_dict(), threshold=threshold, val=report.as_dict(),
                   train_seconds=time.perf_counter() - began)
-    model = DeepMetricModel(embedder, prep, "euclidean", threshold, sorted(set(fit.labels.tolist())),
-                            {"method": config.method, "dataset": data.name, "fold": fold.as_dict(), "final": fold.index is None,
+    model = DeepMetricModel(embedder, prep, "euclidean", threshold, sorted(set(training_classes(fit).tolist())),
+                            {"method": config.method, "dataset": data.name, "split": split.as_dict(), "final": not split.test,
                              "config": config.as_dict(), "val": report.as_dict()})
     return model, record
 
 
-def _fit_lmnn(fit: IdentitySet, val: IdentitySet, prep, config: VerifyConfig):
+def _fit_lmnn(fit: LabeledSet, val: LabeledSet, prep, config: VerifyConfig):
     from metrickit.evaluation.verification import roc_auc
     from metrickit.linear.pca_lmnn import fit_pca_lmnn
     from metrickit.models.embedding import LinearEmbedder
 
-    X = prep.apply(fit.images).reshape(len(fit.images), -1)
-    X_val = prep.apply(val.images).reshape(len(val.images), -1).astype(np.float64)
-    weight, bias, record = fit_pca_lmnn(X, fit.labels, config.lmnn.pca_candidates, lambda w, b: roc_auc(*pair_distances(X_val @ w.T + b, val)),
+    X = prep.apply(fit.X).reshape(len(fit.X), -1)
+    X_val = prep.apply(val.X).reshape(len(val.X), -1).astype(np.float64)
+    weight, bias, record = fit_pca_lmnn(X, training_classes(fit), config.lmnn.pca_candidates, lambda w, b: roc_auc(*pair_distances(X_val @ w.T + b, val)),
                                         n_neighbors=config.lmnn.n_neighbors, seed=config.loop.seed)
     return LinearEmbedder.from_affine(weight, bias), record
 
 
-def _fit_deep(fit: IdentitySet, val: IdentitySet, prep, config: VerifyConfig, quiet: bool):
-    from metrickit.datasets.labeled import LabeledSet
+def _fit_deep(fit: LabeledSet, val: LabeledSet, prep, config: VerifyConfig, quiet: bool):
     from metrickit.evaluation.verification import roc_auc
     from metrickit.training.config import DataConfig, TrainConfig
     from metrickit.training.loop import train_with_validation
 
     train_config = TrainConfig(DataConfig(dataset=fit.name, n_val_classes=0), config.embedder, config.objective, config.batches, config.loop)
-    result = train_with_validation(train_config, LabeledSet(prep.apply(fit.images), fit.labels, prep),
-                                   LabeledSet(prep.apply(val.images), val.labels, prep), lambda Z: roc_auc(*pair_distances(Z, val)),
+    result = train_with_validation(train_config, LabeledSet(prep.apply(fit.X), training_classes(fit), prep),
+                                   LabeledSet(prep.apply(val.X), training_classes(val), prep), lambda Z: roc_auc(*pair_distances(Z, val)),
                                    "roc_auc", quiet=quiet)
     return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history}

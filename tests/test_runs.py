@@ -13,7 +13,7 @@ BLOCK_TORCH = (
     "class Block:\n"
     "    def find_spec(self, name, path=None, target=None):\n"
     "        if name.split('.')[0] in ('torch', 'faiss'):\n"
-    "            raise ImportError(f'No module named {name!r} (blocked by the test)')\n"
+    "            raise ModuleNotFoundError(f'No module named {name!r} (blocked by the test)', name=name.split('.')[0])\n"
     "sys.meta_path.insert(0, Block())\n"
     "from metrickit.cli.app import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
@@ -51,3 +51,26 @@ def test_commands_without_deep_learning_run_where_torch_cannot_be_imported(argv,
     done = subprocess.run([sys.executable, "-c", BLOCK_TORCH, *argv], capture_output=True, text=True, timeout=300,
                           env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_without_torch_the_demo_runs_its_lmnn_part_and_says_what_the_rest_needs(tmp_path):
+    done = subprocess.run([sys.executable, "-c", BLOCK_TORCH, "demo", "--quick", "--out", str(tmp_path / "demo")], capture_output=True,
+                          text=True, timeout=300, env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Note: the triplet embedder needs the torch extra: pip install 'metrickit[torch]' (missing module 'torch')." in done.stdout
+    assert "LMNN (0-5)" in done.stdout and (tmp_path / "demo" / "unseen_classes.png").is_file()
+
+
+def test_a_command_that_needs_an_extra_names_it(tmp_path):
+    done = subprocess.run([sys.executable, "-c", BLOCK_TORCH, "train", "--dataset", "digits", "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=300, env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 1
+    assert "`train` needs the torch extra: pip install 'metrickit[torch]' (missing module 'torch')." in done.stderr
+
+
+def test_progress_in_a_log_updates_at_most_every_ten_seconds():
+    from metrickit._progress import LOG_INTERVAL, progress
+
+    bar = progress(range(3), desc="x")  # pytest captures stderr: not a terminal
+    assert bar.mininterval == LOG_INTERVAL and list(bar) == [0, 1, 2]
+    assert progress(range(3), quiet=True).disable

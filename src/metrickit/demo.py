@@ -78,7 +78,8 @@ SEEN, UNSEEN = [0, 1, 2, 3, 4, 5], [6, 7, 8, 9]
 
 
 def _unseen_classes(X, y, X_train, y_train, *, seed, quick, out, overwrite, verbose) -> dict:
-    """Metrics learned on the training images of 0-5, judged by MAP@R over all images of the unseen 6-9."""
+    """Metrics learned on the training images of 0-5, judged by MAP@R over all images of the unseen 6-9 (the triplet
+    embedder only where torch is installed; otherwise a note says how to get it)."""
     import time
 
     import numpy as np
@@ -88,31 +89,38 @@ def _unseen_classes(X, y, X_train, y_train, *, seed, quick, out, overwrite, verb
     from metrickit.evaluation import retrieval_metrics
     from metrickit.linear import LMNN
     from metrickit.plotting import plot_projections
-    from metrickit.training import ClassSplit, TrainConfig, train
+    from metrickit.training.config import TrainConfig
 
     seen, unseen = np.isin(y_train, SEEN), np.isin(y, UNSEEN)
     began = time.perf_counter()
     lmnn = LMNN(n_neighbors=3, random_state=seed, max_iter=30 if quick else 1000).fit(X_train[seen], y_train[seen])
     lmnn_seconds = time.perf_counter() - began
-    prep = Preprocessing("image", (1, 8, 8), scale=1 / 16, mean=0.3059, std=0.3821)
-    split = ClassSplit(LabeledSet(prep.apply(X_train[seen]), y_train[seen], prep), None, LabeledSet(prep.apply(X[unseen]), y[unseen], prep), SEEN, [], UNSEEN)
+    embedded = {"Euclidean": X[unseen], "LMNN (0-5)": lmnn.transform(X[unseen])}
+    seconds = {"LMNN (0-5)": lmnn_seconds}
     # Settings chosen on validation classes only (three leave-two-classes-out folds of 0-5): bench/deep_demo_select.py.
     config = TrainConfig.from_flat(dataset="digits", architecture="mlp", hidden=[128], embedding_dim=32, loss="triplet", miner="semihard",
                                    margin=1.0, n_val_classes=0, n_classes_per_batch=6, n_per_class=16, epochs=2 if quick else 10,
                                    batches_per_epoch=50, seed=seed)
-    result = train(config, quiet=verbose < 1, split=split)
-    embedded = {
-        "Euclidean": X[unseen],
-        "LMNN (0-5)": lmnn.transform(X[unseen]),
-        "triplet MLP (0-5)": result.model.embedder.embed(split.test.X),
-    }
+    note = None
+    try:
+        from metrickit.training.loop import ClassSplit, train
+    except ModuleNotFoundError as error:  # torch (or another part of the torch extra) is not installed
+        note = f"the triplet embedder needs the torch extra: pip install 'metrickit[torch]' (missing module {error.name!r})"
+    else:
+        prep = Preprocessing("image", (1, 8, 8), scale=1 / 16, mean=0.3059, std=0.3821)
+        split = ClassSplit(LabeledSet(prep.apply(X_train[seen]), y_train[seen], prep), None,
+                           LabeledSet(prep.apply(X[unseen]), y[unseen], prep), SEEN, [], UNSEEN)
+        result = train(config, quiet=verbose < 1, split=split)
+        embedded["triplet MLP (0-5)"] = result.model.embedder.embed(split.test.X)
+        seconds["triplet MLP (0-5)"] = sum(h["seconds"] for h in result.history)
     rows = {name: retrieval_metrics(Z, y[unseen], backend="exact").as_dict() for name, Z in embedded.items()}
-    rows["LMNN (0-5)"]["fit_seconds"] = lmnn_seconds
-    rows["triplet MLP (0-5)"]["fit_seconds"] = sum(h["seconds"] for h in result.history)
+    for name, value in seconds.items():
+        rows[name]["fit_seconds"] = value
     plot_projections(
         [(f"{name}: MAP@R {rows[name]['map_at_r']:.3f}", PCA(2, random_state=seed).fit_transform(Z)) for name, Z in embedded.items()],
         y[unseen],
         out / "unseen_classes.png",
         overwrite=overwrite,
     )
-    return {"seen_classes": SEEN, "unseen_classes": UNSEEN, "n_unseen": int(unseen.sum()), "metrics": rows, "triplet_config": config.as_dict()}
+    return {"seen_classes": SEEN, "unseen_classes": UNSEEN, "n_unseen": int(unseen.sum()), "metrics": rows, "triplet_config": config.as_dict(),
+            **({"note": note} if note else {})}

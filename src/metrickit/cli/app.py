@@ -15,6 +15,7 @@ __all__ = ["GROUPS", "build_parser", "main"]
 
 PROG = "metrickit"
 GROUPS = (demo, lmnn, deep, fewshot, verify, reid, report)  # in the order `metrickit --help` lists them
+EXTRAS = {"torch": "torch", "safetensors": "torch", "yaml": "torch", "faiss": "faiss"}  # a missing module -> the extra that has it
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"`--threads` must be >= 1; got {args.threads}.")
         with threads_limited(args.threads):
             return int(handler(args) or 0)
+    except ModuleNotFoundError as exc:
+        if getattr(args, "debug", False) or exc.name not in EXTRAS:
+            raise
+        print(f"{PROG}: error: `{' '.join(filter(None, (args.group, getattr(args, 'verb', None))))}` needs the {EXTRAS[exc.name]} "
+              f"extra: pip install 'metrickit[{EXTRAS[exc.name]}]' (missing module {exc.name!r}).", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -16,6 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
 
+from metrickit._progress import progress
 from metrickit._threads import Workers, blas_threads
 from metrickit._validation import check_positive_int, check_real, check_working_memory, validate_choice
 from metrickit.distances.psd import components_from_matrix
@@ -239,15 +240,13 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
         self, X: np.ndarray, y: np.ndarray, targets: TargetNeighbors, L: np.ndarray, start: tuple | None = None
     ) -> "LMNN":
         """L-BFGS rounds from ``L``; ``start`` is ``(objective, pairs, n_active)`` at ``L`` when already known."""
-        from tqdm.auto import tqdm
-
         mu, margin, wm = self.push_weight, self.margin, self.working_memory
         X_inner = X.astype(np.float32)  # L-BFGS rounds run in float32; the exact objective stays float64
         budget = _pair_budget(wm, targets.indices.shape[1])
         eps, pairs, n_active = start or _exact_objective(X, y, L, targets, margin, mu, wm, _CANDIDATE_SLACK, budget)
         history, best = [eps], (eps, L)
         n_iter, converged, change, stage = 0, False, np.inf, 0
-        bar = tqdm(total=self.max_iter, desc="LMNN", unit="it", disable=self.verbose < 1, leave=False)
+        bar = progress(total=self.max_iter, quiet=self.verbose < 1, desc="LMNN", unit="it", leave=False)
         while n_iter < self.max_iter:
             smoothing = _SMOOTHING[stage] * margin if stage < len(_SMOOTHING) else 0.0
             round_start = time.perf_counter()

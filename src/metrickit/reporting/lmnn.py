@@ -103,6 +103,7 @@ def _demo(record: dict, path: Path) -> list[Section]:
             Table(["metric", "MAP@R", "P@1", "fit (s)"], [[name, f"{row['map_at_r']:.4f}", f"{row['precision_at_1']:.4f}",
                                                           f"{row['fit_seconds']:.1f}" if "fit_seconds" in row else "-"]
                                                          for name, row in part["metrics"].items()]),
+            *([Paragraph(f"Note: {part['note']}.")] if part.get("note") else []),
         ]
     return [Section(f"Demo: {path.parent.name}", [
         *blocks, *images(path.parent, [("projection.png", "test set before and after learning"), ("unseen_classes.png", "unseen classes"),

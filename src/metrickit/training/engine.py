@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from metrickit._progress import progress
 from metrickit.training.checkpoint import finish_epoch, load_checkpoint, restore_training
 from metrickit.training.config import LoopConfig
 
@@ -68,8 +69,6 @@ def fit(
     score is kept (without a validator, the last). The objective's ``progress_name`` names its progress figure in the
     history. With ``checkpoint``, the state after every epoch is saved there, and ``resume`` continues from it exactly.
     """
-    from tqdm.auto import tqdm
-
     device = _device(settings.device)
     torch.manual_seed(settings.seed)
     model = make_model().to(device)
@@ -87,7 +86,7 @@ def fit(
         model.train()
         objective.train()
         began, losses, figures = time.perf_counter(), [], []
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit=unit, disable=quiet, leave=False)
+        bar = progress(batches, quiet=quiet, desc=f"epoch {epoch + 1}/{settings.epochs}", unit=unit, leave=False)
         for batch in bar:
             batch_inputs = inputs[batch]
             if settings.augment == "flip":  # torch's generator: seeded above and saved in the checkpoint, so resume stays exact

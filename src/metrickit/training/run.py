@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from metrickit._progress import progress
 from metrickit.runs import CHECKPOINT, CURVE, FINAL, MODEL, RESULTS, prepare_run_dir, write_results
 from metrickit.training.config import TrainConfig
 
@@ -33,11 +34,9 @@ def train_repeats(
     validation ones) into ``out/final/``; its record is ``results['final']``. ``results.json`` holds ``results`` with the
     repeats' records under ``repeats``, their summed ``train_seconds`` and the provenance; it is returned.
     """
-    from tqdm.auto import tqdm
-
     from metrickit._provenance import provenance
 
-    records = [_save_trained(out / f"{part}{k}", *train(k)) for k in tqdm(list(keys), desc=desc, unit=part, disable=quiet)]
+    records = [_save_trained(out / f"{part}{k}", *train(k)) for k in progress(list(keys), quiet=quiet, desc=desc, unit=part)]
     results = {**results, "repeat_part": part, "repeats": records, "train_seconds": sum(r["train_seconds"] for r in records)}
     if final is not None:
         results["final"] = _save_trained(out / FINAL, *final())

@@ -73,12 +73,12 @@ def plot_selection(record: dict, path: Path) -> Path:
 
 def _oneshot(models: dict, folder: Path, seed: int, data_dir, note: str) -> dict:
     """Build (once) runs from the characters none of ``models`` saw, and score every model on them."""
-    from metrickit.fewshot.oneshot import MANIFEST, evaluate_runs, make_runs_for_models
+    from metrickit.fewshot.oneshot import MANIFEST, score_runs, make_runs_for_models
 
     if not folder.is_dir():
         make_runs_for_models([path for path in models.values() if path is not None], folder, n_runs=20, seed=seed, data_dir=data_dir)
     manifest = json.loads((folder / MANIFEST).read_text())
-    results = {name: evaluate_runs(folder, path, data_dir=data_dir) for name, path in models.items()}
+    results = {name: score_runs(folder, path, data_dir=data_dir) for name, path in models.items()}
     return {"note": note, "alphabets": manifest["alphabets"], "n_excluded_characters": manifest["n_excluded_characters"],
             "runs": [{k: r[k] for k in ("run", "alphabet", "characters")} for r in manifest["runs"]],
             "results": {name: {k: r[k] for k in ("errors", "mean_error")} for name, r in results.items()}}

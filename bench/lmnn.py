@@ -61,11 +61,11 @@ def prepare(dataset: str, seed: int, n_train: int | None, pca: int) -> tuple[dic
     from sklearn.preprocessing import StandardScaler
 
     from metrickit.datasets import load_split
-    from metrickit.linear.workflow import fit_preprocessor
+    from metrickit.linear.workflow import fit_feature_transform
 
     if dataset == "mnist":
         split = load_split(data="mnist", n_train=n_train, seed=seed)
-        prep = fit_preprocessor(split.X_train, pca=pca)
+        prep = fit_feature_transform(split.X_train, pca=pca)
         arrays = {"X_train": prep(split.X_train), "y_train": split.y_train, "X_test": prep(split.X_test), "y_test": split.y_test}
         info = {**split.info, "features": f"pixels/255, PCA-{pca} fitted on the training set"}
     else:

@@ -23,7 +23,7 @@ def main(argv=None) -> int:
     from metrickit._provenance import provenance
     from metrickit.datasets import load_mnist
     from metrickit.linear import LMNN
-    from metrickit.linear.workflow import fit_preprocessor, knn_error
+    from metrickit.linear.workflow import fit_feature_transform, knn_error
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pca", default="50,100,164")
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     X_fit, y_fit, X_val, y_val = X[:50000], y[:50000], X[50000:], y[50000:]
     rows = []
     for k in (int(v) for v in args.pca.split(",")):
-        prep = fit_preprocessor(X_fit, pca=k)
+        prep = fit_feature_transform(X_fit, pca=k)
         P_fit, P_val = prep(X_fit), prep(X_val)
         start = time.perf_counter()
         lmnn = LMNN(random_state=args.seed).fit(P_fit, y_fit)

@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
-    from metrickit.verification import VerifyConfig, evaluate_runs, run_verify_training
+    from metrickit.verification import VerifyConfig, evaluate_verify_runs, run_verify_training
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default="orl,svc2004")
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
                                 "final": {k: record["final"][k] for k in FOLD_KEYS if k in record["final"]} if "final" in record else None}
             print(f"{dataset} {method}: trained {len(record['repeats'])} folds in {record['train_seconds']:.0f} s", flush=True)
         report_dir = Path(args.runs) / dataset / "report"
-        results = evaluate_runs(runs, data_dir=args.data_dir, out_dir=report_dir, overwrite=True)
+        results = evaluate_verify_runs(runs, data_dir=args.data_dir, out_dir=report_dir, overwrite=True)
         results.update(benchmark=f"verify-{dataset}", training=training, seed=args.seed, provenance=provenance(), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
         target = Path(args.results) / f"verify-{dataset}.json"
         for name in ("roc", "distances", "projection"):

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from metrickit.evaluation.verification import all_pairs, equal_error_rate, roc_auc, roc_curve, tar_at_far, verification_report
+from metrickit.evaluation.verification import verification_pairs, equal_error_rate, roc_auc, roc_curve, tar_at_far, verification_report
 
 distances = st.lists(st.integers(0, 12).map(float), min_size=1, max_size=30)
 
@@ -57,11 +57,11 @@ def test_a_hand_worked_example():
 
 
 def test_pairs_of_identities_and_of_signatures_with_forgeries():
-    first, second, genuine = all_pairs(np.array(["a", "a", "b", "b", "b"]))
+    first, second, genuine = verification_pairs(np.array(["a", "a", "b", "b", "b"]))
     assert len(first) == 10 and genuine.sum() == 1 + 3
     users = np.array([1, 1, 1, 1, 2, 2])
     forged = np.array([False, False, True, True, False, True])
-    first, second, genuine = all_pairs(users, forged)
+    first, second, genuine = verification_pairs(users, forged)
     pairs = set(zip(first.tolist(), second.tolist(), genuine.tolist()))
     # user 1: genuine pair (0, 1); impostors (0, 2), (0, 3), (1, 2), (1, 3); user 2: impostor (4, 5); nothing across users
     assert pairs == {(0, 1, True), (0, 2, False), (0, 3, False), (1, 2, False), (1, 3, False), (4, 5, False)}
@@ -75,4 +75,4 @@ def test_bad_scores_are_refused():
     with pytest.raises(ValueError, match=r"`far` must lie in \(0, 1\); got 1.5"):
         tar_at_far([0.1], [1.0], 1.5)
     with pytest.raises(ValueError, match="`forged` must have one flag per sample"):
-        all_pairs(np.array([1, 2]), np.array([True]))
+        verification_pairs(np.array([1, 2]), np.array([True]))

@@ -5,7 +5,7 @@ import pytest
 
 from metrickit.cli.app import main
 from metrickit.exceptions import DatasetNotFoundError
-from metrickit.fewshot.oneshot import evaluate_runs, make_runs
+from metrickit.fewshot.oneshot import score_runs, make_runs
 from tests._fakes import drawing
 
 
@@ -33,7 +33,7 @@ def test_runs_in_the_official_layout_scored_by_pixels(tmp_path):
     assert len(list((run / "training").glob("class*.png"))) == 4 and len(list((run / "test").glob("item*.png"))) == 4
     lines = (run / "class_labels.txt").read_text().split("\n")
     assert lines[0].startswith("run01/test/item01.png run01/training/class")
-    results = evaluate_runs(runs)
+    results = score_runs(runs)
     assert results["runs"] == ["run01", "run02", "run03"]
     assert results["errors"] == [0.0, 0.0, 0.0]  # each character's drawings are identical here: pixels are perfect
 
@@ -44,16 +44,16 @@ def test_wrong_answers_count_as_errors(tmp_path):
     pairs = [line.split() for line in labels.read_text().splitlines()]
     pairs[0][1], pairs[1][1] = pairs[1][1], pairs[0][1]  # swap two answers
     labels.write_text("".join(f"{t} {c}\n" for t, c in pairs))
-    assert evaluate_runs(runs)["errors"] == [0.5]
+    assert score_runs(runs)["errors"] == [0.5]
 
 
 def test_missing_runs_and_bad_files_are_named(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="holds no one-shot runs"):
-        evaluate_runs(tmp_path)
+        score_runs(tmp_path)
     runs = make_runs(_archive(tmp_path / "images_evaluation.zip"), tmp_path / "runs", n_runs=1, n_way=4)
     (runs / "run01" / "class_labels.txt").write_text("just-one-column\n")
     with pytest.raises(ValueError, match="must hold lines '<test item> <training class>'"):
-        evaluate_runs(runs)
+        score_runs(runs)
     with pytest.raises(FileExistsError, match="already exists and is not empty"):
         make_runs(tmp_path / "images_evaluation.zip", runs)
     with pytest.raises(ValueError, match="has no alphabet with 20 characters"):
@@ -94,9 +94,9 @@ def test_a_model_that_saw_the_runs_characters_is_refused(tmp_path):
     first = json.loads((runs / "manifest.json").read_text())["runs"][0]
     leaky = _model(tmp_path / "leaky.safetensors", {"train_characters": ["Other/character01"], "val_characters": [first["characters"][0]]})
     with pytest.raises(ValueError, match=r"leaky.safetensors trained or validated on characters of \d of the 2 runs .*run01: Alpha/character"):
-        evaluate_runs(runs, leaky)
+        score_runs(runs, leaky)
     clean = _model(tmp_path / "clean.safetensors", {"train_characters": ["Other/character01"], "val_characters": []})
-    assert evaluate_runs(runs, clean)["runs"] == ["run01", "run02"]
+    assert score_runs(runs, clean)["runs"] == ["run01", "run02"]
 
 
 def test_runs_without_a_manifest_refuse_a_model_that_saw_evaluation_alphabets(tmp_path):
@@ -104,9 +104,9 @@ def test_runs_without_a_manifest_refuse_a_model_that_saw_evaluation_alphabets(tm
     (runs / "manifest.json").unlink()  # as Lake's official runs: no record of their characters
     vinyals = _model(tmp_path / "vinyals.safetensors", {"train_characters": ["Arcadian/character01", "Gurmukhi/character03"]})
     with pytest.raises(ValueError, match=r"has no manifest.json, so its characters are unknown, .* 1 characters of evaluation alphabets"):
-        evaluate_runs(runs, vinyals)
+        score_runs(runs, vinyals)
     lake = _model(tmp_path / "lake.safetensors", {"train_characters": ["Arcadian/character01"]})
-    assert len(evaluate_runs(runs, lake)["errors"]) == 1
+    assert len(score_runs(runs, lake)["errors"]) == 1
 
 
 def test_cli_make_runs_leaves_out_the_models_characters(tmp_path, capsys):

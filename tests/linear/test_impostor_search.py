@@ -3,7 +3,7 @@ import pytest
 
 from metrickit.linear import _impostor_search
 from metrickit._threads import Workers, blas_threads
-from metrickit.linear._impostor_search import ImpostorPairs, iter_impostors, pair_distances
+from metrickit.linear._impostor_search import ImpostorPairs, iter_impostors, impostor_distances
 
 
 def _brute_force(Z, y, radius):
@@ -76,7 +76,7 @@ def test_pair_distances_in_blocks(rng, monkeypatch, n_threads):
     pairs = ImpostorPairs(rng.integers(0, 60, 500), rng.integers(0, 60, 500))
     expected = ((Z[pairs.anchors] - Z[pairs.others]) ** 2).sum(1)
     with Workers(n_threads) as workers:
-        np.testing.assert_allclose(pair_distances(Z, pairs, workers=workers), expected, rtol=1e-12)
+        np.testing.assert_allclose(impostor_distances(Z, pairs, workers=workers), expected, rtol=1e-12)
 
 
 def test_blas_threads_follows_threadpool_limits():

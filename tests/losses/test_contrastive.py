@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from metrickit._types import PairIndices
-from metrickit.losses import ContrastiveLoss, all_pairs, contrastive_loss
+from metrickit.losses import ContrastiveLoss, pair_indices, contrastive_loss
 from tests._reference import contrastive_bruteforce
 
 
@@ -35,10 +35,10 @@ def test_formula_on_one_positive_and_one_negative_pair():
 
 def test_all_pairs_within_a_batch_are_unordered_and_against_a_reference_are_all():
     y = torch.tensor([0, 0, 1])
-    pairs = all_pairs(y)
+    pairs = pair_indices(y)
     assert list(zip(pairs.pos_anchor.tolist(), pairs.positive.tolist())) == [(0, 1)]
     assert list(zip(pairs.neg_anchor.tolist(), pairs.negative.tolist())) == [(0, 2), (1, 2)]
-    ref = all_pairs(y, torch.tensor([1, 0]))
+    ref = pair_indices(y, torch.tensor([1, 0]))
     assert len(ref.pos_anchor) == 3 and len(ref.neg_anchor) == 3
 
 
@@ -71,7 +71,7 @@ def test_fused_all_pairs_equal_the_listed_pairs_in_value_and_gradient(reduction,
     loss = ContrastiveLoss(1.5, reduction=reduction)
     fused = loss(fused_input, y, **ref)
     active = loss.active_fraction
-    pairs = all_pairs(y, ry if with_reference else None)
+    pairs = pair_indices(y, ry if with_reference else None)
     listed = ContrastiveLoss(1.5, reduction=reduction)(listed_input, indices=pairs, **listed_ref)
     (fused + 0).backward()
     listed.backward()

@@ -105,11 +105,11 @@ def eval_command(args: argparse.Namespace) -> int:
 
     models = named_models(args.model)
     if args.runs:
-        from metrickit.fewshot.oneshot import evaluate_runs
+        from metrickit.fewshot.oneshot import score_runs
 
         if len(models) != 1:
             raise ValueError("--runs scores one --model at a time.")
-        emit(args, evaluate_runs(args.runs, next(iter(models.values())), data_dir=args.data_dir))
+        emit(args, score_runs(args.runs, next(iter(models.values())), data_dir=args.data_dir))
         return 0
     results = evaluate_fewshot(models, settings=parse_settings(args.settings), n_query=args.n_query, n_episodes=args.episodes,
                                seed=args.seed, split=args.split, data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite)

@@ -82,9 +82,9 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def eval_command(args: argparse.Namespace) -> int:
-    from metrickit.verification.run import evaluate_runs
+    from metrickit.verification.run import evaluate_verify_runs
 
-    results = evaluate_runs(named_models(args.model), data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite)
+    results = evaluate_verify_runs(named_models(args.model), data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite)
     emit(args, results, path=Path(args.out) / RESULTS if args.out else None,
          notes=[f"wrote {', '.join(results['files'])} to {args.out}"] if args.out else [])
     return 0

@@ -6,7 +6,7 @@ from metrickit.evaluation.rerank import rerank_distances
 from metrickit.evaluation.retrieval import RetrievalReport, nearest_references, retrieval_metrics
 from metrickit.evaluation.verification import (
     VerificationReport,
-    all_pairs,
+    verification_pairs,
     equal_error_rate,
     roc_auc,
     roc_curve,
@@ -18,7 +18,7 @@ __all__ = [
     "ReidReport",
     "RetrievalReport",
     "VerificationReport",
-    "all_pairs",
+    "verification_pairs",
     "equal_error_rate",
     "nearest_references",
     "reid_metrics",

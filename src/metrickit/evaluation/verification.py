@@ -23,7 +23,7 @@ import numpy as np
 __all__ = [
     "MIN_FALSE_ACCEPTS",
     "VerificationReport",
-    "all_pairs",
+    "verification_pairs",
     "equal_error_rate",
     "roc_auc",
     "roc_curve",
@@ -123,7 +123,7 @@ def verification_report(
                               n_genuine=len(genuine), n_impostor=len(impostor))
 
 
-def all_pairs(identities: np.ndarray, forged: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def verification_pairs(identities: np.ndarray, forged: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(first, second, genuine)``: every unordered pair of samples, and whether it is a genuine pair.
 
     Without ``forged``: genuine = same identity, impostor = different identities. With ``forged`` (True

@@ -5,7 +5,7 @@ Each test item is classified as the training image nearest to it; a run's error 
 items whose nearest training image is not the one ``class_labels.txt`` names. ``make_runs`` builds
 within-alphabet 20-way runs of this layout from ``images_evaluation.zip``, only from characters that the
 models it is given never trained or validated on, and writes ``manifest.json``: the characters and drawings
-of every run. ``evaluate_runs`` refuses a model whose training or validation characters are in the runs
+of every run. ``score_runs`` refuses a model whose training or validation characters are in the runs
 (from the manifest; for runs without one, such as Lake's official runs, any model that saw a character of
 an evaluation alphabet).
 """
@@ -27,7 +27,7 @@ from metrickit._io import file_sha256
 from metrickit.datasets.omniglot import read_drawing
 from metrickit.exceptions import DatasetNotFoundError
 
-__all__ = ["EVALUATION_ALPHABETS", "MANIFEST", "evaluate_runs", "make_runs", "make_runs_for_models", "model_characters"]
+__all__ = ["EVALUATION_ALPHABETS", "MANIFEST", "score_runs", "make_runs", "make_runs_for_models", "model_characters"]
 
 MANIFEST = "manifest.json"
 MANIFEST_KIND = "omniglot-oneshot-runs"
@@ -55,7 +55,7 @@ def model_characters(info: dict[str, Any], data_dir: str | os.PathLike | None = 
     return {c for name in names if name for c in characters_of(split_classes(name, data_dir))}
 
 
-def evaluate_runs(
+def score_runs(
     runs_dir: str | os.PathLike, model_path: str | os.PathLike | None = None, *, data_dir: str | os.PathLike | None = None
 ) -> dict[str, Any]:
     """Per-run and mean error of nearest-neighbour one-shot classification; ``model_path=None`` uses pixels.

@@ -20,7 +20,7 @@ from metrickit._threads import Workers, blas_threads
 from metrickit._validation import check_working_memory
 from metrickit.distances.functional import block_slices
 
-__all__ = ["STREAM_MIB", "ImpostorPairs", "gathered_distances", "iter_impostors", "pair_distances", "pair_slices"]
+__all__ = ["STREAM_MIB", "ImpostorPairs", "gathered_distances", "iter_impostors", "impostor_distances", "pair_slices"]
 
 _FLOAT32_EPS = float(np.finfo(np.float32).eps)
 _MAX_TILE = 768  # rows = columns of a tile: 2.25 MiB of float32, near the per-core cache
@@ -53,7 +53,7 @@ def gathered_distances(Z: np.ndarray, anchors: np.ndarray, others: np.ndarray) -
     return np.einsum("ij,ij->i", diff, diff)
 
 
-def pair_distances(
+def impostor_distances(
     Z: np.ndarray, pairs: ImpostorPairs, working_memory: float | None = None, workers: Workers | None = None
 ) -> np.ndarray:
     """Squared distances (n_pairs,) between the anchors and the others of ``pairs`` in ``Z`` (in ``Z``'s dtype)."""
@@ -107,7 +107,7 @@ class _Tiles:
             anchors = np.concatenate([anchors, col_anchors + j0])
             others = np.concatenate([others, col_others + i0])
         anchors, others = self.order[anchors], self.order[others]
-        d2 = pair_distances(self.Z, ImpostorPairs(anchors, others), self.working_memory)
+        d2 = impostor_distances(self.Z, ImpostorPairs(anchors, others), self.working_memory)
         keep = d2 < self.radius[anchors]
         return anchors[keep], others[keep], d2[keep]
 

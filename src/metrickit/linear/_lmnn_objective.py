@@ -28,7 +28,7 @@ from metrickit.linear._impostor_search import (
     ImpostorPairs,
     gathered_distances,
     iter_impostors,
-    pair_distances,
+    impostor_distances,
     pair_slices,
 )
 
@@ -48,7 +48,7 @@ __all__ = [
     "objective_on_pairs",
     "padded_target_distances",
     "streaming_loss_and_grad",
-    "pair_distances",
+    "impostor_distances",
     "select_target_neighbors",
     "target_distances",
 ]

@@ -11,11 +11,11 @@ from metrickit.linear.io import LinearMetricModel, model_from_lmnn
 from metrickit.linear.lmnn import LMNN
 from metrickit.runs import tagged
 
-__all__ = ["Preprocessor", "evaluate_lmnn_on", "fit_lmnn_model", "fit_lmnn_on", "fit_preprocessor", "knn_error", "transform_file"]
+__all__ = ["FeatureTransform", "evaluate_lmnn_on", "fit_lmnn_model", "fit_lmnn_on", "fit_feature_transform", "knn_error", "transform_file"]
 
 
 @dataclass(frozen=True)
-class Preprocessor:
+class FeatureTransform:
     """Optional standardisation and PCA, fitted on training data only."""
 
     mean: np.ndarray | None
@@ -31,10 +31,10 @@ class Preprocessor:
         return X if self.projection is None else X @ self.projection.T
 
 
-def fit_preprocessor(X_train: np.ndarray, *, standardize: bool = False, pca: int | None = None) -> Preprocessor:
+def fit_feature_transform(X_train: np.ndarray, *, standardize: bool = False, pca: int | None = None) -> FeatureTransform:
     """Centre (always when either step is asked for), optionally scale to unit variance, optionally project on ``pca`` axes."""
     if not standardize and pca is None:
-        return Preprocessor(None, None, None)
+        return FeatureTransform(None, None, None)
     mean = X_train.mean(axis=0)
     scale = None
     if standardize:
@@ -48,7 +48,7 @@ def fit_preprocessor(X_train: np.ndarray, *, standardize: bool = False, pca: int
         if not 1 <= pca <= min(Xs.shape):
             raise ValueError(f"`pca` ({pca}) must be between 1 and min(n_samples, n_features) = {min(Xs.shape)}.")
         projection = PCA(n_components=pca, svd_solver="full").fit(Xs).components_
-    return Preprocessor(mean, scale, projection)
+    return FeatureTransform(mean, scale, projection)
 
 
 def knn_error(Z_train: np.ndarray, y_train: np.ndarray, Z_test: np.ndarray, y_test: np.ndarray, n_neighbors: int = 3) -> float:
@@ -65,7 +65,7 @@ def fit_lmnn_model(
     *,
     X_test: np.ndarray | None = None,
     y_test: np.ndarray | None = None,
-    preprocessor: Preprocessor | None = None,
+    preprocessor: FeatureTransform | None = None,
     eval_neighbors: int = 3,
     **lmnn_params,
 ) -> tuple[LinearMetricModel, dict]:
@@ -73,7 +73,7 @@ def fit_lmnn_model(
 
     Returns the model (with its preprocessing) and a results dict.
     """
-    prep = preprocessor or Preprocessor(None, None, None)
+    prep = preprocessor or FeatureTransform(None, None, None)
     P_train = prep(X_train)
     start = time.perf_counter()
     lmnn = LMNN(**lmnn_params).fit(P_train, y_train)
@@ -116,7 +116,7 @@ def fit_lmnn_on(
     if out:
         check_can_write(out, overwrite=overwrite)  # fail before a long fit, not after
     split = load_split(**source)
-    prep = fit_preprocessor(split.X_train, standardize=standardize, pca=pca)
+    prep = fit_feature_transform(split.X_train, standardize=standardize, pca=pca)
     model, results = fit_lmnn_model(split.X_train, split.y_train, X_test=split.X_test, y_test=split.y_test, preprocessor=prep,
                                     **lmnn_params)
     results["data"] = split.info

@@ -1,7 +1,7 @@
 """Metric-learning losses for torch embeddings (needs the ``torch`` extra)."""
 
 from metrickit._types import PairIndices, TripletIndices
-from metrickit.losses.contrastive import ContrastiveLoss, all_pairs
+from metrickit.losses.contrastive import ContrastiveLoss, pair_indices
 from metrickit.losses.functional import contrastive_loss, fused_triplet_loss, reduce_losses, triplet_margin_loss
 from metrickit.losses.triplet import TripletMarginLoss
 
@@ -10,7 +10,7 @@ __all__ = [
     "PairIndices",
     "TripletIndices",
     "TripletMarginLoss",
-    "all_pairs",
+    "pair_indices",
     "contrastive_loss",
     "fused_triplet_loss",
     "reduce_losses",

@@ -10,10 +10,10 @@ from metrickit._types import PairIndices
 from metrickit.distances.tensor import paired_squared_distances, safe_sqrt
 from metrickit.losses.functional import Reduction, contrastive_loss, fused_contrastive_loss, reduce_losses
 
-__all__ = ["ContrastiveLoss", "all_pairs"]
+__all__ = ["ContrastiveLoss", "pair_indices"]
 
 
-def all_pairs(labels: torch.Tensor, ref_labels: torch.Tensor | None = None) -> PairIndices:
+def pair_indices(labels: torch.Tensor, ref_labels: torch.Tensor | None = None) -> PairIndices:
     """Every positive and negative pair: unordered (i < j) within one batch, all (i, r) against a reference set."""
     same = ref_labels is None
     ref_labels = labels if same else ref_labels
@@ -64,7 +64,7 @@ class ContrastiveLoss(nn.Module):
             self.active_fraction = stats["n_active"] / stats["n_pairs"] if stats["n_pairs"] else 0.0
             return loss
         if indices is None:
-            indices = all_pairs(batch.labels, None if batch.same else batch.ref_labels)
+            indices = pair_indices(batch.labels, None if batch.same else batch.ref_labels)
         anchors = torch.cat([indices.pos_anchor, indices.neg_anchor])
         others = torch.cat([indices.positive, indices.negative])
         distances = safe_sqrt(paired_squared_distances(embeddings[anchors], batch.ref[others]))  # (n_pairs,)

@@ -78,7 +78,7 @@ def fused_contrastive_loss(
         Filled with ``n_pairs`` and ``n_active`` (pairs with a positive loss).
     """
     if reduction == "none":
-        raise ValueError("reduction='none' needs the pairs listed: pass `indices` (e.g. all_pairs(labels)).")
+        raise ValueError("reduction='none' needs the pairs listed: pass `indices` (e.g. pair_indices(labels)).")
     stats = {} if stats is None else stats
     ref = embeddings if ref_embeddings is None else ref_embeddings
     return _FusedContrastive.apply(embeddings, ref, positive, ref_embeddings is None, float(margin), reduction, stats)

@@ -18,7 +18,7 @@ from metrickit.datasets.identities import training_classes
 from metrickit.datasets.labeled import LabeledSet
 from metrickit.evaluation.summary import mean_sd
 from metrickit.evaluation.verification import equal_error_rate, verification_report
-from metrickit.verification.train import pair_distances
+from metrickit.verification.train import genuine_impostor_distances
 
 __all__ = ["evaluate_fold", "signature_user_eers", "summarize"]
 
@@ -41,7 +41,7 @@ def evaluate_fold(model, data: LabeledSet) -> dict[str, Any]:
                          "it cannot be scored on them.")
     test = data.of(fold["test"])
     embeddings = model.embed(test.X).astype(np.float64)
-    genuine, impostor = pair_distances(embeddings, test)
+    genuine, impostor = genuine_impostor_distances(embeddings, test)
     result = {"index": fold["index"], "test_identities": fold["test"], "threshold": model.threshold,
               "report": verification_report(genuine, impostor, model.threshold).as_dict(),
               "distances": {"genuine": genuine.tolist(), "impostor": impostor.tolist()}, "embeddings": embeddings, "labels": training_classes(test)}

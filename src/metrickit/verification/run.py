@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from metrickit.verification.train import VerifyConfig
 
-__all__ = ["evaluate_runs", "run_verify_training"]
+__all__ = ["evaluate_verify_runs", "run_verify_training"]
 
 def run_verify_training(
     dataset: str,
@@ -58,7 +58,7 @@ def run_verify_training(
                          final=(lambda: train_fold(data, last, config, quiet=quiet)) if last else None)
 
 
-def evaluate_runs(
+def evaluate_verify_runs(
     runs: Mapping[str, str | os.PathLike],
     *,
     data_dir: str | os.PathLike | None = None,

@@ -26,19 +26,19 @@ import numpy as np
 
 from metrickit.datasets.identities import training_classes
 from metrickit.datasets.labeled import LabeledSet
-from metrickit.evaluation.verification import all_pairs, equal_error_rate, verification_report
+from metrickit.evaluation.verification import verification_pairs, equal_error_rate, verification_report
 from metrickit.verification.config import VerifyConfig
 from metrickit.datasets.identity_split import IdentitySplit
 
-__all__ = ["pair_distances", "train_fold"]
+__all__ = ["genuine_impostor_distances", "train_fold"]
 
 
-def pair_distances(embeddings: np.ndarray, data: LabeledSet) -> tuple[np.ndarray, np.ndarray]:
-    """Distances of ``data``'s genuine and impostor pairs (:func:`all_pairs`; forgeries count where there are any)."""
+def genuine_impostor_distances(embeddings: np.ndarray, data: LabeledSet) -> tuple[np.ndarray, np.ndarray]:
+    """Distances of ``data``'s genuine and impostor pairs (:func:`verification_pairs`; forgeries count where there are any)."""
     from metrickit.distances.functional import paired_euclidean_distances
 
     forged = data.extra["forged"]
-    first, second, genuine = all_pairs(data.labels, forged if forged.any() else None)
+    first, second, genuine = verification_pairs(data.labels, forged if forged.any() else None)
     distances = paired_euclidean_distances(embeddings[first], embeddings[second])
     return distances[genuine], distances[~genuine]
 
@@ -62,7 +62,7 @@ def train_fold(data: LabeledSet, split: IdentitySplit, config: VerifyConfig, *, 
         embedder, record = _fit_deep(fit, val, prep, config, quiet)
     embedder.eval()
     embed = lambda part: embedder.embed(prep.apply(part.X))  # noqa: E731
-    genuine, impostor = pair_distances(embed(val), val)
+    genuine, impostor = genuine_impostor_distances(embed(val), val)
     _, threshold = equal_error_rate(genuine, impostor)
     report = verification_report(genuine, impostor, threshold)
     record.update(method=config.method, split=split.as_dict(), threshold=threshold, val=report.as_dict(),
@@ -80,7 +80,7 @@ def _fit_lmnn(fit: LabeledSet, val: LabeledSet, prep, config: VerifyConfig):
 
     X = prep.apply(fit.X).reshape(len(fit.X), -1)
     X_val = prep.apply(val.X).reshape(len(val.X), -1).astype(np.float64)
-    weight, bias, record = fit_pca_lmnn(X, training_classes(fit), config.lmnn.pca_candidates, lambda w, b: roc_auc(*pair_distances(X_val @ w.T + b, val)),
+    weight, bias, record = fit_pca_lmnn(X, training_classes(fit), config.lmnn.pca_candidates, lambda w, b: roc_auc(*genuine_impostor_distances(X_val @ w.T + b, val)),
                                         n_neighbors=config.lmnn.n_neighbors, seed=config.loop.seed)
     return LinearEmbedder.from_affine(weight, bias), record
 
@@ -92,6 +92,6 @@ def _fit_deep(fit: LabeledSet, val: LabeledSet, prep, config: VerifyConfig, quie
 
     train_config = TrainConfig(DataConfig(dataset=fit.name, n_val_classes=0), config.embedder, config.objective, config.batches, config.loop)
     result = train_with_validation(train_config, LabeledSet(prep.apply(fit.X), training_classes(fit), prep),
-                                   LabeledSet(prep.apply(val.X), training_classes(val), prep), lambda Z: roc_auc(*pair_distances(Z, val)),
+                                   LabeledSet(prep.apply(val.X), training_classes(val), prep), lambda Z: roc_auc(*genuine_impostor_distances(Z, val)),
                                    "roc_auc", quiet=quiet)
     return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history}

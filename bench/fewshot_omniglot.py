@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
+
+from _publish import publish
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("protonet", "softmax", "triplet")
@@ -85,9 +86,6 @@ def _oneshot(models: dict, folder: Path, seed: int, data_dir, note: str) -> dict
 
 
 def main(argv=None) -> int:
-    from metrickit._io import atomic_path
-    from metrickit.reporting import result_text
-    from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
     from metrickit.fewshot import FewShotConfig
@@ -166,12 +164,8 @@ def main(argv=None) -> int:
     record.update(test=test, oneshot=oneshot, provenance=provenance(), started=started,
                   finished=time.strftime("%Y-%m-%d %H:%M:%S"))
     out = Path(args.out)
-    with atomic_path(out.with_suffix(".png"), overwrite=True) as tmp:
-        shutil.copyfile(runs / "test" / "accuracy.png", tmp)
     plot_selection(record, out.with_name(f"{out.stem}-validation.png"))
-    written = write_results(out, "fewshot-omniglot", record)
-    print(result_text(written, out))
-    print(f"wrote {out} and {out.with_suffix('.png')}")
+    publish(out, "fewshot-omniglot", record, {"": runs / "test" / "accuracy.png"})
     return 0
 
 

@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
+
+from _publish import publish
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("euclidean", "lmnn", "softmax", "triplet")
 
 
 def main(argv=None) -> int:
-    from metrickit._io import atomic_path
-    from metrickit.reporting import result_text
-    from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
     from metrickit.reid import ReidConfig, evaluate_reid_runs, run_reid_training
@@ -62,13 +60,7 @@ def main(argv=None) -> int:
     report_dir = Path(args.runs) / "report"
     results = evaluate_reid_runs(runs, rerank=True, data_dir=args.data_dir, out_dir=report_dir, overwrite=True)
     results.update(benchmark="reid-market1501-subset", training=training, seeds=seeds, provenance=provenance(), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
-    target = Path(args.out)
-    for name in ("cmc", "projection"):
-        with atomic_path(target.with_name(f"{target.stem}-{name}.png"), overwrite=True) as tmp:
-            shutil.copyfile(report_dir / f"{name}.png", tmp)
-    written = write_results(target, "reid-benchmark", results)
-    print(result_text(written, target))
-    print(f"wrote {target}")
+    publish(args.out, "reid-benchmark", results, {name: report_dir / f"{name}.png" for name in ("cmc", "projection")})
     return 0
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
+
+from _publish import publish
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("euclidean", "lmnn", "softmax", "contrastive", "triplet")
@@ -31,9 +32,6 @@ BUDGETS = {"orl": dict(epochs=15, batches_per_epoch=25), "svc2004": dict(epochs=
 
 
 def main(argv=None) -> int:
-    from metrickit._io import atomic_path
-    from metrickit.reporting import result_text
-    from metrickit.runs import write_results
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
     from metrickit.verification import VerifyConfig, evaluate_verify_runs, run_verify_training
@@ -69,14 +67,8 @@ def main(argv=None) -> int:
         report_dir = Path(args.runs) / dataset / "report"
         results = evaluate_verify_runs(runs, data_dir=args.data_dir, out_dir=report_dir, overwrite=True)
         results.update(benchmark=f"verify-{dataset}", training=training, seed=args.seed, provenance=provenance(), started=started, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
-        target = Path(args.results) / f"verify-{dataset}.json"
-        for name in ("roc", "distances", "projection"):
-            if (report_dir / f"{name}.png").is_file():
-                with atomic_path(target.with_name(f"verify-{dataset}-{name}.png"), overwrite=True) as tmp:
-                    shutil.copyfile(report_dir / f"{name}.png", tmp)
-        written = write_results(target, "verify-benchmark", results)
-        print(result_text(written, target))
-        print(f"wrote {target}")
+        publish(Path(args.results) / f"verify-{dataset}.json", "verify-benchmark", results,
+                {name: report_dir / f"{name}.png" for name in ("roc", "distances", "projection")})
     return 0
 
 

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["DATA_DIR_HELP", "add_common", "add_data_dir", "add_output", "add_settings", "class_list", "emit", "named_models",
-           "settings_from_args", "show_defaults"]
+__all__ = ["BUDGET_SETTINGS", "DATA_DIR_HELP", "add_common", "add_data_dir", "add_output", "add_repeat_evaluation", "add_repeat_training", "add_settings",
+           "class_list", "emit", "named_models", "repeats_note", "settings_from_args", "show_defaults"]
 
 DATA_DIR_HELP = ("root of the shared datasets (default: $METRICKIT_DATA, else shared/data beside the repository holding the "
                  "current folder, else ../shared/data beside the installed package's checkout)")
@@ -60,6 +60,42 @@ def settings_from_args(args: argparse.Namespace, config_cls: type, *, given_only
     names = config_cls.names()
     values = {name: getattr(args, name) for name in names if hasattr(args, name)}
     return {k: v for k, v in values.items() if v is not None} if given_only else values
+
+
+BUDGET_SETTINGS = [  # what every deep method trained on P x K batches lets the user set from the command line
+    ("epochs", dict(type=int)),
+    ("batches_per_epoch", dict(type=int)),
+    ("n_classes_per_batch", dict(type=int)),
+    ("n_per_class", dict(type=int)),
+    ("embedding_dim", dict(type=int)),
+    ("learning_rate", dict(type=float, help="Adam's learning rate")),
+]
+
+
+def add_repeat_training(parser, config_cls: type, settings, handler, part: str) -> None:
+    """The options ``verify train`` and ``reid train`` share: --out (the ``part`` models, the final model, results.json),
+    --no-final, --data-dir, the config's settings and the common options."""
+    add_output(parser, "DIR", f"the {part} models, the final model and results.json", required=True)
+    parser.add_argument("--no-final", dest="final", action="store_false", help=f"train the {part}s only, no final model")
+    add_data_dir(parser)
+    add_settings(parser, config_cls, settings)
+    add_common(parser)
+    parser.set_defaults(handler=handler, config_class=config_cls)
+
+
+def add_repeat_evaluation(parser, command: str, part: str, writes: str, handler) -> None:
+    """The options ``verify eval`` and ``reid eval`` share: runs to compare, --data-dir, --out and the common options."""
+    parser.add_argument("--model", required=True, action="append", metavar="[NAME=]RUN",
+                        help=f"a `{command}` folder (or one {part}'s model file); repeat to compare methods")
+    add_data_dir(parser)
+    add_output(parser, "DIR", writes)
+    add_common(parser)
+    parser.set_defaults(handler=handler)
+
+
+def repeats_note(results: dict, part: str, out: str) -> str:
+    """The files a ``verify train`` or ``reid train`` run wrote."""
+    return f"wrote {part}<k>/model.safetensors{', final/model.safetensors' if 'final' in results else ''} and results.json to {out}"
 
 
 def show_defaults(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from metrickit.cli._options import add_common, add_data_dir, add_output, add_settings, class_list, emit, named_models, settings_from_args
+from metrickit.cli._options import BUDGET_SETTINGS, add_repeat_evaluation, add_repeat_training, class_list, emit, named_models, repeats_note, settings_from_args
 from metrickit.evaluation.reid import AP_RULES
 from metrickit.reid.config import METHODS, ReidConfig
 from metrickit.runs import RESULTS
@@ -13,15 +13,7 @@ from metrickit.runs import RESULTS
 __all__ = ["eval_command", "register", "train_command"]
 
 TRAIN_SETTINGS = [
-    ("method", dict(choices=METHODS)),
-    ("epochs", dict(type=int)),
-    ("batches_per_epoch", dict(type=int)),
-    ("n_classes_per_batch", dict(type=int)),
-    ("n_per_class", dict(type=int)),
-    ("embedding_dim", dict(type=int)),
-    ("n_test", dict(type=int)),
-    ("n_val", dict(type=int)),
-    ("learning_rate", dict(type=float, help="Adam's learning rate")),
+    ("method", dict(choices=METHODS)), *BUDGET_SETTINGS, ("n_test", dict(type=int)), ("n_val", dict(type=int)),
     ("margin", dict(type=float, help="batch-hard triplet margin")),
 ]
 
@@ -38,13 +30,8 @@ def register(groups) -> None:
         "one to use) trains the same way on every person but --n-val seeded validation persons. Writes "
         "seed<k>/model.safetensors, final/model.safetensors (each listing the persons it trained and validated on) "
         "and results.json."))
-    add_output(train, "DIR", "the seed models, the final model and results.json", required=True)
     train.add_argument("--seeds", type=class_list, default=[0, 1, 2, 3, 4], metavar="S,S,..", help="one person split per seed")
-    train.add_argument("--no-final", dest="final", action="store_false", help="train the seeds' splits only, no final model")
-    add_data_dir(train)
-    add_settings(train, ReidConfig, TRAIN_SETTINGS)
-    add_common(train)
-    train.set_defaults(handler=train_command, config_class=ReidConfig)
+    add_repeat_training(train, ReidConfig, TRAIN_SETTINGS, train_command, "seed")
 
     evaluate = verbs.add_parser("eval", help="CMC and mAP on the unseen test persons", description=(
         "Queries: one image per (person, camera) of the test persons, the lowest frame; gallery: all their images. "
@@ -52,14 +39,9 @@ def register(groups) -> None:
         "and rank-1/5/10, mean ± sd over seeds; --ap picks the AP form (torchreid: mean precision at each hit; market1501: "
         "Market-1501's own trapezoid rule, never higher); --rerank adds k-reciprocal re-ranking (Zhong et al. 2017). "
         "--out writes results.json and cmc.png."))
-    evaluate.add_argument("--model", required=True, action="append", metavar="[NAME=]RUN",
-                          help="a `reid train` folder (or one seed's model file); repeat to compare methods")
     evaluate.add_argument("--rerank", action="store_true", help="also score with k-reciprocal re-ranking (k1=20, k2=6, lambda=0.3)")
     evaluate.add_argument("--ap", default="torchreid", choices=AP_RULES, help="AP form behind mAP")
-    add_data_dir(evaluate)
-    add_output(evaluate, "DIR", "results.json and cmc.png")
-    add_common(evaluate)
-    evaluate.set_defaults(handler=eval_command)
+    add_repeat_evaluation(evaluate, "reid train", "seed", "results.json and cmc.png", eval_command)
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -68,8 +50,7 @@ def train_command(args: argparse.Namespace) -> int:
     config = ReidConfig.from_flat(settings_from_args(args, ReidConfig))
     results = run_reid_training(config, args.out, seeds=args.seeds, final=args.final, data_dir=args.data_dir, overwrite=args.overwrite,
                                 quiet=args.quiet)
-    emit(args, results, path=Path(args.out) / RESULTS, notes=[f"wrote seed<k>/model.safetensors"
-                                                             f"{', final/model.safetensors' if 'final' in results else ''} and results.json to {args.out}"])
+    emit(args, results, path=Path(args.out) / RESULTS, notes=[repeats_note(results, "seed", args.out)])
     return 0
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from metrickit.cli._options import add_common, add_data_dir, add_output, add_settings, class_list, emit, named_models, settings_from_args
+from metrickit.cli._options import (BUDGET_SETTINGS, add_common, add_output, add_repeat_evaluation, add_repeat_training, class_list, emit, named_models,
+                                    repeats_note, settings_from_args)
 from metrickit.runs import RESULTS
 from metrickit.training.config import MARGINS
 from metrickit.verification.config import METHODS, VerifyConfig
@@ -13,14 +14,7 @@ from metrickit.verification.config import METHODS, VerifyConfig
 __all__ = ["eval_command", "predict_command", "register", "train_command"]
 
 TRAIN_SETTINGS = [
-    ("method", dict(choices=METHODS)),
-    ("epochs", dict(type=int)),
-    ("batches_per_epoch", dict(type=int)),
-    ("n_classes_per_batch", dict(type=int)),
-    ("n_per_class", dict(type=int)),
-    ("embedding_dim", dict(type=int)),
-    ("seed", dict(type=int)),
-    ("learning_rate", dict(type=float, help="Adam's learning rate")),
+    ("method", dict(choices=METHODS)), *BUDGET_SETTINGS, ("seed", dict(type=int)),
     ("margin", dict(type=float, help=f"(default: the loss's: contrastive {MARGINS['contrastive']}, triplet {MARGINS['triplet']})")),
 ]
 
@@ -39,25 +33,15 @@ def register(groups) -> None:
         "Writes fold<k>/model.safetensors and final/model.safetensors (with preprocessing, threshold and the identities "
         "they trained and validated on) and results.json."))
     train.add_argument("--dataset", required=True, choices=("orl", "svc2004"))
-    add_output(train, "DIR", "the fold models, the final model and results.json", required=True)
     train.add_argument("--folds", type=class_list, metavar="K,K,..", help="only these folds (default: all)")
-    train.add_argument("--no-final", dest="final", action="store_false", help="train the folds only, no final model")
-    add_data_dir(train)
-    add_settings(train, VerifyConfig, TRAIN_SETTINGS)
-    add_common(train)
-    train.set_defaults(handler=train_command, config_class=VerifyConfig)
+    add_repeat_training(train, VerifyConfig, TRAIN_SETTINGS, train_command, "fold")
 
     evaluate = verbs.add_parser("eval", help="score trained folds on their unseen test identities", description=(
         "All genuine and all impostor pairs of each fold's test identities (signatures: genuine-genuine vs "
         "genuine-skilled forgery, plus the SVC2004 per-user EER against skilled and random forgeries), scored at each "
         "fold's calibrated threshold: ROC AUC, EER, accuracy, TAR at FAR 1%% / 0.1%% where there are enough impostor "
         "pairs; mean ± sd over folds. --out writes results.json, roc.png and distances.png."))
-    evaluate.add_argument("--model", required=True, action="append", metavar="[NAME=]RUN",
-                          help="a `verify train` folder (or one fold's model file); repeat to compare methods")
-    add_data_dir(evaluate)
-    add_output(evaluate, "DIR", "results.json, roc.png and distances.png")
-    add_common(evaluate)
-    evaluate.set_defaults(handler=eval_command)
+    add_repeat_evaluation(evaluate, "verify train", "fold", "results.json, roc.png and distances.png", eval_command)
 
     predict = verbs.add_parser("predict", help="same or different: two images, or a CSV of pairs", description=(
         "Read images with the model's stored preprocessing, embed them, and compare each pair's distance with the "
@@ -76,8 +60,7 @@ def train_command(args: argparse.Namespace) -> int:
     config = VerifyConfig.from_flat(settings_from_args(args, VerifyConfig))
     results = run_verify_training(args.dataset, config, args.out, folds=args.folds, final=args.final, data_dir=args.data_dir,
                                   overwrite=args.overwrite, quiet=args.quiet)
-    emit(args, results, path=Path(args.out) / RESULTS, notes=[f"wrote fold<k>/model.safetensors"
-                                                             f"{', final/model.safetensors' if 'final' in results else ''} and results.json to {args.out}"])
+    emit(args, results, path=Path(args.out) / RESULTS, notes=[repeats_note(results, "fold", args.out)])
     return 0
 
 

@@ -190,7 +190,7 @@ def test_peak_memory_at_fifty_thousand_points_stays_far_below_n_squared():
 
 
 def test_a_tiny_memory_budget_streams_impostors_and_stays_exact(rng, monkeypatch):
-    import metrickit.linear.lmnn as lmnn_module
+    import metrickit.linear._lmnn_problem as lmnn_module
 
     X, y = _blobs(rng, n=90, spread=0.3)  # overlapping classes: many impostors
     stored = LMNN(random_state=0).fit(X, y)

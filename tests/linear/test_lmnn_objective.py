@@ -134,13 +134,14 @@ def test_smoothed_loss_is_finite_with_padded_targets(rng):
 
 
 def test_best_scale_minimises_the_exact_objective_along_the_ray(rng):
-    from metrickit.linear.lmnn import _best_scale, _rescale_to_margin
+    from metrickit.linear._lmnn_problem import LMNNProblem
 
     X, y = _problem(rng, n=60, d=3)
     X = X * 3.0
     targets, _ = select_target_neighbors(X, y, 3)
-    L0 = _rescale_to_margin(rng.normal(size=(3, 3)), X, targets, 1.0, None)  # as fit() does
-    L, start = _best_scale(L0, X, y, targets, 1.0, 0.5, None)
+    problem = LMNNProblem(X, y, targets, margin=1.0, push_weight=0.5)
+    L0 = problem.rescale_to_margin(rng.normal(size=(3, 3)))  # as fit() does
+    L, start = problem.best_scale(L0)
     best = lmnn_objective(X, y, L=L)
     assert start is not None and start[0] == pytest.approx(best, rel=1e-9)  # the reused search is exact there
     grid = np.geomspace(1e-3, 10.0, 400)

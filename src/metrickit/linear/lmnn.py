@@ -5,38 +5,21 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
-from threadpoolctl import threadpool_limits
 
 from metrickit._progress import progress
-from metrickit._threads import Workers, blas_threads
 from metrickit._validation import check_positive_int, check_real, check_working_memory, validate_choice
 from metrickit.distances.psd import components_from_matrix
 from metrickit.exceptions import ConvergenceWarning
 from metrickit.linear._init import INIT_OPTIONS, initial_components
-from metrickit.linear._lmnn_objective import (
-    ImpostorBudgetExceeded,
-    ImpostorPairs,
-    PairGraph,
-    TargetNeighbors,
-    find_impostors,
-    hinge_arguments,
-    lmnn_radius,
-    loss_and_grad,
-    objective_on_pairs,
-    select_target_neighbors,
-    streaming_loss_and_grad,
-    target_distances,
-    warn_small_classes,
-)
+from metrickit.linear._lmnn_objective import select_target_neighbors, warn_small_classes
+from metrickit.linear._lmnn_problem import CANDIDATE_SLACK, LMNNProblem
 from metrickit.linear.base import MahalanobisMixin
 
 __all__ = ["LMNN", "lmnn_objective"]
@@ -44,12 +27,9 @@ __all__ = ["LMNN", "lmnn_objective"]
 logger = logging.getLogger(__name__)
 
 SOLVERS = ("auto", "lbfgs", "sdp")
-_CANDIDATE_SLACK = 0.1  # candidate impostors lie within (1 + slack) x the impostor radius (in distance)
 _FIRST_ROUND_ITER = 5  # L-BFGS iterations before the first fresh impostor search; doubles each round
 _INNER_MAX_ITER = 200  # ... up to this many between two searches
-_MAXCOR = 10  # L-BFGS memory
 _SMOOTHING = (0.1, 0.01)  # Huber widths (x margin) of the first two rounds; then the exact hinge
-_RESCALE_MARGINS = 5.0  # shrink the initial map until the median target distance^2 is this many margins
 
 
 def _plain(label):
@@ -191,12 +171,12 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
         warn_small_classes(small, self.classes_, self.n_neighbors)
         if targets.n_pairs == 0:
             raise ValueError("Every class in `y` has a single sample, so no point has a target neighbour.")
+        problem = LMNNProblem(Xc, codes, targets, self.margin, self.push_weight, self.working_memory)
         if self.solver == "sdp":
-            return self._fit_sdp(Xc, codes, targets, n_components)
+            return self._fit_sdp(problem, n_components)
         L0 = initial_components(self.init, Xc, codes, n_components, self.random_state_)
-        L0 = _rescale_to_margin(L0, Xc, targets, self.margin, self.working_memory)
-        L0, start = _best_scale(L0, Xc, codes, targets, self.margin, self.push_weight, self.working_memory)
-        return self._fit_lbfgs(Xc, codes, targets, L0, start)
+        L0, start = problem.best_scale(problem.rescale_to_margin(L0))
+        return self._fit_lbfgs(problem, L0, start)
 
     def _check_params(self) -> None:
         check_positive_int(self.n_neighbors, "n_neighbors")
@@ -225,25 +205,21 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
             )
         return n_components
 
-    def _fit_sdp(self, X: np.ndarray, y: np.ndarray, targets: TargetNeighbors, n_components: int) -> "LMNN":
+    def _fit_sdp(self, problem: LMNNProblem, n_components: int) -> "LMNN":
         from metrickit.linear._lmnn_sdp import solve_lmnn_sdp
 
-        M, _, n_iter = solve_lmnn_sdp(X, y, targets, self.margin, self.push_weight, verbose=self.verbose >= 2)
+        M, _, n_iter = solve_lmnn_sdp(problem.X, problem.y, problem.targets, problem.margin, problem.push_weight, verbose=self.verbose >= 2)
         self.components_ = components_from_matrix((M + M.T) / 2.0)
-        self.objective_ = _exact_objective(X, y, self.components_, targets, self.margin, self.push_weight, None)[0]
+        self.objective_ = problem.exact_objective(self.components_)[0]
         self.objective_history_ = [self.objective_]
         self.n_iter_ = n_iter
         self.converged_ = True
         return self
 
-    def _fit_lbfgs(
-        self, X: np.ndarray, y: np.ndarray, targets: TargetNeighbors, L: np.ndarray, start: tuple | None = None
-    ) -> "LMNN":
+    def _fit_lbfgs(self, problem: LMNNProblem, L: np.ndarray, start: tuple | None = None) -> "LMNN":
         """L-BFGS rounds from ``L``; ``start`` is ``(objective, pairs, n_active)`` at ``L`` when already known."""
-        mu, margin, wm = self.push_weight, self.margin, self.working_memory
-        X_inner = X.astype(np.float32)  # L-BFGS rounds run in float32; the exact objective stays float64
-        budget = _pair_budget(wm, targets.indices.shape[1])
-        eps, pairs, n_active = start or _exact_objective(X, y, L, targets, margin, mu, wm, _CANDIDATE_SLACK, budget)
+        margin, budget = self.margin, problem.pair_budget
+        eps, pairs, n_active = start or problem.exact_objective(L, CANDIDATE_SLACK, budget)
         history, best = [eps], (eps, L)
         n_iter, converged, change, stage = 0, False, np.inf, 0
         bar = progress(total=self.max_iter, quiet=self.verbose < 1, desc="LMNN", unit="it", leave=False)
@@ -251,12 +227,12 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
             smoothing = _SMOOTHING[stage] * margin if stage < len(_SMOOTHING) else 0.0
             round_start = time.perf_counter()
             maxiter = min(_FIRST_ROUND_ITER * 2**stage, _INNER_MAX_ITER, self.max_iter - n_iter)
-            result = _lbfgs_round(L, X_inner, y, targets, pairs, margin, mu, wm, smoothing, maxiter)
+            result = problem.lbfgs_round(L, pairs, smoothing, maxiter)
             steps = max(int(result.nit), 1)
             inner_seconds = time.perf_counter() - round_start
             n_iter += steps
             L = result.x.reshape(L.shape)
-            eps, pairs, n_active = _exact_objective(X, y, L, targets, margin, mu, wm, _CANDIDATE_SLACK, budget)
+            eps, pairs, n_active = problem.exact_objective(L, CANDIDATE_SLACK, budget)
             change = abs(history[-1] - eps) / max(abs(history[-1]), np.finfo(float).tiny)
             history.append(eps)
             if eps < best[0]:
@@ -287,131 +263,6 @@ class LMNN(MahalanobisMixin, TransformerMixin, BaseEstimator):
                 stacklevel=3,
             )
         return self
-
-
-def _lbfgs_round(L, X, y, targets, pairs, margin, mu, wm, smoothing, maxiter):
-    """One L-BFGS round on the candidate ``pairs`` (or streaming all impostors when ``pairs`` is None)."""
-    n_threads = blas_threads()  # the evaluations run their blocks on this many threads, each BLAS single-threaded
-    # One BLAS thread: the evaluations are memory-bound gathers and small products, threaded by block
-    # instead; idle OpenBLAS workers spinning between calls slow them down several-fold on few cores.
-    with threadpool_limits(limits=1, user_api="blas"), Workers(n_threads) as workers:
-        if pairs is None:  # more impostors than the memory budget: every evaluation searches afresh
-            fun = partial(
-                _streaming_flat, shape=L.shape, X=X, y=y, targets=targets, margin=margin, mu=mu, wm=wm,
-                smoothing=smoothing, n_threads=n_threads,
-            )
-        else:
-            graph = PairGraph(X, targets, pairs, workers, wm)
-            fun = partial(
-                _flat_loss_grad, shape=L.shape, X=X, targets=targets, pairs=pairs, graph=graph, margin=margin, mu=mu,
-                wm=wm, smoothing=smoothing,
-            )
-        return minimize(
-            fun,
-            L.ravel(),
-            jac=True,
-            method="L-BFGS-B",
-            # Rounds end at their budget or a failed line search; `tol` judges the exact objective.
-            options={"maxiter": maxiter, "ftol": 1e-12, "gtol": 0.0, "maxcor": _MAXCOR},
-        )
-
-
-def _rescale_to_margin(L, X, targets, margin, working_memory) -> np.ndarray:
-    """Shrink ``L`` so the median squared target distance is ``_RESCALE_MARGINS`` margins (never enlarge it).
-
-    The objective is not scale-free: with distances far above the margin the pull term dominates and
-    L-BFGS spends hundreds of iterations shrinking ``L``; shrinking much further would inflate the
-    impostor set. The direction of ``L`` is kept.
-    """
-    d_target = target_distances(X @ L.T, targets, working_memory)[targets.mask]
-    median = float(np.median(d_target)) if d_target.size else 0.0
-    goal = _RESCALE_MARGINS * margin
-    return L * np.sqrt(goal / median) if median > goal else L
-
-
-def _best_scale(
-    L, X, y, targets, margin, push_weight, working_memory, t_low=0.5, max_steps=4
-) -> tuple[np.ndarray, tuple | None]:
-    """``sqrt(t) L`` for the ``t`` that minimises the exact objective along ``M = t L^T L``.
-
-    Along that ray the objective is ``(1 - mu) t P + mu sum [margin + t (d_ij - d_il)]_+``, convex and
-    piecewise linear in ``t``. One search with radius ``max_j d_ij + margin / t_low`` holds every triplet
-    that can be active for ``t >= t_low``, so the minimum over ``[t_low, inf)`` is exact: walk the
-    breakpoints ``margin / (d_il - d_ij)`` until the slope turns non-negative. If the minimum sits at
-    ``t_low`` the ray is searched again from there (at most ``max_steps`` times). Starting at the best
-    scale keeps the first L-BFGS steps from shrinking ``L`` far past it, which floods the impostor set.
-
-    Returns the scaled map and ``(objective, pairs, n_active)`` there: the search's pairs hold every
-    impostor at the chosen scale, so they serve as the first candidate set.
-    """
-    for _ in range(max_steps):
-        Z = X @ L.T
-        d_target = target_distances(Z, targets, working_memory)
-        radius = lmnn_radius(d_target, targets, margin / t_low)
-        try:
-            pairs, d_pairs = find_impostors(
-                Z, y, radius, working_memory=working_memory, max_pairs=_pair_budget(working_memory, targets.indices.shape[1])
-            )
-        except ImpostorBudgetExceeded:  # too many impostors to hold: start from the current scale
-            return L, None
-        delta = hinge_arguments(d_target, targets, pairs, d_pairs, 0.0).ravel()  # d_ij - d_il; -inf at padding
-        delta = delta[np.isfinite(delta)]  # (n_triplets,): every possibly active triplet
-        slope = (1.0 - push_weight) * float(d_target[targets.mask].sum()) + push_weight * float(delta[delta >= 0].sum())
-        negative = delta[delta < 0]
-        breaks = margin / -negative  # the hinge of a triplet with delta < 0 switches off at t = margin / -delta
-        order = np.argsort(breaks)
-        breaks, negative = breaks[order], negative[order]
-        active = breaks > t_low
-        slope_after = slope + push_weight * (negative[active].sum() - np.cumsum(negative[active]))  # just past each break
-        if slope + push_weight * negative[active].sum() >= 0:  # increasing from t_low on: minimum at or below it
-            L = L * np.sqrt(t_low)
-            continue
-        t_best = float(breaks[active][np.argmax(slope_after >= 0)]) if np.any(slope_after >= 0) else 1.0
-        eps, n_active = objective_on_pairs(t_best * d_target, targets, pairs, t_best * d_pairs, margin, push_weight)
-        return L * np.sqrt(t_best), (eps, pairs, n_active)
-    return L, None
-
-
-def _streaming_flat(flat, *, shape, X, y, targets, margin, mu, wm, smoothing, n_threads):
-    loss, grad, _ = streaming_loss_and_grad(flat.reshape(shape), X, y, targets, margin, mu, wm, smoothing, n_threads=n_threads)
-    return loss, grad.ravel()
-
-
-def _flat_loss_grad(flat, *, shape, X, targets, pairs, graph, margin, mu, wm, smoothing):
-    loss, grad = loss_and_grad(flat.reshape(shape), X, targets, pairs, graph, margin, mu, wm, smoothing)
-    return loss, grad.ravel()
-
-
-def _pair_budget(working_memory: float | None, n_neighbors: int) -> int:
-    """How many candidate pairs the stored path may hold within ``working_memory`` (about 112 + 8k bytes each)."""
-    return int(check_working_memory(working_memory) * 2**20 // (112 + 8 * n_neighbors))
-
-
-def _exact_objective(
-    X: np.ndarray,
-    y: np.ndarray,
-    L: np.ndarray,
-    targets: TargetNeighbors,
-    margin: float,
-    push_weight: float,
-    working_memory: float | None,
-    slack: float = 0.0,
-    max_pairs: int | None = None,
-) -> tuple[float, ImpostorPairs | None, int]:
-    """Exact objective of ``L`` and the impostor pairs within ``(1 + slack)`` x the radius (in distance).
-
-    With more than ``max_pairs`` pairs the objective is computed by streaming and the pairs are ``None``.
-    """
-    Z = X @ L.T
-    d_target = target_distances(Z, targets, working_memory)
-    radius = lmnn_radius(d_target, targets, margin)
-    try:
-        pairs, d_pairs = find_impostors(Z, y, radius * (1.0 + slack) ** 2, working_memory=working_memory, max_pairs=max_pairs)
-    except ImpostorBudgetExceeded:
-        eps, _, n_active = streaming_loss_and_grad(L, X, y, targets, margin, push_weight, working_memory, with_grad=False)
-        return eps, None, n_active
-    eps, n_active = objective_on_pairs(d_target, targets, pairs, d_pairs, margin, push_weight)
-    return eps, pairs, n_active
 
 
 def lmnn_objective(
@@ -460,6 +311,4 @@ def lmnn_objective(
     codes, _ = encode_labels(y)
     Xc = X - X.mean(axis=0)
     targets, _ = select_target_neighbors(Xc, codes, n_neighbors, working_memory=working_memory)
-    return streaming_loss_and_grad(
-        metric.components, Xc, codes, targets, margin, push_weight, working_memory, with_grad=False
-    )[0]
+    return LMNNProblem(Xc, codes, targets, margin, push_weight, working_memory).streaming(metric.components, with_grad=False)[0]

@@ -61,7 +61,7 @@ def prepare(dataset: str, seed: int, n_train: int | None, pca: int) -> tuple[dic
     from sklearn.preprocessing import StandardScaler
 
     from metrickit.datasets import load_split
-    from metrickit.linear.workflow import fit_feature_transform
+    from metrickit.linear.features import fit_feature_transform
 
     if dataset == "mnist":
         split = load_split(data="mnist", n_train=n_train, seed=seed)

@@ -23,7 +23,8 @@ def main(argv=None) -> int:
     from metrickit._provenance import provenance
     from metrickit.datasets import load_mnist
     from metrickit.linear import LMNN
-    from metrickit.linear.workflow import fit_feature_transform, knn_error
+    from metrickit.linear.features import fit_feature_transform
+    from metrickit.linear.workflow import knn_error
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pca", default="50,100,164")

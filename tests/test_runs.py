@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from metrickit.runs import KINDS, SCHEMA_VERSION, check_out_dir, tagged, write_results
@@ -51,6 +52,19 @@ def test_commands_without_deep_learning_run_where_torch_cannot_be_imported(argv,
     done = subprocess.run([sys.executable, "-c", BLOCK_TORCH, *argv], capture_output=True, text=True, timeout=300,
                           env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_without_torch_an_lmnn_model_file_is_evaluated_and_embeds_like_any_model(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "features.npz", X=rng.normal(size=(60, 4)), y=np.arange(60) % 3)
+    features, model = str(tmp_path / "features.npz"), str(tmp_path / "lmnn.npz")
+    for argv in (["lmnn", "fit", "--features", features, "--max-iter", "20", "--out", model, "-q"],
+                 ["evaluate", "--model", model, "--dataset", features, "-q"],
+                 ["embed", features, "--model", model, "--out", str(tmp_path / "embeddings.npz"), "-q"]):
+        done = subprocess.run([sys.executable, "-c", BLOCK_TORCH, *argv], capture_output=True, text=True, timeout=300,
+                              env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"})
+        assert done.returncode == 0, f"{argv[0]}: {done.stderr[-2000:]}"
+    assert np.load(tmp_path / "embeddings.npz")["embeddings"].shape == (60, 4)
 
 
 def test_without_torch_the_demo_runs_its_lmnn_part_and_says_what_the_rest_needs(tmp_path):

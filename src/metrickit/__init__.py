@@ -14,16 +14,10 @@ __all__ = ["__version__", "load_model"]
 
 
 def load_model(path: str | os.PathLike):
-    """Load a saved model: a deep embedder (``.safetensors``) or a linear metric (``.npz`` + ``.json``).
+    """Load a saved model: a deep embedder (``.safetensors``), a linear metric (``.npz``) or a run folder's final model.
 
-    Neither format unpickles anything.
+    Every kind offers the same :class:`~metrickit.models.base.MetricModel` interface; neither format unpickles anything.
     """
-    from pathlib import Path
+    from metrickit.models.base import load_model as load
 
-    if Path(path).suffix.lower() == ".safetensors":
-        from metrickit.models.artifact import load_deep_model
-
-        return load_deep_model(path)
-    from metrickit.linear.io import load_model as load_linear
-
-    return load_linear(path)
+    return load(path)

@@ -53,10 +53,12 @@ def register(groups) -> None:
     add_common(train)
     train.set_defaults(handler=train_command, config_class=TrainConfig, given_only=True)
 
-    evaluate = groups.add_parser("evaluate", help="retrieval metrics (P@1, R-precision, MAP@R, kNN) of a deep model", description=(
+    evaluate = groups.add_parser("evaluate", help="retrieval metrics (P@1, R-precision, MAP@R, kNN) of a saved model", description=(
         "Rank every sample of the chosen classes against the others (leave-one-out) with a saved model's distance, "
         "or Euclidean distance on the inputs with --model euclidean."))
-    evaluate.add_argument("--model", required=True, metavar="MODEL.safetensors", help="a saved model, or 'euclidean'")
+    evaluate.add_argument("--model", required=True, metavar="MODEL",
+                          help="a saved model (.safetensors from training, .npz from `lmnn fit`, or a run folder's final model), "
+                               "or 'euclidean'")
     evaluate.add_argument("--dataset", required=True, help="mnist, digits, an image folder, or a labelled .npz/.csv")
     evaluate.add_argument("--split", default="test", choices=("train", "test"))
     evaluate.add_argument("--classes", type=class_list, metavar="A,B,..", help="only these classes (default: all)")
@@ -77,7 +79,8 @@ def register(groups) -> None:
     embed.add_argument("--label-depth", type=int, default=None, metavar="D",
                        help="label images by the first D folders below PATH; 0: no labels (default: 1 when every image is in a "
                             "sub-folder, else no labels)")
-    embed.add_argument("--model", required=True, metavar="MODEL.safetensors")
+    embed.add_argument("--model", required=True, metavar="MODEL",
+                       help="a saved model (.safetensors, .npz from `lmnn fit`, or a run folder's final model)")
     add_output(embed, "OUT.npz", "the embeddings, ids and labels here", required=True)
     add_common(embed)
     embed.set_defaults(handler=embed_command)

@@ -62,7 +62,7 @@ def register(groups) -> None:
         "NAME=PATH) to compare methods. --out writes results.json, accuracy.png and the episode files. A model that "
         "trained or validated on a character of the scored split is refused."))
     evaluate.add_argument("--model", required=True, action="append", metavar="[NAME=]MODEL",
-                          help="a saved model (.safetensors) or 'euclidean'; repeat to compare")
+                          help="a saved model (.safetensors or .npz) or 'euclidean'; repeat to compare")
     evaluate.add_argument("--runs", metavar="DIR", help="score one-shot runs in the official layout (runNN/...) instead of episodes; "
                           "a model that trained or validated on the runs' characters is refused")
     evaluate.add_argument("--settings", default="5x1,5x5,20x1,20x5", help="N-way x K-shot list")

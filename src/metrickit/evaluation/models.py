@@ -24,21 +24,21 @@ def evaluate_model(
     n_neighbors: int = 5,
     backend: str = "auto",
 ) -> dict[str, Any]:
-    """Retrieval metrics (leave-one-out within the chosen classes) of a saved model, or of Euclidean
-    distance on the preprocessed inputs when ``model_path`` is None."""
+    """Retrieval metrics (leave-one-out within the chosen classes) of a saved model (any kind :func:`~metrickit.load_model`
+    reads), or of Euclidean distance on the preprocessed inputs when ``model_path`` is None."""
     from metrickit.datasets.labeled import load_labeled, split_by_classes
     from metrickit.evaluation.retrieval import retrieval_metrics
-    from metrickit.models.artifact import load_deep_model
+    from metrickit.models.base import EuclideanModel, load_model
     from metrickit.runs import tagged
 
-    model = load_deep_model(model_path) if model_path is not None else None
+    model = load_model(model_path) if model_path is not None else None
     data = load_labeled(dataset, split, data_dir=data_dir, image_size=image_size, preprocessing=model.preprocessing if model else None,
                         labels=labels, label_column=label_column)
+    model = model or EuclideanModel(data.preprocessing)
     if classes is not None:
         data = data.subset(split_by_classes(data.labels, classes))
-    embeddings = model.embedder.embed(data.X) if model else data.X.reshape(len(data.X), -1)
-    report = retrieval_metrics(embeddings, data.labels, n_neighbors=n_neighbors, backend=backend)
-    seen = sorted(set(np.unique(data.labels).tolist()) & set(model.training_classes), key=str) if model else []
+    report = retrieval_metrics(model.embed_prepared(data.X), data.labels, n_neighbors=n_neighbors, backend=backend)
+    seen = sorted(set(np.unique(data.labels).tolist()) & set(model.training_classes), key=str)
     return tagged("retrieval-eval", {"model": str(model_path) if model_path else "euclidean", "dataset": dataset, "split": split,
                                      "classes": sorted(np.unique(data.labels).tolist(), key=str), "classes_seen_in_training": seen,
                                      **report.as_dict()})
@@ -56,11 +56,11 @@ def embed_path(path: str | os.PathLike, model_path: str | os.PathLike, *, label_
     from metrickit.datasets.labeled import IMAGE_SUFFIXES
     from metrickit.datasets.tabular import load_features
     from metrickit.exceptions import DatasetNotFoundError
-    from metrickit.models.artifact import load_deep_model
+    from metrickit.models.base import load_model
 
     if label_depth is not None:
         label_depth = check_positive_int(label_depth, "label_depth", minimum=0)
-    model = load_deep_model(model_path)
+    model = load_model(model_path)
     path = Path(path)
     out: dict[str, np.ndarray] = {}
     if path.is_dir():

@@ -58,21 +58,21 @@ def model_characters(info: dict[str, Any], data_dir: str | os.PathLike | None = 
 def score_runs(
     runs_dir: str | os.PathLike, model_path: str | os.PathLike | None = None, *, data_dir: str | os.PathLike | None = None
 ) -> dict[str, Any]:
-    """Per-run and mean error of nearest-neighbour one-shot classification; ``model_path=None`` uses pixels.
+    """Per-run and mean error of nearest-neighbour one-shot classification; ``model_path=None`` uses pixels (/255).
 
     Refuses (``ValueError``) a model whose training or validation characters overlap the runs' characters.
     """
-    from metrickit.models.artifact import load_deep_model
+    from metrickit.datasets.labeled import Preprocessing
+    from metrickit.models.base import EuclideanModel, load_model
     from metrickit.runs import tagged
 
     root = Path(runs_dir)
     runs = sorted(p for p in root.glob("run*") if (p / "class_labels.txt").is_file())
     if not runs:
         raise DatasetNotFoundError(f"{root} holds no one-shot runs (expected runNN/class_labels.txt with runNN/training and runNN/test).")
-    model = load_deep_model(model_path) if model_path is not None else None
+    model = load_model(model_path) if model_path is not None else EuclideanModel(Preprocessing("image", (1, 28, 28), scale=1 / 255))
     manifest = _read_manifest(root)
-    if model is not None:
-        _refuse_overlap(model_characters(model.info, data_dir), manifest, root, model_path)
+    _refuse_overlap(model_characters(model.info, data_dir), manifest, root, model_path)
     errors = []
     for run in runs:
         pairs = [line.split() for line in (run / "class_labels.txt").read_text().splitlines() if line.strip()]
@@ -81,10 +81,7 @@ def score_runs(
         tests = [t for t, _ in pairs]
         trainings = sorted({c for _, c in pairs} | {str(p.relative_to(root)) for p in (run / "training").glob("*.png")})
         images = np.stack([read_drawing(root / name) for name in tests + trainings])[:, None]  # (n, 1, 28, 28)
-        if model is None:
-            Z = images.reshape(len(images), -1).astype(np.float64) / 255
-        else:
-            Z = model.embed(images).astype(np.float64)
+        Z = model.embed(images).astype(np.float64)
         queries, gallery = Z[: len(tests)], Z[len(tests) :]
         d2 = ((queries[:, None, :] - gallery[None, :, :]) ** 2).sum(-1)
         predicted = [trainings[i] for i in d2.argmin(1)]
@@ -191,10 +188,10 @@ def make_runs_for_models(
     """What ``metrickit fewshot make-runs`` does: runs from ``images_evaluation.zip`` without any character the given
     models trained or validated on; returns what the manifest says of them."""
     from metrickit.datasets.paths import dataset_dir
-    from metrickit.models.artifact import load_deep_model
+    from metrickit.models.base import load_model
 
     paths = [Path(p) for p in model_paths]
-    excluded = set().union(*(model_characters(load_deep_model(p).info, data_dir) for p in paths))
+    excluded = set().union(*(model_characters(load_model(p).info, data_dir) for p in paths))
     out = make_runs(dataset_dir("omniglot", data_dir) / "images_evaluation.zip", out_dir, n_runs=n_runs, seed=seed, exclude=excluded,
                     excluded_models=[{"path": str(p), "sha256": file_sha256(p)} for p in paths])
     manifest = json.loads((out / MANIFEST).read_text())

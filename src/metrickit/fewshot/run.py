@@ -152,7 +152,7 @@ def _refuse_seen_characters(loaded: Mapping[str, Any], paths: Mapping[str, Any],
     from metrickit.fewshot.oneshot import model_characters
 
     for name, model in loaded.items():
-        seen = sorted(model_characters(model.info, data_dir) & characters) if model is not None else []
+        seen = sorted(model_characters(model.info, data_dir) & characters)
         if seen:
             raise ValueError(f"model {name!r} ({paths[name]}) trained or validated on {len(seen)} characters of the {split!r} split "
                              f"(e.g. {seen[0]}); score it on classes it never saw.")
@@ -180,23 +180,23 @@ def evaluate_fewshot(
     from metrickit._provenance import provenance
     from metrickit.datasets.omniglot import load_omniglot
     from metrickit.fewshot.episodes import evaluate_episodes, make_episodes
-    from metrickit.models.artifact import load_deep_model
+    from metrickit.models.base import EuclideanModel, load_model
 
     if not models:
         raise ValueError("`models` is empty: give at least one model file, or None for Euclidean distance on pixels.")
     out = check_out_dir(out_dir, overwrite)
-    loaded = {name: load_deep_model(path) if path is not None else None for name, path in models.items()}
     data = load_omniglot(split, data_dir=data_dir)
+    loaded = {name: load_model(path) if path is not None else EuclideanModel(data.preprocessing) for name, path in models.items()}
     _refuse_seen_characters(loaded, models, set(characters_of(data.labels)), split, data_dir)
     _, codes = np.unique(data.labels, return_inverse=True)
     files = {setting: make_episodes(codes, *setting, n_query, n_episodes, seed=seed) for setting in settings}
     methods = {}
     for name, model in loaded.items():
         began = time.perf_counter()
-        embeddings = data.X.reshape(len(data.X), -1) if model is None else model.embedder.embed(data.X)
+        embeddings = model.embed_prepared(data.X)
         embed_seconds = time.perf_counter() - began
         methods[name] = {"model": None if models[name] is None else str(models[name]),
-                         "method": "euclidean (pixels)" if model is None else model.info.get("method", model.embedder.name),
+                         "method": "euclidean (pixels)" if models[name] is None else model.info.get("method", model.name),
                          "embed_seconds": embed_seconds, "results": [evaluate_episodes(embeddings, f).as_dict() for f in files.values()]}
     results = tagged("fewshot-eval", {
         "split": split, "n_classes": int(codes.max() + 1), "seed": seed, "n_query": n_query, "n_episodes": n_episodes,

@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 
 from metrickit._io import atomic_path
+from metrickit.datasets.labeled import Preprocessing
 from metrickit.distances.mahalanobis import Mahalanobis
+from metrickit.linear.features import FeatureTransform
 from metrickit.linear.lmnn import LMNN
 
 __all__ = ["LinearMetricModel", "load_model", "save_model"]
@@ -26,7 +28,8 @@ class LinearMetricModel:
     """A learned linear metric with the preprocessing it was fitted after.
 
     ``transform(X) = (((X - mean) / scale) @ projection.T) @ components.T``; each preprocessing
-    step is optional (``None``).
+    step is optional (``None``). It is a :class:`~metrickit.models.base.MetricModel`: ``embed`` takes raw
+    inputs (feature vectors, or images flattened to them, such as MNIST fitted by ``lmnn fit --data mnist``).
     """
 
     components: np.ndarray
@@ -41,22 +44,48 @@ class LinearMetricModel:
             return self.projection.shape[1]
         return self.components.shape[1]
 
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("estimator", "linear")).lower()
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.metadata
+
+    @property
+    def threshold(self) -> float | None:
+        return self.metadata.get("threshold")
+
+    @property
+    def training_classes(self) -> list:
+        return list(self.metadata.get("classes", []))
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """Raw inputs as the fit saw them: flattened to ``n_features_in`` values, pixels scaled as its data record says."""
+        scale = 1 / 255 if self.metadata.get("data", {}).get("pixel_scale") == "1/255" else 1.0
+        return Preprocessing("features", (self.n_features_in,), scale=scale)
+
     def preprocess(self, X: np.ndarray) -> np.ndarray:
         """Apply the stored preprocessing to raw features (n_samples, n_features_in)."""
         from metrickit._validation import check_array_2d
 
         X = check_array_2d(X, "X", n_features=self.n_features_in)
-        if self.mean is not None:
-            X = X - self.mean
-        if self.scale is not None:
-            X = X / self.scale
-        if self.projection is not None:
-            X = X @ self.projection.T
-        return X
+        return FeatureTransform(self.mean, self.scale, self.projection)(X)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Raw features to the learned space, shape (n_samples, n_components)."""
         return self.preprocess(X) @ self.components.T
+
+    def embed(self, raw: np.ndarray) -> np.ndarray:
+        """Raw inputs (n, ...) to the learned space, in float64: flattened, scaled as :attr:`preprocessing` says, mapped."""
+        raw = np.asarray(raw)
+        self.preprocessing.apply(raw[:0])  # refuses inputs of the wrong size, naming the shape expected
+        raw = raw.astype(np.float64).reshape(len(raw), -1)
+        return self.transform(raw * self.preprocessing.scale)
+
+    def embed_prepared(self, inputs: np.ndarray) -> np.ndarray:
+        return self.transform(np.asarray(inputs, dtype=np.float64).reshape(len(inputs), -1))
 
     @property
     def metric(self) -> Mahalanobis:

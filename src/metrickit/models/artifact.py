@@ -27,7 +27,7 @@ _KEY = "metrickit"
 
 @dataclass
 class DeepMetricModel:
-    """A trained embedder and everything needed to use it on new inputs."""
+    """A trained embedder and everything needed to use it on new inputs (a :class:`~metrickit.models.base.MetricModel`)."""
 
     embedder: EmbeddingNet
     preprocessing: Preprocessing
@@ -36,9 +36,17 @@ class DeepMetricModel:
     training_classes: list = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def name(self) -> str:
+        return self.embedder.name
+
     def embed(self, raw: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Embeddings (n, embedding_dim) of raw inputs, prepared with the stored preprocessing."""
-        return self.embedder.embed(self.preprocessing.apply(raw), batch_size)
+        return self.embed_prepared(self.preprocessing.apply(raw), batch_size)
+
+    def embed_prepared(self, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Embeddings of network inputs already prepared with the stored preprocessing (eval mode, in batches)."""
+        return self.embedder.embed(inputs, batch_size)
 
 
 def save_deep_model(model: DeepMetricModel, path: str | os.PathLike, *, overwrite: bool = False) -> Path:

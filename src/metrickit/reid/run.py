@@ -65,14 +65,14 @@ def evaluate_reid_runs(
 
     from metrickit.datasets.reid import load_market1501_subset, reid_queries
     from metrickit.evaluation.reid import reid_metrics
-    from metrickit.models.artifact import load_deep_model
+    from metrickit.models.base import load_model
     from metrickit.runs import check_out_dir, repeat_models, tagged
     from metrickit.evaluation.summary import mean_sd
 
     if not runs:
         raise ValueError("`runs` is empty: give at least one `reid train` folder or model file.")
     out = check_out_dir(out_dir, overwrite)
-    loaded = {name: [(path, load_deep_model(path)) for path in repeat_models(run, "seed", "metrickit reid train")] for name, run in runs.items()}
+    loaded = {name: [(path, load_model(path)) for path in repeat_models(run, "seed", "metrickit reid train")] for name, run in runs.items()}
     data = load_market1501_subset(data_dir)
     methods, projections = {}, {}
     for name, models in loaded.items():

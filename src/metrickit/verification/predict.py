@@ -32,16 +32,16 @@ def read_pairs(path: str | os.PathLike) -> list[tuple[str, str]]:
 
 def predict_pairs(model, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
     """For each pair of image files: the distance and whether it is at most ``model``'s calibrated threshold (``model``: a
-    :class:`~metrickit.models.artifact.DeepMetricModel` or its file).
+    :class:`~metrickit.models.base.MetricModel` or its file).
 
     Every image is read with the model's stored preprocessing (so it must be like the training images:
     an unreadable or wrong-sized file raises naming it) and embedded once.
     """
     from metrickit.distances.functional import paired_euclidean_distances
-    from metrickit.models.artifact import DeepMetricModel, load_deep_model
+    from metrickit.models.base import load_model
 
     source = model
-    model = model if isinstance(model, DeepMetricModel) else load_deep_model(model)
+    model = load_model(model) if isinstance(model, (str, os.PathLike)) else model
     if model.threshold is None:
         raise ValueError(f"{source} stores no decision threshold; use a model from `metrickit verify train`.")
     files = sorted({f for pair in pairs for f in pair})
@@ -60,7 +60,7 @@ def predict(
     import csv
 
     from metrickit._io import atomic_path, check_can_write
-    from metrickit.models.artifact import load_deep_model
+    from metrickit.models.base import load_model
     from metrickit.runs import final_model, tagged
 
     if pairs_file and images:
@@ -70,7 +70,7 @@ def predict(
     if out:
         check_can_write(out, overwrite=overwrite)
     path = final_model(model)
-    loaded = load_deep_model(path)
+    loaded = load_model(path)
     rows = predict_pairs(loaded, read_pairs(pairs_file) if pairs_file else [tuple(images)])
     if out:
         with atomic_path(out, overwrite=overwrite) as tmp:

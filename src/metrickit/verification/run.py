@@ -68,14 +68,14 @@ def evaluate_verify_runs(
     """Scores of each run (name -> ``verify train`` folder or model file) on its folds' test identities, with the
     mean and sd over folds; with ``out_dir``, ``results.json``, ``roc.png`` and ``distances.png`` are written there."""
     from metrickit.datasets.identities import load_identities
-    from metrickit.models.artifact import load_deep_model
+    from metrickit.models.base import load_model
     from metrickit.runs import check_out_dir, repeat_models, tagged
     from metrickit.verification.evaluate import evaluate_fold, summarize
 
     if not runs:
         raise ValueError("`runs` is empty: give at least one `verify train` folder or model file.")
     out = check_out_dir(out_dir, overwrite)
-    loaded = {name: [(path, load_deep_model(path)) for path in repeat_models(run, "fold", "metrickit verify train")] for name, run in runs.items()}
+    loaded = {name: [(path, load_model(path)) for path in repeat_models(run, "fold", "metrickit verify train")] for name, run in runs.items()}
     datasets = {model.info.get("dataset") for models in loaded.values() for _, model in models}
     if len(datasets) != 1 or None in datasets:
         raise ValueError(f"the models must all come from `metrickit verify train` on one dataset; they name {sorted(map(str, datasets))}.")

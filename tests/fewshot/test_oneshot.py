@@ -60,6 +60,21 @@ def test_missing_runs_and_bad_files_are_named(tmp_path):
         make_runs(tmp_path / "images_evaluation.zip", tmp_path / "other")
 
 
+def test_existing_runs_are_replaced_only_with_overwrite_and_only_once_the_new_ones_exist(tmp_path):
+    archive = _archive(tmp_path / "images_evaluation.zip")
+    runs = make_runs(archive, tmp_path / "runs", n_runs=1, n_way=4, seed=0)
+    (runs / "mine.txt").write_text("kept")
+    with pytest.raises(FileExistsError, match="pass --overwrite"):
+        make_runs(archive, runs, n_runs=2, n_way=4)
+    assert (runs / "mine.txt").read_text() == "kept"
+    with pytest.raises(ValueError, match="has no alphabet with 20 characters"):
+        make_runs(archive, runs, overwrite=True)  # fails before writing: the old runs stay
+    assert (runs / "mine.txt").is_file()
+    make_runs(archive, runs, n_runs=2, n_way=4, overwrite=True)
+    assert sorted(p.name for p in runs.iterdir()) == ["manifest.json", "run01", "run02"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging or backup folder left
+
+
 def test_cli_eval_runs(tmp_path, capsys):
     runs = make_runs(_archive(tmp_path / "images_evaluation.zip"), tmp_path / "runs", n_runs=2, n_way=4)
     assert main(["fewshot", "eval", "--runs", str(runs), "--model", "euclidean", "--json"]) == 0

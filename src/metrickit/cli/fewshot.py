@@ -82,7 +82,7 @@ def register(groups) -> None:
         "evaluation alphabets); manifest.json lists every run's characters and drawings."))
     runs.add_argument("--model", action="append", default=[], metavar="MODEL",
                       help="a model to be scored on the runs: its training and validation characters are left out; repeat for several")
-    runs.add_argument("--out", required=True, metavar="DIR", help="a new folder for the runs")
+    add_output(runs, "DIR", "the runs", required=True)
     runs.add_argument("--n-runs", type=int, default=20)
     runs.add_argument("--seed", type=int, default=0)
     add_data_dir(runs)
@@ -121,7 +121,8 @@ def eval_command(args: argparse.Namespace) -> int:
 def make_runs_command(args: argparse.Namespace) -> int:
     from metrickit.fewshot.oneshot import make_runs_for_models
 
-    results = make_runs_for_models(args.model, args.out, n_runs=args.n_runs, seed=args.seed, data_dir=args.data_dir)
+    results = make_runs_for_models(args.model, args.out, n_runs=args.n_runs, seed=args.seed, data_dir=args.data_dir,
+                                   overwrite=args.overwrite)
     emit(args, results, f"wrote {args.n_runs} within-alphabet 20-way one-shot runs to {args.out}, drawn from {len(results['alphabets'])} "
                         "alphabets" + (f" (leaving out the {results['n_excluded_characters']} characters the models trained or validated on)"
                                        if args.model else ""))

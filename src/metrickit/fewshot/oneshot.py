@@ -138,6 +138,7 @@ def make_runs(
     seed: int = 0,
     exclude: Iterable[str] = (),
     excluded_models: list[dict[str, Any]] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``n_runs`` within-alphabet ``n_way``-way one-shot runs drawn from an Omniglot archive into ``out_dir``.
 
@@ -145,13 +146,15 @@ def make_runs(
     'Alphabet/characterNN', that the models to be scored trained or validated on), ``n_way`` of those characters,
     and two different drawers: one drawing per character for training, one for test (in shuffled order).
     ``manifest.json`` records every run's alphabet, characters and drawings, what was excluded
-    (``excluded_models``: their paths and sha256) and the archive's sha256. The folder appears complete or not at all.
+    (``excluded_models``: their paths and sha256) and the archive's sha256. The folder appears complete or not at all;
+    an existing non-empty ``out_dir`` is refused unless ``overwrite``, and then replaced only once the new runs are written.
     """
+    from metrickit.runs import check_out_dir
+
     archive, out = Path(archive), Path(out_dir)
     if not archive.is_file():
         raise DatasetNotFoundError(f"Omniglot archive {archive} does not exist.")
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} already exists and is not empty; choose another folder.")
+    check_out_dir(out, overwrite)
     excluded = set(exclude)
     rng = np.random.default_rng(seed)
     with zipfile.ZipFile(archive) as zf:
@@ -172,9 +175,16 @@ def make_runs(
                         "seed": seed, "n_way": n_way, "n_runs": n_runs, "excluded_models": excluded_models or [],
                         "n_excluded_characters": len(excluded), "alphabets": alphabets, "runs": records}
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             if out.exists():
-                out.rmdir()  # empty, checked above
-            os.replace(staging, out)
+                os.replace(out, old / "runs")  # kept until the new runs are in place
+            try:
+                os.replace(staging, out)
+            except OSError:
+                if (old / "runs").exists():
+                    os.replace(old / "runs", out)
+                raise
+            shutil.rmtree(old)
         finally:
             if staging.exists():
                 shutil.rmtree(staging)
@@ -183,7 +193,7 @@ def make_runs(
 
 def make_runs_for_models(
     model_paths: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *, n_runs: int = 20, seed: int = 0,
-    data_dir: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None, overwrite: bool = False,
 ) -> dict[str, Any]:
     """What ``metrickit fewshot make-runs`` does: runs from ``images_evaluation.zip`` without any character the given
     models trained or validated on; returns what the manifest says of them."""
@@ -193,7 +203,7 @@ def make_runs_for_models(
     paths = [Path(p) for p in model_paths]
     excluded = set().union(*(model_characters(load_model(p).info, data_dir) for p in paths))
     out = make_runs(dataset_dir("omniglot", data_dir) / "images_evaluation.zip", out_dir, n_runs=n_runs, seed=seed, exclude=excluded,
-                    excluded_models=[{"path": str(p), "sha256": file_sha256(p)} for p in paths])
+                    excluded_models=[{"path": str(p), "sha256": file_sha256(p)} for p in paths], overwrite=overwrite)
     manifest = json.loads((out / MANIFEST).read_text())
     return {"out": str(out), "n_runs": n_runs, "alphabets": manifest["alphabets"], "n_excluded_characters": len(excluded)}
 

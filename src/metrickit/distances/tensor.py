@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["paired_squared_distances", "pairwise_squared_distances", "safe_sqrt", "to_units"]
+__all__ = ["cosine_similarities", "paired_squared_distances", "pairwise_squared_distances", "safe_sqrt", "to_units"]
 
 
 def pairwise_squared_distances(query: torch.Tensor, ref: torch.Tensor | None = None) -> torch.Tensor:
@@ -40,3 +40,10 @@ def safe_sqrt(d2: torch.Tensor) -> torch.Tensor:
 def to_units(d2: torch.Tensor, squared: bool) -> torch.Tensor:
     """Squared distances as they are, or their square roots (``squared=False``)."""
     return d2 if squared else safe_sqrt(d2)
+
+
+def cosine_similarities(query: torch.Tensor, ref: torch.Tensor | None = None) -> torch.Tensor:
+    """Cosine similarity of every row of ``query`` with every row of ``ref`` (``query`` itself when None), shape
+    (n_query, n_ref); a zero row has similarity 0 with everything (rows are scaled by ``1 / max(norm, 1e-12)``)."""
+    q = torch.nn.functional.normalize(query, dim=1)
+    return q @ (q if ref is None else torch.nn.functional.normalize(ref, dim=1)).T

@@ -1,17 +1,26 @@
-"""Pure loss functions: contrastive and triplet margin, and the fused triplet loss that never lists triplets."""
+"""Pure loss functions: contrastive and triplet margin (with fused forms that never list tuples), the angular-margin
+softmax losses (ArcFace, CosFace), Proxy-Anchor, Multi-Similarity, SupCon and NT-Xent.
+
+The similarity-based losses take a cosine-similarity matrix and boolean positive/negative masks (which pairs count),
+so mined pairs, a batch and a cross-batch memory are all the same call.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
 
+from metrickit.distances.tensor import safe_sqrt
 from metrickit.miners._indices import LabelMasks, positive_slots
 
-__all__ = ["Reduction", "contrastive_loss", "fused_contrastive_loss", "fused_triplet_loss", "reduce_losses", "triplet_margin_loss"]
+__all__ = ["Reduction", "contrastive_loss", "fused_contrastive_loss", "fused_triplet_loss", "margin_softmax_loss", "multi_similarity_loss",
+           "ntxent_loss", "proxy_anchor_loss", "reduce_losses", "supcon_loss", "triplet_margin_loss"]
 
 Reduction = Literal["mean_nonzero", "mean", "sum", "none"]
 TripletRule = Literal["all", "semihard"]
+MarginRule = Literal["arcface", "cosface"]
 
 
 def reduce_losses(losses: torch.Tensor, reduction: Reduction, anchor: torch.Tensor) -> torch.Tensor:
@@ -258,3 +267,107 @@ def _through(a: torch.Tensor | None, end: torch.Tensor, distances: torch.Tensor)
     if a is None:
         return end.shape[1] - below
     return torch.searchsorted(torch.sort(a, dim=1).values, distances, out_int32=True) - below
+
+
+def margin_softmax_loss(
+    cosines: torch.Tensor, labels: torch.Tensor, margin: float, scale: float, rule: MarginRule = "arcface",
+    reduction: Reduction = "mean",
+) -> torch.Tensor:
+    """Cross-entropy of ``scale * cos`` with a margin on each sample's own class (ArcFace, CosFace).
+
+    ``rule="arcface"`` (Deng et al. 2019): the target logit is ``scale * cos(theta + margin)``, ``margin`` an angle in
+    radians; past ``theta > pi - margin``, where that would rise again, ``cos(theta) - margin * sin(margin)`` keeps it
+    decreasing (as the authors' code does). ``rule="cosface"`` (Wang et al. 2018): ``scale * (cos(theta) - margin)``,
+    ``margin`` in cosine units. Every other logit is ``scale * cos(theta_j)``.
+
+    Parameters
+    ----------
+    cosines : Tensor of shape (batch_size, n_classes)
+        Cosine of each embedding with each class's weight vector.
+    labels : Tensor of shape (batch_size,)
+        Class codes in ``[0, n_classes)``.
+    """
+    target = cosines.gather(1, labels[:, None])  # (batch, 1)
+    if rule == "arcface":
+        sine = safe_sqrt(1.0 - target.square())  # sin(theta) >= 0; a 0 gradient where theta = 0 (cos = 1)
+        shifted = target * math.cos(margin) - sine * math.sin(margin)  # cos(theta + m)
+        shifted = torch.where(target >= math.cos(math.pi - margin), shifted, target - margin * math.sin(margin))
+    elif rule == "cosface":
+        shifted = target - margin
+    else:
+        raise ValueError(f"`rule` must be 'arcface' or 'cosface'; got {rule!r}.")
+    logits = cosines.scatter(1, labels[:, None], shifted) * scale
+    return reduce_losses(torch.nn.functional.cross_entropy(logits, labels, reduction="none"), reduction, cosines)
+
+
+def proxy_anchor_loss(cosines: torch.Tensor, labels: torch.Tensor, margin: float = 0.1, alpha: float = 32.0) -> torch.Tensor:
+    """Proxy-Anchor loss (Kim et al. 2020) from the cosines (batch_size, n_classes) of embeddings with class proxies.
+
+    ``(1/|P+|) sum_{p in P+} log(1 + sum_{x in X_p+} exp(-alpha (s(x, p) - margin)))
+    + (1/|P|) sum_{p in P} log(1 + sum_{x in X_p-} exp(alpha (s(x, p) + margin)))``: ``P+`` are the proxies of the
+    classes in the batch, ``X_p+`` the batch's samples of ``p``'s class, ``X_p-`` the others; ``margin`` is in cosine
+    units, ``alpha`` a scale (inverse temperature).
+    """
+    positive = torch.nn.functional.one_hot(labels, cosines.shape[1]).bool()  # (batch, n_classes)
+    pos = _log1p_sum_exp(-alpha * (cosines - margin), positive, dim=0)  # per proxy
+    neg = _log1p_sum_exp(alpha * (cosines + margin), ~positive, dim=0)
+    n_with_positives = int(positive.any(0).sum())
+    return pos.sum() / max(n_with_positives, 1) + neg.sum() / cosines.shape[1]
+
+
+def multi_similarity_loss(
+    similarities: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, alpha: float = 2.0, beta: float = 50.0,
+    base: float = 0.5, reduction: Reduction = "mean",
+) -> torch.Tensor:
+    """Multi-Similarity loss (Wang et al. 2019), per anchor (row):
+    ``(1/alpha) log(1 + sum_P exp(-alpha (S_ip - base))) + (1/beta) log(1 + sum_N exp(beta (S_in - base)))``.
+
+    ``similarities`` (n_query, n_ref) are cosines; ``positive`` and ``negative`` (bool, same shape) mark the pairs that
+    count (all of them, or those a :class:`~metrickit.miners.MultiSimilarityMiner` keeps). ``base`` (lambda) is in
+    cosine units. ``mean`` averages over every anchor (one with no pair counts as 0).
+    """
+    pos = _log1p_sum_exp(-alpha * (similarities - base), positive, dim=1) / alpha
+    neg = _log1p_sum_exp(beta * (similarities - base), negative, dim=1) / beta
+    return reduce_losses(pos + neg, reduction, similarities)
+
+
+def supcon_loss(
+    similarities: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, temperature: float = 0.1,
+    reduction: Reduction = "mean_nonzero",
+) -> torch.Tensor:
+    """Supervised contrastive loss (Khosla et al. 2020), per anchor ``i`` with positives ``P(i)``:
+    ``-(1/|P(i)|) sum_{p in P(i)} log(exp(S_ip / t) / sum_{a in A(i)} exp(S_ia / t))``, ``A(i) = P(i) + N(i)``.
+
+    ``temperature`` ``t`` divides the cosines. An anchor without positives has loss 0; ``mean_nonzero`` averages over
+    the others (pytorch-metric-learning's reduction).
+    """
+    logits = similarities / temperature
+    denominator = torch.logsumexp(logits.masked_fill(~(positive | negative), -float("inf")), dim=1, keepdim=True)
+    log_prob = (logits - denominator).masked_fill(~positive, 0.0)
+    n_positive = positive.sum(1)
+    losses = -log_prob.sum(1) / n_positive.clamp_min(1)
+    return reduce_losses(torch.where(n_positive > 0, losses, 0.0), reduction, similarities)
+
+
+def ntxent_loss(
+    similarities: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, temperature: float = 0.07,
+    reduction: Reduction = "mean",
+) -> torch.Tensor:
+    """NT-Xent (SimCLR, Chen et al. 2020), per positive pair ``(i, p)``:
+    ``-log(exp(S_ip / t) / (exp(S_ip / t) + sum_{n in N(i)} exp(S_in / t)))``.
+
+    With two views of each image (its index as the label) every anchor has one positive, the other view; with more
+    positives each pair is its own term, against the anchor's negatives only. ``none`` returns the pairs' losses in
+    row-major order of ``positive``.
+    """
+    logits = similarities / temperature
+    negatives = torch.logsumexp(logits.masked_fill(~negative, -float("inf")), dim=1, keepdim=True)  # (n_query, 1)
+    per_pair = torch.logaddexp(logits, negatives.expand_as(logits)) - logits  # (n_query, n_ref)
+    return reduce_losses(per_pair[positive], reduction, similarities)
+
+
+def _log1p_sum_exp(x: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
+    """``log(1 + sum exp(x))`` over the entries of ``mask`` along ``dim`` (0 where none), stably."""
+    x = x.masked_fill(~mask, -float("inf"))
+    zero = torch.zeros_like(x.narrow(dim, 0, 1))
+    return torch.logsumexp(torch.cat([x, zero], dim=dim), dim=dim)

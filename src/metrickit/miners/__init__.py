@@ -1,9 +1,11 @@
-"""Triplet miners for torch embeddings (needs the ``torch`` extra).
+"""Miners for torch embeddings (needs the ``torch`` extra).
 
-Miners return :class:`TripletIndices` (anchor, positive, negative); pair losses take :class:`PairIndices`.
+Triplet miners return :class:`TripletIndices` (anchor, positive, negative); the Multi-Similarity miner returns
+:class:`PairIndices`, which pair losses take.
 """
 
 from metrickit._types import PairIndices, TripletIndices
+from metrickit.miners.multi_similarity import MultiSimilarityMiner
 from metrickit.miners.triplet import BatchAllMiner, BatchHardMiner, RandomTripletMiner, SemiHardMiner, TripletMiner
 
-__all__ = ["BatchAllMiner", "BatchHardMiner", "PairIndices", "RandomTripletMiner", "SemiHardMiner", "TripletIndices", "TripletMiner"]
+__all__ = ["BatchAllMiner", "BatchHardMiner", "MultiSimilarityMiner", "PairIndices", "RandomTripletMiner", "SemiHardMiner", "TripletIndices", "TripletMiner"]

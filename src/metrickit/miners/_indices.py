@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ["LabelMasks", "PositiveSlots", "anchor_blocks", "label_masks", "positive_slots"]
+__all__ = ["LabelMasks", "PositiveSlots", "anchor_blocks", "label_masks", "pair_masks", "positive_slots"]
 
 DEFAULT_WORKING_MEMORY = 64.0  # MiB for the (block, n_positive_slots, n_ref) temporaries of triplet enumeration
 
@@ -37,6 +37,18 @@ def label_masks(labels: torch.Tensor, ref_labels: torch.Tensor | None = None) ->
     if same:
         positive.fill_diagonal_(False)
     return LabelMasks(positive, ~equal)
+
+
+def pair_masks(indices, n_query: int, n_ref: int) -> LabelMasks:
+    """The pairs of a :class:`~metrickit.losses.PairIndices` as (n_query, n_ref) masks; a pair listed as both is refused."""
+    device = indices.pos_anchor.device
+    positive = torch.zeros((n_query, n_ref), dtype=torch.bool, device=device)
+    negative = torch.zeros_like(positive)
+    positive[indices.pos_anchor, indices.positive] = True
+    negative[indices.neg_anchor, indices.negative] = True
+    if bool((positive & negative).any()):
+        raise ValueError("`indices` list a pair as both positive and negative.")
+    return LabelMasks(positive, negative)
 
 
 def positive_slots(positive: torch.Tensor) -> PositiveSlots:

@@ -1,0 +1,144 @@
+"""Classification losses whose head is a set of class weight vectors on the unit sphere: ArcFace, CosFace and
+sub-center ArcFace. The head's weights belong to the loss (trained with it, saved in checkpoints, left out of the
+model file); :meth:`logits` uses it as a classifier."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from metrickit._tensor_validation import check_embeddings, check_labels, check_reduction
+from metrickit.distances.tensor import cosine_similarities
+from metrickit.losses.functional import MarginRule, Reduction, margin_softmax_loss
+
+__all__ = ["ArcFaceLoss", "ClassHead", "CosFaceLoss", "SubCenterArcFaceLoss"]
+
+
+class ClassHead(nn.Module):
+    """Parameters of one or more vectors per class, of shape (n_classes * per_class, embedding_dim), for a loss that
+    owns them. ``learning_rate_scale`` multiplies the loop's learning rate for them (their own parameter group)."""
+
+    learning_rate_scale: float = 1.0
+
+    def __init__(self, n_classes: int, embedding_dim: int, per_class: int = 1):
+        super().__init__()
+        for name, value in (("n_classes", n_classes), ("embedding_dim", embedding_dim), ("per_class", per_class)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
+        if n_classes < 2:
+            raise ValueError(f"`n_classes` must be at least 2 (a classifier needs two classes); got {n_classes}.")
+        self.n_classes, self.embedding_dim, self.per_class = n_classes, embedding_dim, per_class
+        self.weight = nn.Parameter(torch.empty(n_classes * per_class, embedding_dim))
+
+    def check(self, embeddings: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Checked class codes of ``embeddings`` (batch_size, embedding_dim): integers in ``[0, n_classes)``."""
+        check_embeddings(embeddings, dim=self.embedding_dim)
+        labels = check_labels(labels, len(embeddings), embeddings.device)
+        if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= self.n_classes):
+            raise ValueError(f"`labels` must be class codes in [0, {self.n_classes}) for this loss's {self.n_classes} classes; "
+                             f"got codes from {int(labels.min())} to {int(labels.max())}.")
+        return labels
+
+    def cosines(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """Cosine of each embedding with each class (its closest vector when a class has several): (batch_size, n_classes)."""
+        cos = cosine_similarities(embeddings, self.weight.to(embeddings.dtype))
+        return cos if self.per_class == 1 else cos.view(len(embeddings), self.n_classes, self.per_class).amax(2)
+
+
+class _MarginSoftmax(ClassHead):
+    rule: MarginRule
+
+    def __init__(self, n_classes: int, embedding_dim: int, margin: float, scale: float, *, sub_centers: int = 1,
+                 reduction: Reduction = "mean"):
+        super().__init__(n_classes, embedding_dim, sub_centers)
+        self.margin, self.scale = _check_margin(self.rule, margin), _check_scale(scale)
+        self.reduction = check_reduction(reduction)
+        self.active_fraction: float | None = None
+        nn.init.normal_(self.weight)
+
+    def logits(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """``scale * cos`` per class, without the margin: the head as a classifier."""
+        return self.cosines(embeddings) * self.scale
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        labels = self.check(embeddings, labels)
+        return margin_softmax_loss(self.cosines(embeddings), labels, self.margin, self.scale, self.rule, self.reduction)
+
+    def extra_repr(self) -> str:
+        return (f"n_classes={self.n_classes}, embedding_dim={self.embedding_dim}, margin={self.margin}, scale={self.scale}"
+                + (f", sub_centers={self.per_class}" if self.per_class > 1 else ""))
+
+
+class ArcFaceLoss(_MarginSoftmax):
+    """ArcFace (Deng et al. 2019): softmax over ``scale * cos``, the own class's angle increased by ``margin``.
+
+    Parameters
+    ----------
+    n_classes, embedding_dim : int
+        The head holds one unit vector per class.
+    margin : float, default=0.5
+        Additive angular margin, in **radians** (0.5 rad = 28.6 degrees; pytorch-metric-learning takes degrees).
+    scale : float, default=64.0
+        ``s``: the logits are ``s * cos``.
+    reduction : {'mean', 'sum', 'none', 'mean_nonzero'}, default='mean'
+    """
+
+    rule = "arcface"
+
+    def __init__(self, n_classes: int, embedding_dim: int, margin: float = 0.5, scale: float = 64.0, *, reduction: Reduction = "mean"):
+        super().__init__(n_classes, embedding_dim, margin, scale, reduction=reduction)
+
+
+class CosFaceLoss(_MarginSoftmax):
+    """CosFace / large-margin cosine loss (Wang et al. 2018): softmax over ``scale * cos``, the own class's cosine
+    lowered by ``margin``.
+
+    Parameters
+    ----------
+    margin : float, default=0.35
+        Additive cosine margin, in **cosine units** (between 0 and 1).
+    scale : float, default=64.0
+    """
+
+    rule = "cosface"
+
+    def __init__(self, n_classes: int, embedding_dim: int, margin: float = 0.35, scale: float = 64.0, *, reduction: Reduction = "mean"):
+        super().__init__(n_classes, embedding_dim, margin, scale, reduction=reduction)
+
+
+class SubCenterArcFaceLoss(_MarginSoftmax):
+    """Sub-center ArcFace (Deng et al. 2020): ``sub_centers`` vectors per class, a class's cosine is its closest
+    one's, then ArcFace; noisy samples gather at non-dominant sub-centers instead of pulling the class apart.
+
+    Parameters
+    ----------
+    margin : float, default=0.5
+        In **radians**, as ArcFace.
+    scale : float, default=64.0
+    sub_centers : int, default=3
+        ``K`` vectors per class; the weight is (n_classes * K, embedding_dim), class ``c``'s rows ``c*K .. c*K + K-1``.
+    """
+
+    rule = "arcface"
+
+    def __init__(self, n_classes: int, embedding_dim: int, margin: float = 0.5, scale: float = 64.0, *, sub_centers: int = 3,
+                 reduction: Reduction = "mean"):
+        super().__init__(n_classes, embedding_dim, margin, scale, sub_centers=sub_centers, reduction=reduction)
+
+
+def _check_margin(rule: str, margin: float) -> float:
+    margin = float(margin)
+    if rule == "arcface" and not 0.0 <= margin < math.pi / 2:
+        raise ValueError(f"ArcFace's `margin` is an angle in radians, in [0, pi/2) (0.5 rad = 28.6 degrees); got {margin}.")
+    if rule == "cosface" and not 0.0 <= margin < 1.0:
+        raise ValueError(f"CosFace's `margin` is in cosine units, in [0, 1) (typically 0.35); got {margin}.")
+    return margin
+
+
+def _check_scale(scale: float) -> float:
+    scale = float(scale)
+    if not 0.0 < scale < float("inf"):
+        raise ValueError(f"`scale` must be a finite number > 0 (typically 30-64); got {scale}.")
+    return scale

@@ -1,0 +1,94 @@
+"""Losses that own a class head: their settings are checked, their head is a classifier, and the laws that tie them hold."""
+
+import math
+
+import pytest
+import torch
+
+from metrickit.losses import ArcFaceLoss, CosFaceLoss, ProxyAnchorLoss, SubCenterArcFaceLoss, margin_softmax_loss
+
+
+def _batch(seed=0, n=32, n_classes=5, dim=8):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, dim, generator=g, dtype=torch.float64), torch.randint(0, n_classes, (n,), generator=g)
+
+
+@pytest.mark.parametrize("cls", [ArcFaceLoss, CosFaceLoss])
+def test_without_a_margin_both_are_the_normalised_softmax(cls):
+    E, y = _batch()
+    loss = cls(5, 8, margin=0.0, scale=10.0).double()
+    expected = torch.nn.functional.cross_entropy(loss.logits(E), y)
+    assert loss(E, y).item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+def test_a_margin_only_raises_the_loss_and_arcface_at_small_angles_matches_its_formula():
+    E, y = _batch(1)
+    plain = ArcFaceLoss(5, 8, margin=0.0, scale=10.0).double()
+    with_margin = ArcFaceLoss(5, 8, margin=0.4, scale=10.0).double()
+    with_margin.weight.data = plain.weight.data.clone()
+    assert with_margin(E, y).item() > plain(E, y).item()
+    cos = torch.tensor([[0.9, 0.1]], dtype=torch.float64)
+    logits = torch.tensor([[10 * math.cos(math.acos(0.9) + 0.4), 1.0]], dtype=torch.float64)
+    expected = torch.nn.functional.cross_entropy(logits, torch.tensor([0]))
+    assert margin_softmax_loss(cos, torch.tensor([0]), 0.4, 10.0, "arcface").item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+def test_one_sub_center_is_arcface():
+    E, y = _batch(2)
+    sub = SubCenterArcFaceLoss(5, 8, margin=0.3, scale=12.0, sub_centers=1).double()
+    arc = ArcFaceLoss(5, 8, margin=0.3, scale=12.0).double()
+    arc.weight.data = sub.weight.data.clone()
+    assert sub(E, y).item() == pytest.approx(arc(E, y).item(), rel=1e-12)
+
+
+def test_a_class_takes_its_closest_sub_center():
+    loss = SubCenterArcFaceLoss(2, 2, sub_centers=2).double()
+    loss.weight.data = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], dtype=torch.float64)  # class 0: rows 0-1
+    cos = loss.cosines(torch.tensor([[0.0, 2.0]], dtype=torch.float64))
+    torch.testing.assert_close(cos, torch.tensor([[1.0, 0.0]], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("make", [lambda: ArcFaceLoss(5, 8), lambda: CosFaceLoss(5, 8), lambda: ProxyAnchorLoss(5, 8)])
+def test_the_head_classifies_and_learns(make):
+    torch.manual_seed(0)
+    centres = torch.randn(5, 8) * 3
+    y = torch.arange(100) % 5
+    X = centres[y] + torch.randn(100, 8)
+    loss = make()
+    assert loss.logits(X).shape == (100, 5)
+    optimizer = torch.optim.Adam(loss.parameters(), lr=0.05)
+    first = None
+    for _ in range(60):
+        value = loss(X, y)
+        first = value.item() if first is None else first
+        optimizer.zero_grad()
+        value.backward()
+        optimizer.step()
+    assert value.item() < first  # seeded smoke check: only the head trains, the loss falls
+    assert loss.logits(X).shape == (100, 5)
+
+
+def test_proxy_anchor_proxies_learn_faster():
+    assert ProxyAnchorLoss.learning_rate_scale == 100.0 and ArcFaceLoss.learning_rate_scale == 1.0
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: ArcFaceLoss(5, 8, margin=28.6), r"ArcFace's `margin` is an angle in radians"),
+    (lambda: CosFaceLoss(5, 8, margin=1.5), r"CosFace's `margin` is in cosine units"),
+    (lambda: ArcFaceLoss(5, 8, scale=0.0), r"`scale` must be a finite number > 0"),
+    (lambda: ProxyAnchorLoss(5, 8, margin=-0.1), r"Proxy-Anchor's `margin` is in cosine units"),
+    (lambda: ProxyAnchorLoss(5, 8, alpha=float("inf")), r"`scale` must be a finite number > 0"),
+    (lambda: ArcFaceLoss(1, 8), r"`n_classes` must be at least 2"),
+    (lambda: SubCenterArcFaceLoss(5, 8, sub_centers=0), r"`per_class` must be an integer >= 1"),
+])
+def test_bad_settings_are_named(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_labels_must_fit_the_heads_classes_and_embeddings_its_dimension():
+    loss = ArcFaceLoss(3, 4)
+    with pytest.raises(ValueError, match=r"class codes in \[0, 3\) for this loss's 3 classes; got codes from 0 to 5"):
+        loss(torch.randn(4, 4), torch.tensor([0, 1, 2, 5]))
+    with pytest.raises(ValueError, match="has embedding_dim 6 but 4 was expected"):
+        loss(torch.randn(4, 6), torch.tensor([0, 1, 2, 1]))

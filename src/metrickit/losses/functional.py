@@ -101,31 +101,30 @@ class _FusedContrastive(torch.autograd.Function):
         from metrickit.distances.tensor import pairwise_squared_distances
 
         # Two (n, r) float buffers in all, filled in place: d, then t, which ends as the weights kept for backward.
+        # Within a batch both stay symmetric (each unordered pair twice; the diagonal is zero, as d is): the sums halve, and the
+        # backward pass needs one product.
         d = pairwise_squared_distances(embeddings, None if same else ref).sqrt_()  # (n, r)
         t = (margin - d).clamp_min_(0.0).masked_fill_(positive, 0.0).addcmul_(positive, d)  # m - d on active negatives, d on positives
-        if same:
-            t.triu_(1)  # unordered pairs i < j
-        total = torch.dot(t.view(-1), t.view(-1)).double()  # sum of d^2 over positives and (m - d)^2 over negatives
-        n_active = int(torch.count_nonzero(t))
+        copies = 2 if same else 1
+        total = torch.dot(t.view(-1), t.view(-1)).double() / copies  # sum of d^2 over positives and (m - d)^2 over negatives
+        n_active = int(torch.count_nonzero(t)) // copies
         n = len(embeddings)
         n_pairs = n * (n - 1) // 2 if same else t.numel()
         stats.update(n_pairs=n_pairs, n_active=n_active)
         denominator = {"sum": 1, "mean": n_pairs, "mean_nonzero": n_active}[reduction]
         scale = 1.0 / denominator if denominator else 0.0
         weights = t.div_(d).nan_to_num_(nan=0.0, posinf=0.0).neg_().masked_fill_(positive, 1.0)  # dloss/d(d^2); 0 where d = 0
-        if same:
-            weights.triu_(1)
         ctx.same = same
         ctx.save_for_backward(embeddings, ref, weights.mul_(scale))
         return (total * scale).to(embeddings.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
-        embeddings, ref, weights = ctx.saved_tensors  # weights (n, r), upper-triangular within a batch
+        embeddings, ref, weights = ctx.saved_tensors  # weights (n, r), symmetric within a batch
         row = weights.sum(1, keepdim=True)
-        if ctx.same:  # each unordered pair (i < j) moves both i and j
-            grad = (row + weights.sum(0)[:, None]) * embeddings - weights @ embeddings - weights.T @ embeddings
-            return grad.mul_(2 * grad_output), None, None, None, None, None, None
+        if ctx.same:  # each unordered pair moves both ends; W_ii (x_i - x_i) = 0, so the diagonal's weight is moot
+            grad = (row * embeddings - weights @ embeddings).mul_(2 * grad_output)
+            return grad, None, None, None, None, None, None
         grad = (row * embeddings - weights @ ref).mul_(2 * grad_output)
         grad_ref = (weights.sum(0)[:, None] * ref - weights.T @ embeddings).mul_(2 * grad_output) if ctx.needs_input_grad[1] else None
         return grad, grad_ref, None, None, None, None, None

@@ -71,12 +71,12 @@ def check_positive_int(value: Any, name: str, *, minimum: int = 1, maximum: int 
     return int(value)
 
 
-def check_count_fields(settings: Any, names: Sequence[str]) -> None:
-    """Raise naming the first of ``names`` whose value on ``settings`` (a config dataclass) is not an integer >= 1."""
+def check_count_fields(settings: Any, names: Sequence[str], *, minimum: int = 1) -> None:
+    """Raise naming the first of ``names`` whose value on ``settings`` (a config dataclass) is not an integer >= ``minimum``."""
     for name in names:
         value = getattr(settings, name)
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+            raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value!r}.")
 
 
 def check_real(

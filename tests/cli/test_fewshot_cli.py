@@ -64,8 +64,11 @@ def test_fewshot_errors_are_one_line(omniglot_root, capsys):
     assert "`n_way` (9) is more than the 8 classes" in capsys.readouterr().err
     assert main(["fewshot", "eval", "--data-dir", str(omniglot_root), "--model", "a=euclidean", "--model", "a=euclidean"]) == 1
     assert "two --model values are both named 'a'" in capsys.readouterr().err
-    assert main(["fewshot", "train", "--data-dir", str(omniglot_root), "--out", "x", "--margin", "-1"]) == 1
-    assert "`margin` must be >= 0; got -1.0." in capsys.readouterr().err
+    assert main(["fewshot", "train", "--data-dir", str(omniglot_root), "--out", "x", "--margin", "0.5"]) == 1
+    assert "loss 'protonet' has no `margin`; leave it unset." in capsys.readouterr().err
+    assert main(["fewshot", "train", "--data-dir", str(omniglot_root), "--out", "x", "--method", "triplet", "--margin", "-1"]) == 1
+    assert "triplet's `margin` is in squared Euclidean distance (plain distance with squared=False), in [0, inf) (default 0.2); got -1.0." \
+        in capsys.readouterr().err
 
 
 def test_background_split_selects_on_held_out_alphabets_then_trains_on_all(tmp_path, monkeypatch, capsys):

@@ -73,11 +73,11 @@ def test_proxy_anchor_proxies_learn_faster():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: ArcFaceLoss(5, 8, margin=28.6), r"ArcFace's `margin` is an angle in radians"),
-    (lambda: CosFaceLoss(5, 8, margin=1.5), r"CosFace's `margin` is in cosine units"),
+    (lambda: ArcFaceLoss(5, 8, margin=28.6), r"arcface's `margin` is in radians .*, in \[0, 1.571\) \(default 0.5\); got 28.6"),
+    (lambda: CosFaceLoss(5, 8, margin=1.5), r"cosface's `margin` is in cosine"),
     (lambda: ArcFaceLoss(5, 8, scale=0.0), r"`scale` must be a finite number > 0"),
-    (lambda: ProxyAnchorLoss(5, 8, margin=-0.1), r"Proxy-Anchor's `margin` is in cosine units"),
-    (lambda: ProxyAnchorLoss(5, 8, alpha=float("inf")), r"`scale` must be a finite number > 0"),
+    (lambda: ProxyAnchorLoss(5, 8, margin=-0.1), r"proxy-anchor's `margin` is in cosine"),
+    (lambda: ProxyAnchorLoss(5, 8, alpha=float("inf")), r"`alpha` must be a finite number > 0"),
     (lambda: ArcFaceLoss(1, 8), r"`n_classes` must be at least 2"),
     (lambda: SubCenterArcFaceLoss(5, 8, sub_centers=0), r"`per_class` must be an integer >= 1"),
 ])

@@ -54,7 +54,7 @@ def test_a_reference_set_adds_pairs_across_batches():
 
 @pytest.mark.parametrize("make, message", [
     (lambda: MultiSimilarityLoss(alpha=0), "`alpha` must be a finite number > 0"),
-    (lambda: MultiSimilarityLoss(base=2.0), r"`base` is a cosine similarity, in \[-1, 1\]"),
+    (lambda: MultiSimilarityLoss(base=2.0), r"multi-similarity's `base` is in cosine \(the base lambda\), in \[-1, 1\]"),
     (lambda: SupConLoss(temperature=-1), "`temperature` must be a finite number > 0"),
     (lambda: NTXentLoss(reduction="avg"), "`reduction` must be one of"),
     (lambda: MultiSimilarityMiner(epsilon=-0.1), "`epsilon` must be a finite number >= 0"),

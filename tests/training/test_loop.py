@@ -6,13 +6,18 @@ from metrickit.training import load_config, prepare_classes, train
 
 def _config(**overrides):
     settings = dict(dataset="digits", architecture="mlp", embedding_dim=8, hidden=[32], epochs=3, batches_per_epoch=15,
-                    n_classes_per_batch=4, n_per_class=6, n_val_classes=2, margin=0.5, seed=3)
-    return load_config(**{**settings, **overrides})
+                    n_classes_per_batch=4, n_per_class=6, n_val_classes=2, seed=3)
+    settings = {**settings, **overrides}
+    if settings.get("loss", "triplet") in ("triplet", "contrastive"):
+        settings.setdefault("margin", 0.5)
+    return load_config(**settings)
 
 
 @pytest.mark.parametrize("loss, miner", [("triplet", "all"), ("triplet", "semihard"), ("triplet", "hard"),
                                          ("triplet", "semihard-facenet"), ("triplet", "random"), ("contrastive", "all"),
-                                         ("softmax", "all")])
+                                         ("softmax", "all"), ("arcface", None), ("cosface", None), ("subcenter-arcface", None),
+                                         ("proxy-anchor", None), ("multi-similarity", None), ("multi-similarity", "all"),
+                                         ("contrastive", "multi-similarity"), ("supcon", None)])
 def test_seeded_smoke_loss_falls_and_shapes_hold(loss, miner):
     result = train(_config(loss=loss, miner=miner, epochs=4), quiet=True)
     losses = [h["loss"] for h in result.history]
@@ -22,8 +27,13 @@ def test_seeded_smoke_loss_falls_and_shapes_hold(loss, miner):
     assert 0.0 <= result.test.map_at_r <= 1.0
 
 
-def test_resumed_run_equals_the_uninterrupted_run(tmp_path, crash_after_checkpoints):
-    config = _config(miner="random", epochs=3)  # the random miner's own generator must be restored too
+@pytest.mark.parametrize("overrides", [
+    dict(miner="random"),  # the random miner's own generator must be restored too
+    dict(loss="arcface"), dict(loss="proxy-anchor"),  # the loss's own parameters and their optimiser group
+    dict(loss="multi-similarity", xbm=40),  # the cross-batch memory
+])
+def test_resumed_run_equals_the_uninterrupted_run(tmp_path, crash_after_checkpoints, overrides):
+    config = _config(epochs=3, **overrides)
     straight = train(config, checkpoint=tmp_path / "a.safetensors", quiet=True)
 
     crash_after_checkpoints(2)

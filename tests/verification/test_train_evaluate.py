@@ -75,7 +75,7 @@ def test_summary_is_mean_and_sd_over_folds():
 
 
 def test_bad_config_is_refused():
-    with pytest.raises(ValueError, match="`method` must be one of 'euclidean', 'lmnn', 'softmax', 'contrastive', 'triplet'; got 'svm'"):
+    with pytest.raises(ValueError, match="`method` must be one of 'euclidean', 'lmnn', 'triplet', 'contrastive', 'softmax', 'arcface', .*; got 'svm'"):
         VerifyConfig(method="svm")
     assert VerifyConfig(method="contrastive").objective.margin_value == 1.0 and VerifyConfig(method="triplet").objective.margin_value == 0.2
     assert VerifyConfig.from_flat(method="contrastive").objective.loss == "contrastive"

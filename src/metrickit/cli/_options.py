@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["BUDGET_SETTINGS", "DATA_DIR_HELP", "add_common", "add_data_dir", "add_output", "add_repeat_evaluation", "add_repeat_training", "add_settings",
-           "class_list", "emit", "named_models", "repeats_note", "settings_from_args", "show_defaults"]
+__all__ = ["BUDGET_SETTINGS", "DATA_DIR_HELP", "LOSS_FLAGS", "add_common", "add_data_dir", "add_output", "add_repeat_evaluation", "add_repeat_training", "add_settings",
+           "class_list", "emit", "named_models", "objective_settings", "repeats_note", "settings_from_args", "show_defaults"]
 
 DATA_DIR_HELP = ("root of the shared datasets (default: $METRICKIT_DATA, else shared/data beside the repository holding the "
                  "current folder, else ../shared/data beside the installed package's checkout)")
@@ -46,20 +46,23 @@ def add_settings(parser, config_cls: type, specs: Sequence[tuple[str, dict[str, 
     defaults = config_cls().flat()
     for name, spec in specs:
         spec = dict(spec)
-        flag = spec.pop("flag", "--" + name.replace("_", "-"))
+        flags = spec.pop("flag", "--" + name.replace("_", "-"))
         default = defaults[name]
-        if given_only:
+        if spec.pop("given_only", given_only):
             shown = "none" if default is None else ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
             spec["help"] = f"{spec.get('help', '')} (default: {shown})".strip() if "default" not in spec.get("help", "") else spec["help"]
             default = None
-        parser.add_argument(flag, dest=name, default=default, **spec)
+        parser.add_argument(*([flags] if isinstance(flags, str) else flags), dest=name, default=default, **spec)
 
 
 def settings_from_args(args: argparse.Namespace, config_cls: type, *, given_only: bool = False) -> dict[str, Any]:
     """The settings of ``config_cls`` that ``args`` holds (with ``given_only``, only those given on the command line)."""
     names = config_cls.names()
     values = {name: getattr(args, name) for name in names if hasattr(args, name)}
-    return {k: v for k, v in values.items() if v is not None} if given_only else values
+    if given_only:
+        return {k: v for k, v in values.items() if v is not None}
+    defaults = config_cls().flat()  # an option declared given-only is None when not given: the config keeps its own then
+    return {k: v for k, v in values.items() if v is not None or defaults[k] is None}
 
 
 BUDGET_SETTINGS = [  # what every deep method trained on P x K batches lets the user set from the command line
@@ -70,6 +73,31 @@ BUDGET_SETTINGS = [  # what every deep method trained on P x K batches lets the 
     ("embedding_dim", dict(type=int)),
     ("learning_rate", dict(type=float, help="Adam's learning rate")),
 ]
+
+
+LOSS_FLAGS = ("--method", "--loss")  # a protocol's method is a loss, or a method without one (euclidean, lmnn)
+
+
+def objective_settings(protocol_defaults: dict[str, dict[str, Any]] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """The loss's settings as options, the same in every training command: --miner, --margin, --scale, --temperature
+    (each help names every loss's default and unit), --head-lr-scale, --xbm and --xbm-warmup. Unset, each takes the
+    loss's default, or the protocol's own (``protocol_defaults``: loss -> settings, stated in the help)."""
+    from metrickit._loss_settings import setting_help
+    from metrickit.training.config import MINERS
+
+    own = "; ".join(f"{loss}: " + ", ".join(f"{k} {v}" for k, v in values.items()) for loss, values in (protocol_defaults or {}).items())
+    here = f" (here {own})" if own else ""
+    return [(name, {**spec, "given_only": True}) for name, spec in [
+        ("miner", dict(choices=MINERS, help=f"the tuples a pair or triplet loss learns from; default the loss's: {setting_help('miner')}{here}")),
+        ("margin", dict(type=float, help=f"in the loss's units; default the loss's: {setting_help('margin')}{here}")),
+        ("scale", dict(type=float, help=f"default the loss's: {setting_help('scale')}")),
+        ("temperature", dict(type=float, help=f"default the loss's: {setting_help('temperature')}")),
+        ("head_lr_scale", dict(type=float, metavar="X", help="learning rate of a loss's own class vectors or proxies, times the "
+                                                              "network's (default the loss's: proxy-anchor 100, else 1)")),
+        ("xbm", dict(type=int, metavar="SIZE", help="cross-batch memory: keep the last SIZE embeddings as extra references for a "
+                                                   "pair or triplet loss and its miner (default 0: none)")),
+        ("xbm_warmup", dict(type=int, metavar="BATCHES", help="use the memory only after this many batches (default 0)")),
+    ]]
 
 
 def add_repeat_training(parser, config_cls: type, settings, handler, part: str) -> None:

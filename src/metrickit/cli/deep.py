@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 
 from metrickit.runs import RESULTS
-from metrickit.cli._options import DATA_DIR_HELP, add_common, add_data_dir, add_output, add_settings, class_list, emit, settings_from_args
-from metrickit.training.config import ARCHITECTURES, MINERS, TrainConfig
+from metrickit.cli._options import (DATA_DIR_HELP, add_common, add_data_dir, add_output, add_settings, class_list, emit, objective_settings,
+                                    settings_from_args)
+from metrickit.training.config import ARCHITECTURES, DEEP_LOSSES, TrainConfig
 
 __all__ = ["embed_command", "evaluate_command", "register", "train_command"]
 
-MARGIN_HELP = "triplet margin in squared distance, contrastive margin in distance (default: the loss's: triplet 0.2, contrastive 1.0)"
 TRAIN_SETTINGS = [
     ("dataset", dict(help="mnist, digits, a class-per-folder image dir, or a labelled .npz/.csv")),
     ("data_dir", dict(metavar="DIR", help=DATA_DIR_HELP)),
@@ -25,10 +25,9 @@ TRAIN_SETTINGS = [
     ("architecture", dict(choices=ARCHITECTURES)),
     ("embedding_dim", dict(type=int)),
     ("normalize", dict(action=argparse.BooleanOptionalAction,
-                       help="L2-normalise embeddings (default: the loss's convention, on for triplet and contrastive)")),
-    ("loss", dict(choices=("triplet", "contrastive", "softmax"))),
-    ("miner", dict(choices=MINERS, help="triplets: all / semihard (band) run fused; hard = batch-hard")),
-    ("margin", dict(type=float, help=MARGIN_HELP)),
+                       help="L2-normalise embeddings (default: the loss's convention, off for softmax, on for the rest)")),
+    ("loss", dict(choices=DEEP_LOSSES)),
+    *objective_settings(),
     ("n_classes_per_batch", dict(type=int, metavar="P")),
     ("n_per_class", dict(type=int, metavar="K")),
     ("batches_per_epoch", dict(type=int)),

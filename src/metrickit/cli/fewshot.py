@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from metrickit.cli._options import add_common, add_data_dir, add_output, add_settings, emit, named_models, settings_from_args
+from metrickit.cli._options import (LOSS_FLAGS, add_common, add_data_dir, add_output, add_settings, emit, named_models, objective_settings,
+                                    settings_from_args)
 from metrickit.fewshot.config import METHODS, FewShotConfig
 from metrickit.runs import RESULTS
 
 __all__ = ["eval_command", "make_runs_command", "register", "train_command"]
 
 TRAIN_SETTINGS = [
-    ("loss", dict(flag="--method", choices=METHODS)),
+    ("loss", dict(flag=LOSS_FLAGS, choices=METHODS, metavar="LOSS", help=f"{', '.join(METHODS)}")),
     ("n_way", dict(type=int)),
     ("n_shot", dict(type=int)),
     ("n_query", dict(type=int)),
@@ -25,7 +26,7 @@ TRAIN_SETTINGS = [
     ("val_episodes", dict(type=int)),
     ("seed", dict(type=int)),
     ("learning_rate", dict(type=float, help="Adam's, halved every --lr-halve-every episodes")),
-    ("margin", dict(type=float, help="triplet margin on squared distances, --method triplet (default: 0.2)")),
+    *objective_settings(),
 ]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from metrickit.cli._options import BUDGET_SETTINGS, add_repeat_evaluation, add_repeat_training, class_list, emit, named_models, repeats_note, settings_from_args
+from metrickit.cli._options import (BUDGET_SETTINGS, LOSS_FLAGS, add_repeat_evaluation, add_repeat_training, class_list, emit, named_models,
+                                    objective_settings, repeats_note, settings_from_args)
 from metrickit.evaluation.reid import AP_RULES
 from metrickit.reid.config import METHODS, ReidConfig
 from metrickit.runs import RESULTS
@@ -13,8 +14,8 @@ from metrickit.runs import RESULTS
 __all__ = ["eval_command", "register", "train_command"]
 
 TRAIN_SETTINGS = [
-    ("method", dict(choices=METHODS)), *BUDGET_SETTINGS, ("n_test", dict(type=int)), ("n_val", dict(type=int)),
-    ("margin", dict(type=float, help="batch-hard triplet margin")),
+    ("method", dict(flag=LOSS_FLAGS, choices=METHODS, metavar="METHOD", help=f"{', '.join(METHODS)}: a method without training, or a loss")), *BUDGET_SETTINGS, ("n_test", dict(type=int)), ("n_val", dict(type=int)),
+    *objective_settings(ReidConfig.LOSS_DEFAULTS),
 ]
 
 
@@ -25,7 +26,7 @@ def register(groups) -> None:
     train = verbs.add_parser("train", help="train one method on every person split", description=(
         "For each seed, split the 100 persons of the Market-1501 subset into 50 unseen test persons, 10 validation "
         "persons (epoch or PCA size chosen by their mAP) and 40 training persons. Methods: euclidean (pixels), lmnn "
-        "(stripe colour histograms, PCA, LMNN), softmax (classifier embedding), triplet (batch-hard); the deep ones are "
+        "(stripe colour histograms, PCA, LMNN), softmax (classifier embedding), triplet (batch-hard) or any other loss (--loss); the deep ones are "
         "conv-4 on 128 x 64 images with horizontal flips and P x K person batches. After the seeds, the final model (the "
         "one to use) trains the same way on every person but --n-val seeded validation persons. Writes "
         "seed<k>/model.safetensors, final/model.safetensors (each listing the persons it trained and validated on) "

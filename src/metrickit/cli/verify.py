@@ -5,17 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from metrickit.cli._options import (BUDGET_SETTINGS, add_common, add_output, add_repeat_evaluation, add_repeat_training, class_list, emit, named_models,
-                                    repeats_note, settings_from_args)
+from metrickit.cli._options import (BUDGET_SETTINGS, LOSS_FLAGS, add_common, add_output, add_repeat_evaluation, add_repeat_training, class_list, emit, named_models,
+                                    objective_settings, repeats_note, settings_from_args)
 from metrickit.runs import RESULTS
-from metrickit.training.config import MARGINS
 from metrickit.verification.config import METHODS, VerifyConfig
 
 __all__ = ["eval_command", "predict_command", "register", "train_command"]
 
 TRAIN_SETTINGS = [
-    ("method", dict(choices=METHODS)), *BUDGET_SETTINGS, ("seed", dict(type=int)),
-    ("margin", dict(type=float, help=f"(default: the loss's: contrastive {MARGINS['contrastive']}, triplet {MARGINS['triplet']})")),
+    ("method", dict(flag=LOSS_FLAGS, choices=METHODS, metavar="METHOD", help=f"{', '.join(METHODS)}: a method without training, or a loss")), *BUDGET_SETTINGS, ("seed", dict(type=int)), *objective_settings(),
 ]
 
 
@@ -27,7 +25,8 @@ def register(groups) -> None:
         "Cross-identity folds (ORL: 6 folds of 5 subjects; SVC2004: 3 folds of 10 users). In each fold the method learns "
         "on the training identities minus 5 validation identities; the threshold is the EER threshold of the validation "
         "pairs. Test identities are not touched. Methods: euclidean (pixels), lmnn (PCA + LMNN, PCA size chosen on "
-        "validation), softmax (classifier embedding), contrastive (Siamese), triplet (semi-hard); the deep ones are conv-4. "
+        "validation), softmax (classifier embedding), contrastive (Siamese), triplet (semi-hard) or any other loss (ArcFace, CosFace, "
+        "Proxy-Anchor, ...: --loss); the deep ones are conv-4. "
         "After the folds, the final model (the one to use: `verify predict --model DIR`) trains the same way on every "
         "identity but 5 seeded validation identities, which choose its epoch or PCA size and set its threshold. "
         "Writes fold<k>/model.safetensors and final/model.safetensors (with preprocessing, threshold and the identities "

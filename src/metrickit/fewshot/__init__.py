@@ -5,6 +5,6 @@ from metrickit._lazy import lazy_attributes
 
 _HOMES = {"METHODS": "config", "FewShotConfig": "config", "EpisodeFile": "episodes", "FewShotReport": "episodes",
           "evaluate_episodes": "episodes", "make_episodes": "episodes", "prototype_logits": "protonet", "prototypes": "protonet",
-          "prototypical_loss": "protonet", "FewShotObjective": "train", "FewShotResult": "train", "train_fewshot": "train"}
+          "prototypical_loss": "protonet", "FewShotResult": "train", "train_fewshot": "train"}
 __all__ = sorted(_HOMES)
 __getattr__ = lazy_attributes(__name__, _HOMES)

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from metrickit._config import Config
 from metrickit._validation import check_count_fields
-from metrickit.training.config import EmbedderConfig, LoopConfig, ObjectiveConfig
+from metrickit.training.config import LOSSES, EmbedderConfig, LoopConfig, ObjectiveConfig
 
 __all__ = ["METHODS", "EpisodeConfig", "FewShotConfig", "ValidationEpisodes"]
 
-METHODS = ("protonet", "softmax", "triplet")
+METHODS = LOSSES  # Prototypical Networks, and every other loss as a baseline on the same episodes' images
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class ValidationEpisodes(Config):
 
 @dataclass(frozen=True)
 class FewShotConfig(Config):
-    """Method (``loss``: 'protonet', or the baselines 'softmax' and 'triplet', semi-hard), episodes and budget.
+    """Method (``loss``: 'protonet', or any other loss as a baseline on the same images), episodes and budget.
 
     The loop halves Adam's learning rate every ``lr_halve_every`` episodes, as the paper does; the embedder is
     conv-4 without a projection (64-d on 28 x 28 Omniglot).
@@ -53,6 +53,3 @@ class FewShotConfig(Config):
     embedder: EmbedderConfig = field(default_factory=lambda: EmbedderConfig(architecture="conv4", embedding_dim=None))
     loop: LoopConfig = field(default_factory=lambda: LoopConfig(scheduler="step"))
 
-    def __post_init__(self) -> None:
-        if self.objective.loss not in METHODS:
-            raise ValueError(f"`method` must be one of {', '.join(map(repr, METHODS))}; got {self.objective.loss!r}.")

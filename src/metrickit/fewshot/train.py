@@ -1,14 +1,14 @@
-"""Few-shot training of a conv-4 embedder: Prototypical Networks (Snell et al. 2017) and two baselines on the same batches.
+"""Few-shot training of a conv-4 embedder: Prototypical Networks (Snell et al. 2017) and baselines on the same batches.
 
 Each epoch draws ``episodes_per_epoch`` N-way K-shot Q-query episodes from the training classes
-(seeded by (seed, epoch)). The ``method`` decides what is learned from each episode's images:
+(seeded by (seed, epoch)). The ``method`` (the objective's loss) decides what is learned from each episode's images:
 
 - ``protonet``: the prototypical loss, queries classified by a softmax over negative squared distances
   to the mean support embeddings.
-- ``softmax``: a linear classifier over all training classes on top of the backbone, with cross-entropy;
-  the classifier is thrown away and the backbone's features are the embedding.
-- ``triplet``: the semi-hard (band) triplet loss on L2-normalised embeddings; the episode is then a
-  class-balanced P x K batch with P = n_way and K = n_shot + n_query.
+- ``softmax`` (and the other losses with a class head: ArcFace, CosFace, ...): a classifier over all training
+  classes on top of the backbone; the head is thrown away and the backbone's features are the embedding.
+- ``triplet`` (and the other pair and triplet losses): the loss on L2-normalised embeddings, the episode being a
+  class-balanced P x K batch with P = n_way and K = n_shot + n_query; triplets semi-hard by default.
 
 So every method sees the same images per step and costs about the same per step. After each epoch the
 validation classes are embedded once (eval mode) and scored on a fixed validation episode file by
@@ -25,50 +25,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
-from torch.nn import functional as F
 
 from metrickit.datasets.labeled import LabeledSet
 from metrickit.fewshot.episodes import evaluate_episodes, make_episodes
 from metrickit.fewshot.config import FewShotConfig
-from metrickit.fewshot.protonet import prototypical_loss
-from metrickit.losses import TripletMarginLoss
 from metrickit.models.embedding import EmbeddingNet
 from metrickit.samplers import EpisodeSampler, split_episode
 from metrickit.training.engine import fit
 from metrickit.training.loop import build_model
+from metrickit.training.objective import Objective
 
-__all__ = ["FewShotObjective", "FewShotResult", "train_fewshot"]
-
-
-class FewShotObjective(nn.Module):
-    """The loss of one training episode's embeddings, by ``config.method`` (see the module docstring).
-
-    ``forward(embeddings, codes)`` takes the episode's embeddings in :func:`split_episode` layout and the
-    training-class codes of its images, and returns the loss with a progress figure: query accuracy
-    (protonet), batch accuracy of the classifier (softmax) or the fraction of active triplets (triplet).
-    """
-
-    def __init__(self, config: FewShotConfig, embedding_dim: int, n_classes: int):
-        super().__init__()
-        method = self.method = config.objective.loss
-        self.progress_name = "active_fraction" if method == "triplet" else "train_accuracy"
-        episodes = config.episodes
-        self.n_way = episodes.n_way
-        self.cut = split_episode(episodes.n_way, episodes.n_shot, episodes.n_query)
-        self.head = nn.Linear(embedding_dim, n_classes) if method == "softmax" else None
-        self.triplet = TripletMarginLoss(config.objective.margin_value, triplets="semihard") if method == "triplet" else None
-
-    def forward(self, embeddings: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, float]:
-        if self.head is not None:
-            logits = self.head(embeddings)
-            return F.cross_entropy(logits, codes), float((logits.argmax(1) == codes).float().mean())
-        if self.triplet is not None:
-            return self.triplet(embeddings, codes), self.triplet.active_fraction
-        cut = self.cut
-        loss, accuracy = prototypical_loss(embeddings[cut.support], torch.from_numpy(cut.support_labels),
-                                           embeddings[cut.query], torch.from_numpy(cut.query_labels), self.n_way)
-        return loss, float(accuracy)
+__all__ = ["FewShotResult", "train_fewshot"]
 
 
 @dataclass
@@ -101,7 +68,9 @@ def train_fewshot(
             report = evaluate_episodes(model.embed(val.X), val_file)
             return report.accuracy, {"val_accuracy": report.accuracy, "val_ci95": report.ci95, "val_seconds": time.perf_counter() - began}
 
+    episode = split_episode(episodes.n_way, episodes.n_shot, episodes.n_query) if config.objective.loss == "protonet" else None
     fitted = fit(config.loop, lambda: build_model(config.embedder, config.objective.loss, train.preprocessing.shape),
-                 lambda model: FewShotObjective(config, model.embedding_dim, len(classes)), sampler, torch.from_numpy(train.X),
+                 lambda model: Objective(config.objective, model.embedding_dim, len(classes), seed, input_shape=train.preprocessing.shape,
+                                         episode=episode), sampler, torch.from_numpy(train.X),
                  torch.from_numpy(codes), validate=validate, checkpoint=checkpoint, resume=resume, quiet=quiet, unit="episode")
     return FewShotResult(fitted.model, fitted.history, fitted.best_epoch)

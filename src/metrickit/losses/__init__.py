@@ -18,7 +18,7 @@ from metrickit.losses.functional import (
     supcon_loss,
     triplet_margin_loss,
 )
-from metrickit.losses.margin_softmax import ArcFaceLoss, ClassHead, CosFaceLoss, SubCenterArcFaceLoss
+from metrickit.losses.margin_softmax import ArcFaceLoss, ClassHead, CosFaceLoss, SoftmaxLoss, SubCenterArcFaceLoss
 from metrickit.losses.proxy_anchor import ProxyAnchorLoss
 from metrickit.losses.similarity import MultiSimilarityLoss, NTXentLoss, SupConLoss
 from metrickit.losses.triplet import TripletMarginLoss
@@ -32,6 +32,7 @@ __all__ = [
     "NTXentLoss",
     "PairIndices",
     "ProxyAnchorLoss",
+    "SoftmaxLoss",
     "SubCenterArcFaceLoss",
     "SupConLoss",
     "TripletIndices",

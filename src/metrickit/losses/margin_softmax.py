@@ -4,16 +4,15 @@ model file); :meth:`logits` uses it as a classifier."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
+from metrickit._loss_settings import check_loss_margin, check_positive_finite
 from metrickit._tensor_validation import check_embeddings, check_labels, check_reduction
 from metrickit.distances.tensor import cosine_similarities
 from metrickit.losses.functional import MarginRule, Reduction, margin_softmax_loss
 
-__all__ = ["ArcFaceLoss", "ClassHead", "CosFaceLoss", "SubCenterArcFaceLoss"]
+__all__ = ["ArcFaceLoss", "ClassHead", "CosFaceLoss", "SoftmaxLoss", "SubCenterArcFaceLoss"]
 
 
 class ClassHead(nn.Module):
@@ -49,11 +48,12 @@ class ClassHead(nn.Module):
 
 class _MarginSoftmax(ClassHead):
     rule: MarginRule
+    name: str  # its entry in metrickit._loss_settings
 
     def __init__(self, n_classes: int, embedding_dim: int, margin: float, scale: float, *, sub_centers: int = 1,
                  reduction: Reduction = "mean"):
         super().__init__(n_classes, embedding_dim, sub_centers)
-        self.margin, self.scale = _check_margin(self.rule, margin), _check_scale(scale)
+        self.margin, self.scale = check_loss_margin(self.name, margin), check_positive_finite(scale, "scale")
         self.reduction = check_reduction(reduction)
         self.active_fraction: float | None = None
         nn.init.normal_(self.weight)
@@ -85,7 +85,7 @@ class ArcFaceLoss(_MarginSoftmax):
     reduction : {'mean', 'sum', 'none', 'mean_nonzero'}, default='mean'
     """
 
-    rule = "arcface"
+    rule, name = "arcface", "arcface"
 
     def __init__(self, n_classes: int, embedding_dim: int, margin: float = 0.5, scale: float = 64.0, *, reduction: Reduction = "mean"):
         super().__init__(n_classes, embedding_dim, margin, scale, reduction=reduction)
@@ -102,7 +102,7 @@ class CosFaceLoss(_MarginSoftmax):
     scale : float, default=64.0
     """
 
-    rule = "cosface"
+    rule, name = "cosface", "cosface"
 
     def __init__(self, n_classes: int, embedding_dim: int, margin: float = 0.35, scale: float = 64.0, *, reduction: Reduction = "mean"):
         super().__init__(n_classes, embedding_dim, margin, scale, reduction=reduction)
@@ -121,24 +121,27 @@ class SubCenterArcFaceLoss(_MarginSoftmax):
         ``K`` vectors per class; the weight is (n_classes * K, embedding_dim), class ``c``'s rows ``c*K .. c*K + K-1``.
     """
 
-    rule = "arcface"
+    rule, name = "arcface", "subcenter-arcface"
 
     def __init__(self, n_classes: int, embedding_dim: int, margin: float = 0.5, scale: float = 64.0, *, sub_centers: int = 3,
                  reduction: Reduction = "mean"):
         super().__init__(n_classes, embedding_dim, margin, scale, sub_centers=sub_centers, reduction=reduction)
 
 
-def _check_margin(rule: str, margin: float) -> float:
-    margin = float(margin)
-    if rule == "arcface" and not 0.0 <= margin < math.pi / 2:
-        raise ValueError(f"ArcFace's `margin` is an angle in radians, in [0, pi/2) (0.5 rad = 28.6 degrees); got {margin}.")
-    if rule == "cosface" and not 0.0 <= margin < 1.0:
-        raise ValueError(f"CosFace's `margin` is in cosine units, in [0, 1) (typically 0.35); got {margin}.")
-    return margin
+class SoftmaxLoss(nn.Module):
+    """The classifier baseline: a linear layer (with bias) over the training classes and cross-entropy. Its embedding
+    is the layer's input; the classifier is thrown away after training."""
 
+    learning_rate_scale = 1.0
 
-def _check_scale(scale: float) -> float:
-    scale = float(scale)
-    if not 0.0 < scale < float("inf"):
-        raise ValueError(f"`scale` must be a finite number > 0 (typically 30-64); got {scale}.")
-    return scale
+    def __init__(self, n_classes: int, embedding_dim: int):
+        super().__init__()
+        self.n_classes = n_classes
+        self.head = nn.Linear(embedding_dim, n_classes)
+        self.active_fraction: float | None = None
+
+    def logits(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return self.head(embeddings)
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return nn.functional.cross_entropy(self.head(embeddings), labels)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from metrickit._loss_settings import check_loss_margin, check_positive_finite
 from metrickit.losses.functional import proxy_anchor_loss
-from metrickit.losses.margin_softmax import ClassHead, _check_scale
+from metrickit.losses.margin_softmax import ClassHead
 
 __all__ = ["ProxyAnchorLoss"]
 
@@ -30,10 +31,8 @@ class ProxyAnchorLoss(ClassHead):
 
     def __init__(self, n_classes: int, embedding_dim: int, margin: float = 0.1, alpha: float = 32.0):
         super().__init__(n_classes, embedding_dim)
-        self.margin = float(margin)
-        if not 0.0 <= self.margin < 1.0:
-            raise ValueError(f"Proxy-Anchor's `margin` is in cosine units, in [0, 1) (typically 0.1); got {margin}.")
-        self.alpha = _check_scale(alpha)
+        self.margin = check_loss_margin("proxy-anchor", margin)
+        self.alpha = check_positive_finite(alpha, "alpha")
         self.active_fraction: float | None = None
         nn.init.kaiming_normal_(self.weight, mode="fan_out")
 

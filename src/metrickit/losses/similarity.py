@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from metrickit._loss_settings import check_loss_margin, check_positive_finite
 from metrickit._tensor_validation import check_batch, check_reduction
 from metrickit._types import PairIndices
 from metrickit.distances.tensor import cosine_similarities
@@ -63,9 +64,8 @@ class MultiSimilarityLoss(_SimilarityLoss):
 
     def __init__(self, alpha: float = 2.0, beta: float = 50.0, base: float = 0.5, *, reduction: Reduction = "mean"):
         super().__init__(reduction)
-        self.alpha, self.beta, self.base = _positive(alpha, "alpha"), _positive(beta, "beta"), float(base)
-        if not -1.0 <= self.base <= 1.0:
-            raise ValueError(f"`base` is a cosine similarity, in [-1, 1] (typically 0.5); got {base}.")
+        self.alpha, self.beta = check_positive_finite(alpha, "alpha"), check_positive_finite(beta, "beta")
+        self.base = check_loss_margin("multi-similarity", base, "base")
 
     def _loss(self, similarities, positive, negative):
         return multi_similarity_loss(similarities, positive, negative, self.alpha, self.beta, self.base, self.reduction)
@@ -88,7 +88,7 @@ class SupConLoss(_SimilarityLoss):
 
     def __init__(self, temperature: float = 0.1, *, reduction: Reduction = "mean_nonzero"):
         super().__init__(reduction)
-        self.temperature = _positive(temperature, "temperature")
+        self.temperature = check_positive_finite(temperature, "temperature")
 
     def _loss(self, similarities, positive, negative):
         return supcon_loss(similarities, positive, negative, self.temperature, self.reduction)
@@ -111,17 +111,10 @@ class NTXentLoss(_SimilarityLoss):
 
     def __init__(self, temperature: float = 0.07, *, reduction: Reduction = "mean"):
         super().__init__(reduction)
-        self.temperature = _positive(temperature, "temperature")
+        self.temperature = check_positive_finite(temperature, "temperature")
 
     def _loss(self, similarities, positive, negative):
         return ntxent_loss(similarities, positive, negative, self.temperature, self.reduction)
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}"
-
-
-def _positive(value: float, name: str) -> float:
-    value = float(value)
-    if not 0.0 < value < float("inf"):
-        raise ValueError(f"`{name}` must be a finite number > 0; got {value}.")
-    return value

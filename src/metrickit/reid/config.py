@@ -3,22 +3,21 @@ re-identification's defaults. Imports no torch."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from metrickit._config import Config
 from metrickit._validation import check_count_fields, validate_choice
 from metrickit.linear.pca_lmnn import PcaLmnnConfig
-from metrickit.training.config import BatchConfig, EmbedderConfig, LoopConfig, ObjectiveConfig
+from metrickit.training.config import DEEP_LOSSES, BatchConfig, EmbedderConfig, LoopConfig, MethodConfig, ObjectiveConfig
 
 __all__ = ["BINS", "DEEP_METHODS", "METHODS", "ReidConfig", "STRIPES"]
 
-METHODS = ("euclidean", "lmnn", "softmax", "triplet")
+DEEP_METHODS = DEEP_LOSSES
+METHODS = ("euclidean", "lmnn", *DEEP_METHODS)
 STRIPES, BINS = 6, 16  # the LMNN method's features: colour histograms of horizontal stripes, bins per RGB channel
-DEEP_METHODS = ("softmax", "triplet")
 
 
 @dataclass(frozen=True)
-class ReidConfig(Config):
+class ReidConfig(MethodConfig):
     """``method``: 'euclidean' (pixels), 'lmnn' (stripe colour histograms, PCA, LMNN with one target neighbour) or a deep
     loss (conv-4, 128-d, 8 persons x 4 images per batch drawn with replacement, horizontal flips; triplets batch-hard,
     margin 0.3). Each split puts ``n_test`` persons aside for testing and ``n_val`` for validation; the loop's seed is
@@ -28,13 +27,14 @@ class ReidConfig(Config):
     n_test: int = 50
     n_val: int = 10
     embedder: EmbedderConfig = field(default_factory=lambda: EmbedderConfig(embedding_dim=128))
-    objective: ObjectiveConfig = field(default_factory=lambda: ObjectiveConfig(miner="hard", margin=0.3))
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     batches: BatchConfig = field(default_factory=lambda: BatchConfig(n_classes_per_batch=8, n_per_class=4, sample_with_replacement=True))
     loop: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=20, batches_per_epoch=20, augment="flip"))
     lmnn: PcaLmnnConfig = field(default_factory=lambda: PcaLmnnConfig(n_neighbors=1))
 
+    LOSS_DEFAULTS = {"triplet": {"miner": "hard", "margin": 0.3}}
+
     def __post_init__(self) -> None:
         validate_choice(self.method, "method", METHODS)
         check_count_fields(self, ("n_test", "n_val"))
-        if self.method in DEEP_METHODS and self.objective.loss != self.method:
-            object.__setattr__(self, "objective", replace(self.objective, loss=self.method))
+        self._resolve_objective()

@@ -10,19 +10,21 @@ torch, so ``--help`` can show the defaults.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from metrickit._config import Config, flatten
+from metrickit._loss_settings import LOSS_SETTINGS, PAIR_MINERS, TRIPLET_MINERS, check_loss_margin, check_positive_finite
 from metrickit._validation import check_count_fields, validate_choice
 
-__all__ = ["LOSSES", "MARGINS", "MINERS", "BatchConfig", "DataConfig", "EmbedderConfig", "LoopConfig", "ObjectiveConfig",
+__all__ = ["DEEP_LOSSES", "LOSSES", "MARGINS", "MINERS", "MethodConfig", "BatchConfig", "DataConfig", "EmbedderConfig", "LoopConfig", "ObjectiveConfig",
            "TrainConfig", "load_config"]
 
-LOSSES = ("triplet", "contrastive", "softmax", "protonet")
-MINERS = ("all", "hard", "semihard", "semihard-facenet", "random")
-MARGINS = {"triplet": 0.2, "contrastive": 1.0}  # the margin a loss uses when none is given (squared units for triplet)
+LOSSES = tuple(LOSS_SETTINGS)
+MINERS = (*TRIPLET_MINERS, *PAIR_MINERS[1:])
+DEEP_LOSSES = tuple(name for name in LOSS_SETTINGS if name != "protonet")  # what trains on P x K batches
+MARGINS = {name: s.margin for name, s in LOSS_SETTINGS.items() if s.margin is not None}  # a loss's margin when none is given
 ARCHITECTURES = ("mlp", "conv4", "resnet")
 AUGMENTATIONS = ("none", "flip")
 SCHEDULERS = ("cosine", "step", "none")
@@ -65,8 +67,8 @@ class LoopConfig(Config):
 class EmbedderConfig(Config):
     """The embedding network: ``architecture`` 'mlp' (layers ``hidden``), 'conv4' (``width`` filters per block) or
     'resnet'; a linear projection to ``embedding_dim`` (None: conv-4's own features, no projection); ``normalize``
-    L2-normalises the embeddings (None: the loss's convention, on for triplet and contrastive, off for softmax and
-    Prototypical Networks)."""
+    L2-normalises the embeddings (None: the loss's convention, off for softmax and Prototypical Networks, on for the
+    rest)."""
 
     architecture: str = "conv4"
     embedding_dim: int | None = 64
@@ -80,31 +82,108 @@ class EmbedderConfig(Config):
         check_count_fields(self, ("width", *(("embedding_dim",) if self.embedding_dim is not None or self.architecture != "conv4" else ())))
 
     def normalized(self, loss: str) -> bool:
-        """Whether the embeddings are L2-normalised under ``loss``."""
-        return bool(self.normalize) if self.normalize is not None else loss in ("triplet", "contrastive")
+        """Whether the embeddings are L2-normalised under ``loss``: by default for every loss but softmax and
+        Prototypical Networks (the cosine-based ones compare directions, so Euclidean retrieval agrees with them)."""
+        return bool(self.normalize) if self.normalize is not None else loss not in ("softmax", "protonet")
+
+
+_PER_LOSS = ("miner", "margin", "scale", "temperature")  # settings whose meaning depends on the loss
 
 
 @dataclass(frozen=True)
 class ObjectiveConfig(Config):
-    """The loss and, for triplets, the miner: 'all' and 'semihard' (band rule) run fused, 'hard' is batch-hard,
-    'semihard-facenet' FaceNet's rule, 'random' one random triplet per anchor. ``margin`` None takes the loss's default
-    (:data:`MARGINS`); ``squared`` measures triplets in squared distances (FaceNet)."""
+    """The loss, its miner and settings, and an optional cross-batch memory.
+
+    ``miner`` None takes the loss's own (semi-hard band triplets for 'triplet', the Multi-Similarity miner for
+    'multi-similarity', none otherwise); 'all' (every tuple) and 'semihard' run fused, 'hard' is batch-hard,
+    'semihard-facenet' FaceNet's rule, 'random' one random triplet per anchor. ``margin``, ``scale`` and ``temperature``
+    None take the loss's defaults; their units differ by loss (:data:`metrickit._loss_settings.LOSS_SETTINGS`), and a
+    loss without such a setting refuses it. ``squared`` measures triplets in squared distances (FaceNet).
+    ``head_lr_scale`` multiplies the learning rate of a loss's own parameters (class vectors, proxies; None: the
+    loss's own, 100 for Proxy-Anchor, else 1). ``xbm`` > 0 keeps a cross-batch memory of that many recent embeddings
+    as extra references for pair and triplet losses, used once ``xbm_warmup`` batches have passed.
+    """
 
     loss: str = "triplet"
-    miner: str = "semihard"
+    miner: str | None = None
     margin: float | None = None
+    scale: float | None = None
+    temperature: float | None = None
     squared: bool = True
+    head_lr_scale: float | None = None
+    xbm: int = 0
+    xbm_warmup: int = 0
 
     def __post_init__(self) -> None:
         validate_choice(self.loss, "loss", LOSSES)
-        validate_choice(self.miner, "miner", MINERS)
-        if self.margin is not None and not (self.margin >= 0):
-            raise ValueError(f"`margin` must be >= 0; got {self.margin!r}.")
+        settings = LOSS_SETTINGS[self.loss]
+        if self.miner is not None:
+            validate_choice(self.miner, "miner", MINERS)
+            if self.miner not in settings.miners:
+                raise ValueError(f"`miner` {self.miner!r} does not apply to loss {self.loss!r}; it takes "
+                                 f"{', '.join(map(repr, settings.miners))}.")
+        for name in ("margin", "scale", "temperature"):
+            if getattr(self, name) is not None and getattr(settings, name) is None:
+                raise ValueError(f"loss {self.loss!r} has no `{name}`; leave it unset.")
+        if self.margin is not None:
+            check_loss_margin(self.loss, self.margin)
+        for name in ("scale", "temperature", "head_lr_scale"):
+            if getattr(self, name) is not None:
+                check_positive_finite(getattr(self, name), name)
+        check_count_fields(self, ("xbm", "xbm_warmup"), minimum=0)
+        if self.xbm and not settings.memory:
+            raise ValueError(f"`xbm` (a cross-batch memory) serves pair and triplet losses "
+                             f"({', '.join(n for n, s in LOSS_SETTINGS.items() if s.memory)}); loss {self.loss!r} cannot use it.")
+
+    def with_flat(self, **values: Any) -> "ObjectiveConfig":
+        """As :meth:`Config.with_flat`; a new ``loss`` drops the old one's miner, margin, scale and temperature unless
+        they are given too (they are in that loss's units)."""
+        if "loss" in values and values["loss"] != self.loss:
+            values = {**dict.fromkeys(_PER_LOSS), **values}
+        return super().with_flat(**values)
+
+    @property
+    def settings(self):
+        """The loss's :class:`~metrickit._loss_settings.LossSettings`."""
+        return LOSS_SETTINGS[self.loss]
+
+    @property
+    def miner_value(self) -> str:
+        """The miner in use: the configured one, else the loss's own."""
+        return self.miner if self.miner is not None else self.settings.default_miner
 
     @property
     def margin_value(self) -> float:
         """The margin in use: the configured one, else the loss's default (0 where the loss has none)."""
-        return float(self.margin) if self.margin is not None else MARGINS.get(self.loss, 0.0)
+        return float(self.margin) if self.margin is not None else (self.settings.margin or 0.0)
+
+    @property
+    def scale_value(self) -> float | None:
+        return float(self.scale) if self.scale is not None else self.settings.scale
+
+    @property
+    def temperature_value(self) -> float | None:
+        return float(self.temperature) if self.temperature is not None else self.settings.temperature
+
+
+class MethodConfig(Config):
+    """Mixin of protocol configs whose ``method`` is a method without training ('euclidean', 'lmnn') or a deep loss,
+    which is then the objective's ``loss``. ``LOSS_DEFAULTS`` (loss -> settings) are the protocol's own defaults for a
+    loss, used where the objective leaves them unset (e.g. re-id's batch-hard triplets, margin 0.3)."""
+
+    LOSS_DEFAULTS: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def with_flat(self, **values: Any):
+        if values.get("method") in DEEP_LOSSES and "loss" not in values:
+            values = {**values, "loss": values["method"]}
+        return super().with_flat(**values)
+
+    def _resolve_objective(self) -> None:
+        objective = self.objective
+        if self.method in DEEP_LOSSES and objective.loss != self.method:
+            objective = objective.with_flat(loss=self.method)
+        defaults = {k: v for k, v in self.LOSS_DEFAULTS.get(objective.loss, {}).items() if getattr(objective, k) is None}
+        object.__setattr__(self, "objective", replace(objective, **defaults) if defaults else objective)
 
 
 @dataclass(frozen=True)

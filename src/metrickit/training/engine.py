@@ -2,8 +2,9 @@
 
 A method is three parts plugged into :func:`fit`: a batch source (a sampler yielding lists of indices into the
 inputs, with ``set_epoch``), an objective (an ``nn.Module`` mapping a batch's embeddings and class codes to the loss
-and a progress figure; it may own parameters, such as a classifier head) and an optional validator (scoring the
-model after each epoch). The loop seeds torch, builds the model and the objective, steps the optimiser and the
+and a progress figure; it may own parameters, such as a classifier head or proxies, which train in their own
+parameter group at ``learning_rate_scale`` times the learning rate, and it may turn each batch into ``views``) and an
+optional validator (scoring the model after each epoch). The loop seeds torch, builds the model and the objective, steps the optimiser and the
 learning-rate schedule, validates, keeps the best epoch's weights and checkpoints every epoch for an exact resume.
 Metric learning on P x K batches, Prototypical Networks on episodes, the softmax baseline and the verification and
 re-identification protocols all train here.
@@ -73,7 +74,9 @@ def fit(
     torch.manual_seed(settings.seed)
     model = make_model().to(device)
     objective = make_objective(model).to(device)
-    optimizer = _optimizer(settings, [*model.parameters(), *objective.parameters()])
+    optimizer = _optimizer(settings, [{"params": list(model.parameters())},
+                                      {"params": list(objective.parameters()),
+                                       "lr": settings.learning_rate * getattr(objective, "learning_rate_scale", 1.0)}])
     scheduler = _scheduler(settings, optimizer, settings.epochs * len(batches))
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"epoch": -1, "score": -np.inf, "weights": None}
@@ -81,6 +84,7 @@ def fit(
     if resume:
         start, history, best = restore_training(load_checkpoint(checkpoint), model, objective, optimizer, scheduler)
     progress_name = getattr(objective, "progress_name", "active_fraction")
+    views = getattr(objective, "views", None)
     for epoch in range(start, settings.epochs):
         batches.set_epoch(epoch)
         model.train()
@@ -88,11 +92,13 @@ def fit(
         began, losses, figures = time.perf_counter(), [], []
         bar = progress(batches, quiet=quiet, desc=f"epoch {epoch + 1}/{settings.epochs}", unit=unit, leave=False)
         for batch in bar:
-            batch_inputs = inputs[batch]
+            batch_inputs, batch_codes = inputs[batch], codes[batch]
             if settings.augment == "flip":  # torch's generator: seeded above and saved in the checkpoint, so resume stays exact
                 flip = torch.rand(len(batch_inputs)) < 0.5
                 batch_inputs[flip] = batch_inputs[flip].flip(-1)
-            loss, figure = objective(model(batch_inputs.to(device)), codes[batch].to(device))
+            if views is not None:  # two augmented views of each image, labelled by the image (same generator)
+                batch_inputs, batch_codes = views(batch_inputs)
+            loss, figure = objective(model(batch_inputs.to(device)), batch_codes.to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -123,7 +129,8 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _optimizer(settings: LoopConfig, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
+def _optimizer(settings: LoopConfig, parameters: list[dict[str, Any]]) -> torch.optim.Optimizer:
+    """Adam or SGD over parameter groups (the model's; the objective's own, at its learning rate)."""
     if settings.optimizer == "adam":
         return torch.optim.Adam(parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay)
     return torch.optim.SGD(parameters, lr=settings.learning_rate, momentum=0.9, weight_decay=settings.weight_decay)

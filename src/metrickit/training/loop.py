@@ -14,19 +14,17 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from torch import nn
 
 from metrickit.datasets.labeled import LabeledSet, load_labeled, split_by_classes
 from metrickit.evaluation.retrieval import RetrievalReport, retrieval_metrics
-from metrickit.losses import ContrastiveLoss, TripletMarginLoss
-from metrickit.miners import BatchHardMiner, RandomTripletMiner, SemiHardMiner
 from metrickit.models.artifact import DeepMetricModel
 from metrickit.models.embedding import EmbeddingNet, build_embedder
 from metrickit.samplers import ClassBalancedBatchSampler
-from metrickit.training.config import EmbedderConfig, ObjectiveConfig, TrainConfig
+from metrickit.training.config import EmbedderConfig, TrainConfig
 from metrickit.training.engine import fit
+from metrickit.training.objective import Objective
 
-__all__ = ["ClassSplit", "Objective", "TrainResult", "build_model", "prepare_classes", "train", "train_with_validation"]
+__all__ = ["ClassSplit", "TrainResult", "build_model", "prepare_classes", "train", "train_with_validation"]
 
 
 @dataclass
@@ -89,40 +87,6 @@ def build_model(embedder: EmbedderConfig, loss: str, shape: tuple[int, ...]) -> 
     return build_embedder("resnet", in_channels=shape[0], embedding_dim=embedder.embedding_dim, normalize=normalize)
 
 
-class Objective(nn.Module):
-    """The configured loss on a batch of embeddings; 'softmax' adds a linear classifier over the fit classes."""
-
-    progress_name = "active_fraction"
-
-    def __init__(self, config: ObjectiveConfig, embedding_dim: int, n_classes: int, seed: int = 0):
-        super().__init__()
-        self.kind = config.loss
-        self.miner: nn.Module | None = None
-        self.head: nn.Module | None = None
-        margin, squared = config.margin_value, config.squared
-        if config.loss == "triplet":
-            fused = {"all": "all", "semihard": "semihard"}.get(config.miner)
-            self.loss = TripletMarginLoss(margin, squared=squared, triplets=fused or "all")
-            self.miner = {
-                "hard": BatchHardMiner(squared=squared),
-                "semihard-facenet": SemiHardMiner(margin, variant="facenet", squared=squared),
-                "random": RandomTripletMiner(seed=seed, squared=squared),
-            }.get(config.miner)
-        elif config.loss == "contrastive":
-            self.loss = ContrastiveLoss(margin)
-        else:
-            self.head = nn.Linear(embedding_dim, n_classes)
-            self.loss = nn.CrossEntropyLoss()
-
-    def forward(self, embeddings: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, float | None]:
-        """Loss and the fraction of active tuples (None for softmax)."""
-        if self.head is not None:
-            return self.loss(self.head(embeddings), codes), None
-        indices = self.miner(embeddings, codes) if self.miner is not None else None
-        loss = self.loss(embeddings, codes, indices=indices) if indices is not None else self.loss(embeddings, codes)
-        return loss, self.loss.active_fraction
-
-
 def _evaluate(model: EmbeddingNet, data: LabeledSet) -> RetrievalReport:
     return retrieval_metrics(model.embed(data.X), data.labels, backend="exact")
 
@@ -158,7 +122,8 @@ def train(
         n_batches=config.loop.batches_per_epoch, seed=config.loop.seed, replace=batches.sample_with_replacement,
     )
     fitted = fit(config.loop, lambda: build_model(config.embedder, config.objective.loss, split.fit.preprocessing.shape),
-                 lambda model: Objective(config.objective, model.embedding_dim, len(split.fit_classes), config.loop.seed), sampler,
+                 lambda model: Objective(config.objective, model.embedding_dim, len(split.fit_classes), config.loop.seed,
+                                         input_shape=split.fit.preprocessing.shape), sampler,
                  torch.from_numpy(split.fit.X), codes, validate=(lambda model: validate(model, split.val)) if split.val is not None else None,
                  checkpoint=checkpoint, resume=resume, quiet=quiet)
     model = fitted.model

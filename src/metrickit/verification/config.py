@@ -3,21 +3,20 @@ Imports no torch."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from metrickit._config import Config
 from metrickit._validation import validate_choice
 from metrickit.linear.pca_lmnn import PcaLmnnConfig
-from metrickit.training.config import BatchConfig, EmbedderConfig, LoopConfig, ObjectiveConfig
+from metrickit.training.config import DEEP_LOSSES, BatchConfig, EmbedderConfig, LoopConfig, MethodConfig, ObjectiveConfig
 
 __all__ = ["DEEP_METHODS", "METHODS", "VerifyConfig"]
 
-METHODS = ("euclidean", "lmnn", "softmax", "contrastive", "triplet")
-DEEP_METHODS = ("softmax", "contrastive", "triplet")
+DEEP_METHODS = DEEP_LOSSES
+METHODS = ("euclidean", "lmnn", *DEEP_METHODS)
 
 
 @dataclass(frozen=True)
-class VerifyConfig(Config):
+class VerifyConfig(MethodConfig):
     """``method``: 'euclidean' (pixels), 'lmnn' (PCA + LMNN, section ``lmnn``) or a deep loss (conv-4, 128-d, trained on
     8 x 4 identity batches; triplets semi-hard). A deep method is the objective's loss."""
 
@@ -30,5 +29,4 @@ class VerifyConfig(Config):
 
     def __post_init__(self) -> None:
         validate_choice(self.method, "method", METHODS)
-        if self.method in DEEP_METHODS and self.objective.loss != self.method:
-            object.__setattr__(self, "objective", replace(self.objective, loss=self.method))
+        self._resolve_objective()

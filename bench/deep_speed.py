@@ -3,10 +3,14 @@
 Every cell (implementation x method x batch size x label layout) runs in a fresh subprocess with a
 time and an address-space limit: forward + backward on random embeddings (dim 128), 3 warm-ups,
 median of 10 steps; peak memory is the max RSS increase over the post-import baseline. Label
-layouts: B/4 classes x 4 samples (P x K batches) and 10 classes. Where both implement the same formula,
-the first step's losses must agree within 1e-5 (recorded per cell). The contrastive row runs PML's
-``ContrastiveLoss`` on ``LpDistance(power=1)`` over the same pairs, whose form (``d`` and ``relu(m - d)``) is
-not the squared one (Hadsell et al.) that metrickit computes: its speed and memory compare, its loss does not.
+layouts: B/4 classes x 4 samples (P x K batches) and 10 classes; NT-Xent's labels are views (B/2 images, two views
+each). Losses with class vectors (ArcFace, CosFace, sub-center ArcFace with 3 sub-centres, Proxy-Anchor) start from the
+same vectors in both and the step includes their gradient. Where both implement the same formula, the first step's
+losses must agree (recorded per cell). The contrastive row runs PML's ``ContrastiveLoss`` on ``LpDistance(power=1)``
+over the same pairs, whose form (``d`` and ``relu(m - d)``) is not the squared one (Hadsell et al.) that metrickit
+computes: its speed and memory compare, its loss does not. The xbm-contrastive row adds a cross-batch memory of 8,192
+embeddings (filled during the warm-up): metrickit's objective scores the batch's pairs and the batch against the memory,
+PML's ``CrossBatchMemory`` enqueues the batch and scores it against the whole memory.
 
     python bench/deep_speed.py [--batches 128,256,512,1024] [--threads 1,2] [--timeout 300]
 """
@@ -23,9 +27,10 @@ from pathlib import Path
 from _limits import run_limited
 
 HERE = Path(__file__).resolve().parent
-METHODS = ("batch-all", "semihard-band", "batch-hard", "semihard-facenet", "contrastive")
-PML_PEERS = {"batch-all", "semihard-band", "batch-hard", "contrastive"}  # PML has no FaceNet/TF-Addons semi-hard rule
-SAME_FORMULA = {"batch-all", "semihard-band", "batch-hard"}  # PML's contrastive loss is unsquared: the same pairs, another formula
+NEW_LOSSES = ("arcface", "cosface", "subcenter-arcface", "proxy-anchor", "multi-similarity", "supcon", "ntxent")
+METHODS = ("batch-all", "semihard-band", "batch-hard", "semihard-facenet", "contrastive", *NEW_LOSSES, "xbm-contrastive")
+PML_PEERS = set(METHODS) - {"semihard-facenet"}  # PML has no FaceNet/TF-Addons semi-hard rule
+SAME_FORMULA = {"batch-all", "semihard-band", "batch-hard", *NEW_LOSSES}  # PML's contrastive loss is unsquared: the same pairs, another formula
 
 
 def run_cell(impl, method, batch, n_classes, dim, threads, timeout, mem_gb) -> dict:
@@ -73,9 +78,10 @@ def main(argv=None) -> int:
     cells = []
     for n_threads in threads:
         for batch in map(int, args.batches.split(",")):
-            for layout, n_classes in (("B/4 classes x 4", batch // 4), ("10 classes", 10)):
+            for layout, n_classes in (("B/4 classes x 4", batch // 4), ("10 classes", 10), ("views", batch // 2)):
                 for method in args.methods.split(","):
-                    cells.append(_cell(method, batch, layout, n_classes, n_threads, args))
+                    if (method == "ntxent") == (layout == "views"):  # NT-Xent's labels are the views of each image
+                        cells.append(_cell(method, batch, layout, n_classes, n_threads, args))
     record = {"benchmark": "deep-speed", "dim": args.dim, "threads": threads, "timeout_s": args.timeout, "mem_limit_gb": args.mem_gb,
               "cells": cells, "provenance": provenance(),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -63,6 +63,19 @@ def test_triplet_mining_against_the_memory():
     assert loss.item() == pytest.approx(expected.item())
 
 
+@pytest.mark.parametrize("settings", [dict(loss="contrastive"), dict(loss="triplet"), dict(loss="triplet", miner="hard"),
+                                      dict(loss="multi-similarity"), dict(loss="supcon")])
+def test_back_propagation_through_the_memory_survives_its_update(settings):
+    torch.manual_seed(2)
+    objective = Objective(ObjectiveConfig(xbm=16, **settings), 4, 3)
+    codes = torch.arange(12) % 3
+    for _ in range(3):  # the memory is overwritten in place after each loss; the loss must not depend on its storage
+        embeddings = torch.nn.functional.normalize(torch.randn(12, 4), dim=1).requires_grad_(True)
+        loss, _ = objective(embeddings, codes)
+        loss.backward()
+        assert torch.isfinite(embeddings.grad).all()
+
+
 def test_the_memory_is_a_bounded_ring():
     memory = CrossBatchMemory(5, 2, warmup=2)
     memory.push(torch.zeros(3, 2), torch.tensor([0, 1, 2]))

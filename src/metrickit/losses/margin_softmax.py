@@ -43,7 +43,7 @@ class ClassHead(nn.Module):
     def cosines(self, embeddings: torch.Tensor) -> torch.Tensor:
         """Cosine of each embedding with each class (its closest vector when a class has several): (batch_size, n_classes)."""
         cos = cosine_similarities(embeddings, self.weight.to(embeddings.dtype))
-        return cos if self.per_class == 1 else cos.view(len(embeddings), self.n_classes, self.per_class).amax(2)
+        return cos if self.per_class == 1 else cos.view(len(embeddings), self.n_classes, self.per_class).max(2).values
 
 
 class _MarginSoftmax(ClassHead):

@@ -50,7 +50,7 @@ def _deep_speed(record: dict, path: Path) -> list[Section]:
         ours, theirs = cell["results"]["metrickit"], cell["results"].get("pml")
         ratio = lambda key, form: form.format(cell[key]) if key in cell else "-"  # noqa: E731
         rows.append([str(cell["threads"]), str(cell["batch"]), cell["layout"], cell["method"], time_of(ours),
-                     time_of(theirs), ratio("speedup", "{:.1f}x"), memory_of(ours), memory_of(theirs), ratio("memory_ratio", "{:.1f}x"),
+                     time_of(theirs), ratio("speedup", "{:.2f}x"), memory_of(ours), memory_of(theirs), ratio("memory_ratio", "{:.2f}x"),
                      ratio("loss_difference", "{:.1e}")])
     return [Section("Losses and miners: metrickit vs pytorch-metric-learning, one training step", [
         Paragraph(f"Forward + backward on random embeddings (dim {record['dim']}), median of 10 steps after 3 warm-ups, each cell in a "
@@ -58,7 +58,11 @@ def _deep_speed(record: dict, path: Path) -> list[Section]:
                   "`LpDistance(normalize_embeddings=False, power=2)` and `AvgNonZeroReducer`; |loss difference| is between the two "
                   "implementations' first-step losses. PML has no equivalent of the FaceNet/TF-Addons semi-hard rule, so that row shows "
                   "metrickit alone. Its contrastive loss runs on `LpDistance(power=1)` over the same pairs but is unsquared (d and "
-                  "relu(m - d), where metrickit has Hadsell et al.'s squares): speed and memory compare, the losses do not."),
+                  "relu(m - d), where metrickit has Hadsell et al.'s squares): speed and memory compare, the losses do not. "
+                  "Losses with class vectors start from the same vectors in both, and the step includes their gradient; NT-Xent's "
+                  "labels are two views of B/2 images. The xbm-contrastive row adds a cross-batch memory of 8,192 embeddings, "
+                  "filled before timing (metrickit: the batch's pairs plus the batch against the memory; PML's CrossBatchMemory: "
+                  "the batch enqueued, then against the whole memory)."),
         provenance_bullets(record),
         Table(["threads", "batch", "labels", "method", "metrickit (ms)", "PML (ms)", "speed-up", "metrickit (+MiB)", "PML (+MiB)",
                "memory ratio", "loss difference"], rows),

@@ -103,8 +103,9 @@ class Objective(nn.Module):
             return loss, accuracy
         loss = self._tuples(embeddings, codes)
         if self.memory is not None:
-            if self.memory.ready:
-                loss = loss + self._tuples(embeddings, codes, *self.memory.references())
+            if self.memory.ready:  # a copy: the push below overwrites the memory in place, and backward reads the references
+                ref, ref_codes = self.memory.references()
+                loss = loss + self._tuples(embeddings, codes, ref.clone(), ref_codes.clone())
             self.memory.push(embeddings, codes)
         return loss, self.loss.active_fraction
 

@@ -5,7 +5,8 @@
 - Every file gets the ``kind`` and ``schema_version`` it would be written with now (told apart, for untagged files, as
   the reports once told them apart).
 - Configs recorded flat (before the config sections) are stored in sections, with the names they have now (few-shot:
-  ``method`` -> ``loss``, ``episodes_per_epoch`` -> ``batches_per_epoch``, conv-4's ``hidden`` -> ``width``).
+  ``method`` -> ``loss``, ``episodes_per_epoch`` -> ``batches_per_epoch``, conv-4's ``hidden`` -> ``width``), without
+  the margin or miner once recorded for losses that have none.
 - A protocol's repeats, once listed as ``folds`` or ``seeds``, are ``repeats``; a verification fold's record (``fold``)
   is its ``split`` (with the seed that drew it), and an evaluated fold's number is its ``index``.
 - The thread count is kept once, in the provenance (a speed benchmark's cells each record theirs).
@@ -26,7 +27,19 @@ def _nest(config: dict[str, Any], config_cls, renames: dict[str, str] | None = N
     if any(isinstance(v, dict) for v in config.values()):
         return config
     flat = {(renames or {}).get(k, k): v for k, v in config.items() if k != "threads"}
-    return config_cls.from_flat(flat).as_dict()
+    return config_cls.from_flat(_applicable(flat)).as_dict()
+
+
+def _applicable(flat: dict[str, Any]) -> dict[str, Any]:
+    """Without the loss settings its loss does not have (older versions recorded a margin and a miner for every loss,
+    and ignored them where they did not apply)."""
+    from metrickit._loss_settings import LOSS_SETTINGS
+
+    settings = LOSS_SETTINGS.get(flat.get("loss", flat.get("method")))
+    if settings is None:
+        return flat
+    return {k: v for k, v in flat.items()
+            if not (k in ("margin", "scale", "temperature") and getattr(settings, k) is None or k == "miner" and v not in settings.miners)}
 
 
 def migrate(record: dict[str, Any]) -> dict[str, Any]:

@@ -1,20 +1,13 @@
 import numpy as np
 import pytest
 
-from metrickit.datasets.identities import load_orl, load_svc2004
+from metrickit.datasets.identities import load_svc2004
 from metrickit.models.artifact import load_deep_model, save_deep_model
 from metrickit.verification import VerifyConfig, evaluate_fold, make_folds, signature_user_eers, summarize, train_fold
 from metrickit.verification.folds import FOLDS
-from tests._fakes import fake_orl, fake_svc2004
+from tests._fakes import fake_svc2004
 
 QUICK = dict(epochs=2, batches_per_epoch=3, n_classes_per_batch=4, n_per_class=3, embedding_dim=16)
-
-
-@pytest.fixture(scope="module")
-def orl(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    fake_orl(root)
-    return load_orl(root)
 
 
 @pytest.mark.filterwarnings("ignore:LMNN did not converge")  # the fake faces separate perfectly: the objective falls to 0

@@ -78,8 +78,42 @@ def _verify_predict(record: dict, path: Path) -> list[Section]:
                     [Table(["decision", "distance", "first", "second"], rows), *([Bullets(notes)] if notes else [])])]
 
 
+def _verify_nested(record: dict, path: Path) -> list[Section]:
+    """The nested benchmark: per method, the settings chosen in each outer fold, the outer scores and the paired
+    difference against the baseline across outer folds."""
+    methods, baseline, paired = record["methods"], record["baseline"], record["paired"]
+    first = next(iter(methods.values()))
+    n_test = len(first["folds"][0]["test_identities"])
+    rows = []
+    for name, result in methods.items():
+        s, diff = result["summary"], paired.get(name)
+        verdict = "-" if diff is None else ("yes" if diff["eer"]["mean"] < -2 * diff["eer"]["se"] else "no")
+        rows.append([name, ", ".join(f["chosen"] for f in result["folds"]), pm(s["roc_auc"], pct=False), pm(s["eer"]),
+                     "-" if diff is None else f"{diff['eer']['mean']:+.2%} ± {diff['eer']['se']:.2%}", verdict])
+    ranked = sorted((n for n in methods if n != baseline), key=lambda n: methods[n]["summary"]["eer"]["mean"])[:3]
+    shown = [baseline, *ranked]
+    per_identity = {n: {r["identity"]: r["eer"] for f in methods[n]["folds"] for r in f.get("identities", [])} for n in shown}
+    identities = sorted(per_identity[baseline], key=lambda i: (len(str(i)), str(i)))
+    return [Section(f"Face verification, nested: {record['dataset'].upper()} ({len(identities)} subjects), {record['n_outer']} outer folds "
+                    f"of {n_test}", [
+        Paragraph(f"In each outer fold, only the other identities choose a method's setting (the candidate with the lowest mean EER "
+                  f"over {record['n_inner']} inner cross-identity folds) and train the chosen one ({record['n_val']} seeded validation "
+                  "identities choose its epoch and set its threshold); it is scored once on the outer fold's test identities, "
+                  "which no choice saw. Mean ± sd over outer folds; the difference against "
+                  f"{baseline} is paired by outer fold (mean ± standard error), and 'below by > 2 SE' asks whether the learned "
+                  f"metric's EER is lower than {baseline}'s by more than two standard errors."),
+        provenance_bullets(record),
+        Table(["method", "chosen per outer fold", "ROC AUC", "EER", f"EER - {baseline}", "below by > 2 SE"], rows),
+        Paragraph(f"Per-subject EER (its genuine pairs against its impostor pairs, within its outer fold's test subjects), "
+                  f"{baseline} and the three methods with the lowest mean EER:"),
+        Table(["subject", *shown], [[str(i), *(f"{per_identity[n][i]:.1%}" if i in per_identity[n] else "-" for n in shown)]
+                                    for i in identities]),
+    ])]
+
+
 BUILDERS = {
     "verify-benchmark": _verify,
+    "verify-nested-benchmark": _verify_nested,
     "verify-training": repeats_training,
     "verify-eval": _verify_eval,
     "verify-predict": _verify_predict,

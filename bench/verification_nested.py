@@ -3,8 +3,8 @@
 Outer folds: 6 of 5 subjects (s1-s30). In each, the other 25 subjects choose each method's setting from its candidates
 (one hyperparameter per loss, by the mean EER of --n-inner inner cross-identity folds) and train the chosen one as a
 final model (5 seeded validation subjects choose its epoch and set its threshold); it is scored once on the outer 5.
-Every deep method is the same conv-4 (128-d) with horizontal flips and one budget; the losses with a scale use 30
-(64 is meant for thousands of classes). Pixels (Euclidean) and PCA + LMNN have nothing to choose. The paired
+Every deep method is the same conv-4 (128-d) with horizontal flips and one budget; the candidates are
+``_loss_grid.GRID``'s. Pixels (Euclidean) and PCA + LMNN have nothing to choose. The paired
 difference of each method's outer EER against pixels, with its standard error over the outer folds, says whether a
 gain is more than noise. Every training is cached under --runs, so an interrupted run resumes.
 
@@ -20,26 +20,12 @@ import sys
 import time
 from pathlib import Path
 
+from _loss_grid import GRID, SCALE
 from _publish import publish
 
 HERE = Path(__file__).resolve().parent
 BUDGET = dict(epochs=15, batches_per_epoch=25, augment="flip")  # the folds' budget in bench/verification.py, with flips
-SCALE = 30.0
-# method -> {candidate name: settings}; one hyperparameter per loss
-CANDIDATES = {
-    "euclidean": {"pixels": {}},
-    "lmnn": {"pca+lmnn": {}},
-    "softmax": {"dim 64": {"embedding_dim": 64}, "dim 128": {"embedding_dim": 128}},
-    "contrastive": {f"margin {m}": {"margin": m} for m in (0.5, 1.0)},
-    "triplet": {f"margin {m}": {"margin": m} for m in (0.1, 0.2, 0.4)},
-    "arcface": {f"margin {m}": {"margin": m, "scale": SCALE} for m in (0.2, 0.5)},
-    "cosface": {f"margin {m}": {"margin": m, "scale": SCALE} for m in (0.2, 0.35)},
-    "subcenter-arcface": {f"margin {m}": {"margin": m, "scale": SCALE} for m in (0.2, 0.5)},
-    "proxy-anchor": {f"alpha {a:g}": {"scale": a} for a in (16.0, 32.0)},
-    "multi-similarity": {f"base {b}": {"margin": b} for b in (0.5, 0.7)},
-    "supcon": {f"temperature {t}": {"temperature": t} for t in (0.05, 0.1)},
-    "ntxent": {f"temperature {t}": {"temperature": t} for t in (0.1, 0.5)},
-}
+CANDIDATES = {"euclidean": {"pixels": {}}, "lmnn": {"pca+lmnn": {}}, **GRID}  # method -> {candidate name: settings}
 BASELINE = "euclidean"
 
 

@@ -22,7 +22,7 @@ FINAL = "final"  # the folder of a protocol's final model, trained after its fol
 SCHEMA_VERSION = 1
 KINDS = (
     # benchmark JSONs (bench/results)
-    "lmnn", "lmnn-mnist-select", "deep-quality", "deep-demo-select", "deep-speed", "fewshot-shapes", "fewshot-omniglot",
+    "lmnn", "lmnn-mnist-select", "deep-quality", "loss-comparison", "deep-demo-select", "deep-speed", "fewshot-shapes", "fewshot-omniglot",
     "verify-benchmark", "verify-nested-benchmark", "reid-benchmark",
     # the results.json of metrickit commands
     "demo", "lmnn-fit", "lmnn-evaluate", "training-run", "retrieval-eval", "fewshot-training", "fewshot-eval", "oneshot-eval",

@@ -60,3 +60,23 @@ def test_report_command_gathers_benchmarks_and_runs_into_markdown_html_and_image
     assert any(p.name.endswith("projection.png") for p in (out / "images").iterdir())
     assert main(["report", str(BENCH_RESULTS), "--out", str(out)]) == 1  # never overwrites without --overwrite
     assert "already exists and is not empty" in capsys.readouterr().err
+
+
+def test_the_loss_comparison_section_ranks_losses_and_says_which_are_within_noise():
+    from metrickit.reporting import result_text
+    from metrickit.runs import tagged
+
+    def row(mean, sd, difference, se, within):
+        stat = {"mean": mean, "sd": sd}
+        return {"candidates": {"margin 0.2": {"settings": {"margin": 0.2}, "val_map_at_r": 0.6}}, "chosen": "margin 0.2",
+                "summary": {"map_at_r": stat, "precision_at_1": stat}, "versus_best": {"difference": difference, "se": se, "within_noise": within}}
+
+    record = tagged("loss-comparison", {
+        "budget": {"architecture": "conv4", "embedding_dim": 64, "epochs": 5, "batches_per_epoch": 100, "n_classes_per_batch": 3, "n_per_class": 32},
+        "classes": {"fit": [0, 1, 2], "val": [3, 4], "test": [5, 6, 7, 8, 9]}, "seeds": [0, 1, 2], "best": "arcface",
+        "losses": {"triplet": row(0.50, 0.01, -0.03, 0.01, False), "arcface": row(0.53, 0.01, 0.0, 0.0, True),
+                   "supcon": row(0.52, 0.02, -0.01, 0.013, True)},
+        "pixels": {"map_at_r": 0.36, "precision_at_1": 0.97}})
+    lines = [line for line in result_text(record).splitlines() if line.startswith(("arcface", "supcon", "triplet", "Euclidean"))]
+    assert [line.split()[0] for line in lines] == ["arcface", "supcon", "triplet", "Euclidean"]  # best first, pixels last
+    assert lines[1].rstrip().endswith("yes") and lines[2].rstrip().endswith("no") and "best" in lines[0]

@@ -36,7 +36,11 @@ def _copy_head(ours, theirs, method: str) -> None:
 
 def build_head(impl: str, method: str, n_classes: int, dim: int):
     """A loss owning class vectors, seeded alike in both implementations; the step also computes their gradient."""
+    import torch
+
     from metrickit.losses import ArcFaceLoss, CosFaceLoss, ProxyAnchorLoss, SubCenterArcFaceLoss
+
+    torch.manual_seed(1)  # every process draws the same class vectors
 
     ours = {"arcface": lambda: ArcFaceLoss(n_classes, dim), "cosface": lambda: CosFaceLoss(n_classes, dim),
             "subcenter-arcface": lambda: SubCenterArcFaceLoss(n_classes, dim), "proxy-anchor": lambda: ProxyAnchorLoss(n_classes, dim)}[method]()

@@ -11,8 +11,9 @@ __all__ = ["Batch", "check_batch", "check_embeddings", "check_labels", "check_ma
 REDUCTIONS = ("mean_nonzero", "mean", "sum", "none")
 
 
-def check_embeddings(embeddings: torch.Tensor, name: str = "embeddings", *, dim: int | None = None) -> torch.Tensor:
-    """A 2-D floating tensor of finite values, shape (batch_size, embedding_dim)."""
+def check_embeddings(embeddings: torch.Tensor, name: str = "embeddings", *, dim: int | None = None, finite: bool = True) -> torch.Tensor:
+    """A 2-D floating tensor of finite values, shape (batch_size, embedding_dim). ``finite=False`` skips the pass over
+    the values (a caller that checks its result instead, as :meth:`metrickit.losses.ClassHead.checked` does)."""
     if not isinstance(embeddings, torch.Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor; got {type(embeddings).__name__}.")
     if embeddings.ndim != 2:
@@ -21,7 +22,7 @@ def check_embeddings(embeddings: torch.Tensor, name: str = "embeddings", *, dim:
         raise TypeError(f"`{name}` must have a floating dtype; got {embeddings.dtype}.")
     if dim is not None and embeddings.shape[1] != dim:
         raise ValueError(f"`{name}` has embedding_dim {embeddings.shape[1]} but {dim} was expected.")
-    if not bool(torch.isfinite(embeddings).all()):
+    if finite and not bool(torch.isfinite(embeddings).all()):
         n_nan = int(torch.isnan(embeddings).sum())
         n_inf = int(torch.isinf(embeddings).sum())
         raise ValueError(f"`{name}` must be finite; found {n_nan} NaN and {n_inf} infinite entries in shape {tuple(embeddings.shape)}.")

@@ -92,3 +92,22 @@ def test_labels_must_fit_the_heads_classes_and_embeddings_its_dimension():
         loss(torch.randn(4, 4), torch.tensor([0, 1, 2, 5]))
     with pytest.raises(ValueError, match="has embedding_dim 6 but 4 was expected"):
         loss(torch.randn(4, 6), torch.tensor([0, 1, 2, 1]))
+
+
+@pytest.mark.parametrize("make", [lambda: ArcFaceLoss(3, 4), lambda: CosFaceLoss(3, 4), lambda: SubCenterArcFaceLoss(3, 4),
+                                  lambda: ProxyAnchorLoss(3, 4)])
+def test_non_finite_embeddings_are_named_from_the_loss(make):
+    embeddings = torch.randn(4, 4)
+    embeddings[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="`embeddings` must be finite; found 1 NaN"):
+        make()(embeddings, torch.tensor([0, 1, 2, 1]))
+
+
+@pytest.mark.parametrize("n_classes", [3, 20])  # fewer class vectors than dimensions, and more
+def test_the_heads_cosines_equal_those_of_normalised_vectors_and_a_zero_embedding_has_none(n_classes):
+    loss = SubCenterArcFaceLoss(n_classes, 8, sub_centers=2).double()
+    embeddings = torch.randn(5, 8, dtype=torch.float64)
+    embeddings[0] = 0.0
+    expected = torch.nn.functional.normalize(embeddings, dim=1) @ torch.nn.functional.normalize(loss.weight, dim=1).T
+    torch.testing.assert_close(loss.cosines(embeddings), expected.view(5, n_classes, 2).amax(2))
+    assert loss.cosines(embeddings)[0].abs().max() == 0.0

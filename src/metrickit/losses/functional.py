@@ -295,7 +295,7 @@ def margin_softmax_loss(
         shifted = target - margin
     else:
         raise ValueError(f"`rule` must be 'arcface' or 'cosface'; got {rule!r}.")
-    logits = cosines.scatter(1, labels[:, None], shifted) * scale
+    logits = (cosines * scale).scatter_(1, labels[:, None], shifted * scale)  # one (batch, classes) buffer
     return reduce_losses(torch.nn.functional.cross_entropy(logits, labels, reduction="none"), reduction, cosines)
 
 

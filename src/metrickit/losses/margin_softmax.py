@@ -9,7 +9,6 @@ from torch import nn
 
 from metrickit._loss_settings import check_loss_margin, check_positive_finite
 from metrickit._tensor_validation import check_embeddings, check_labels, check_reduction
-from metrickit.distances.tensor import cosine_similarities
 from metrickit.losses.functional import MarginRule, Reduction, margin_softmax_loss
 
 __all__ = ["ArcFaceLoss", "ClassHead", "CosFaceLoss", "SoftmaxLoss", "SubCenterArcFaceLoss"]
@@ -32,17 +31,34 @@ class ClassHead(nn.Module):
         self.weight = nn.Parameter(torch.empty(n_classes * per_class, embedding_dim))
 
     def check(self, embeddings: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """Checked class codes of ``embeddings`` (batch_size, embedding_dim): integers in ``[0, n_classes)``."""
-        check_embeddings(embeddings, dim=self.embedding_dim)
+        """Checked class codes of ``embeddings`` (batch_size, embedding_dim): integers in ``[0, n_classes)``. The values'
+        finiteness is checked on the loss instead (:meth:`checked`): one number rather than a pass over the batch."""
+        check_embeddings(embeddings, dim=self.embedding_dim, finite=False)
         labels = check_labels(labels, len(embeddings), embeddings.device)
-        if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= self.n_classes):
-            raise ValueError(f"`labels` must be class codes in [0, {self.n_classes}) for this loss's {self.n_classes} classes; "
-                             f"got codes from {int(labels.min())} to {int(labels.max())}.")
+        if len(labels):
+            low, high = (int(v) for v in torch.aminmax(labels))
+            if low < 0 or high >= self.n_classes:
+                raise ValueError(f"`labels` must be class codes in [0, {self.n_classes}) for this loss's {self.n_classes} classes; "
+                                 f"got codes from {low} to {high}.")
         return labels
 
+    @staticmethod
+    def checked(loss: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
+        """``loss``, once it is finite; else the error naming the non-finite embeddings (if they are the cause)."""
+        if not bool(torch.isfinite(loss).all()):
+            check_embeddings(embeddings)
+        return loss
+
     def cosines(self, embeddings: torch.Tensor) -> torch.Tensor:
-        """Cosine of each embedding with each class (its closest vector when a class has several): (batch_size, n_classes)."""
-        cos = cosine_similarities(embeddings, self.weight.to(embeddings.dtype))
+        """Cosine of each embedding with each class (its closest vector when a class has several): (batch_size, n_classes).
+
+        The class vectors are normalised; with fewer class vectors than embedding dimensions the embeddings' norms divide
+        the products, which is less work than normalising the batch (a zero embedding has cosine 0 with every class)."""
+        unit = nn.functional.normalize(self.weight.to(embeddings.dtype), dim=1)
+        if len(unit) > embeddings.shape[1]:
+            cos = nn.functional.normalize(embeddings, dim=1) @ unit.T
+        else:
+            cos = (embeddings @ unit.T) / torch.linalg.vector_norm(embeddings, dim=1, keepdim=True).clamp_min(1e-12)
         return cos if self.per_class == 1 else cos.view(len(embeddings), self.n_classes, self.per_class).max(2).values
 
 
@@ -64,7 +80,8 @@ class _MarginSoftmax(ClassHead):
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         labels = self.check(embeddings, labels)
-        return margin_softmax_loss(self.cosines(embeddings), labels, self.margin, self.scale, self.rule, self.reduction)
+        return self.checked(margin_softmax_loss(self.cosines(embeddings), labels, self.margin, self.scale, self.rule, self.reduction),
+                            embeddings)
 
     def extra_repr(self) -> str:
         return (f"n_classes={self.n_classes}, embedding_dim={self.embedding_dim}, margin={self.margin}, scale={self.scale}"

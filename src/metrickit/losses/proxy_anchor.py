@@ -46,7 +46,7 @@ class ProxyAnchorLoss(ClassHead):
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         labels = self.check(embeddings, labels)
-        return proxy_anchor_loss(self.cosines(embeddings), labels, self.margin, self.alpha)
+        return self.checked(proxy_anchor_loss(self.cosines(embeddings), labels, self.margin, self.alpha), embeddings)
 
     def extra_repr(self) -> str:
         return f"n_classes={self.n_classes}, embedding_dim={self.embedding_dim}, margin={self.margin}, alpha={self.alpha}"

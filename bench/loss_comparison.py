@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     pixels = retrieval_metrics(split.test.X.reshape(len(split.test.X), -1), split.test.labels, backend="exact").as_dict()
 
     def run(loss: str, candidate: str, seed: int, scored: bool) -> dict:
-        config = load_config(**DATA, **budget, data_dir=args.data_dir, loss=loss, seed=seed, **GRID[loss][candidate])
+        config = load_config(**{**DATA, **budget, "data_dir": args.data_dir, "loss": loss, "seed": seed, **GRID[loss][candidate]})
 
         def compute() -> dict:
             result = train(config, quiet=args.quiet, split=split if scored else choosing)

@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     results = {}
     for method in names:
         deep = method not in ("euclidean", "lmnn")
-        candidates = {name: VerifyConfig.from_flat(method=method, seed=args.seed, **(budget if deep else {}), **settings)
+        candidates = {name: VerifyConfig.from_flat({"method": method, "seed": args.seed, **(budget if deep else {}), **settings})
                       for name, settings in CANDIDATES[method].items()}
         began = time.perf_counter()
         results[method] = nested_verification(data, candidates, n_outer=args.n_outer, n_inner=args.n_inner, seed=args.seed,

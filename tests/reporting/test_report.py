@@ -80,3 +80,14 @@ def test_the_loss_comparison_section_ranks_losses_and_says_which_are_within_nois
     lines = [line for line in result_text(record).splitlines() if line.startswith(("arcface", "supcon", "triplet", "Euclidean"))]
     assert [line.split()[0] for line in lines] == ["arcface", "supcon", "triplet", "Euclidean"]  # best first, pixels last
     assert lines[1].rstrip().endswith("yes") and lines[2].rstrip().endswith("no") and "best" in lines[0]
+
+
+def test_a_result_printed_without_a_folder_or_provenance_shows_neither():
+    from metrickit.reporting import result_text
+    from metrickit.runs import tagged
+
+    stat = {"mean": 0.9, "sd": 0.0}
+    summary = {k: stat for k in ("roc_auc", "eer", "accuracy", "balanced_accuracy")} | {"tar_at_far": {"1%": stat}}
+    text = result_text(tagged("verify-eval", {"dataset": "orl", "methods": {"run": {"summary": summary}}}))
+    assert text.splitlines()[0] == "Verification: orl"
+    assert "None" not in text and "command" not in text

@@ -10,12 +10,23 @@ from metrickit.reporting.document import Bullets, Image, Section
 __all__ = ["images", "pm", "provenance_bullets", "repeats_training"]
 
 
+def titled(what: str, path: Path, *, parenthesised: bool = False) -> str:
+    """``what: <run folder>`` (or ``what (<run folder>)``), or ``what`` alone for a result with no folder (printed
+    without --out)."""
+    name = path.parent.name
+    if not name:
+        return what
+    return f"{what} ({name})" if parenthesised else f"{what}: {name}"
+
+
 def provenance_bullets(record: dict) -> Bullets:
     """Command, finish time, threads, CPU, git SHA and versions of a result (and its note, if any)."""
     prov = record.get("provenance", {})
-    items = [f"command: `{prov.get('command', '?')}`; finished {record.get('finished', '?')}",
-             f"threads: {prov.get('threads')}; CPU: {prov.get('cpu')} ({prov.get('cpu_count')} cores); git {prov.get('git_sha')}",
-             f"versions: {', '.join(f'{k} {v}' for k, v in prov.get('versions', {}).items())}"]
+    items = []  # only what the record holds (a result printed without --out has no provenance)
+    if prov:
+        items += [f"command: `{prov.get('command', '?')}`; finished {record.get('finished', '?')}",
+                  f"threads: {prov.get('threads')}; CPU: {prov.get('cpu')} ({prov.get('cpu_count')} cores); git {prov.get('git_sha')}",
+                  f"versions: {', '.join(f'{k} {v}' for k, v in prov.get('versions', {}).items())}"]
     if "provenance_note" in record:
         items.append(f"note: {record['provenance_note']}")
     return Bullets(items)
@@ -44,4 +55,4 @@ def repeats_training(record: dict, path: Path) -> list[Section]:
     items = [f"{label(r)}: validation {validation(r)}, {r['train_seconds']:.0f} s" for r in record["repeats"]]
     if record.get("final"):
         items.append(f"final model: validation {validation(record['final'])}")
-    return [Section(f"Training run: {path.parent.name} ({record['config']['method']})", [Bullets(items), provenance_bullets(record)])]
+    return [Section(f"{titled('Training run', path)} ({record['config']['method']})", [Bullets(items), provenance_bullets(record)])]

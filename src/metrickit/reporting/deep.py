@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from metrickit._config import flatten
-from metrickit.reporting._common import images, provenance_bullets
+from metrickit.reporting._common import images, provenance_bullets, titled
 from metrickit.reporting.document import Bullets, Paragraph, Section, Table
 
 __all__ = ["BUILDERS"]
@@ -81,7 +81,7 @@ def _training_run(record: dict, path: Path) -> list[Section]:
         items.append(f"classes: trained on {classes['fit']}, validated on {classes['validation'] or 'none'}, tested on {classes['test']}")
     if record.get("test"):
         items.append("unseen test classes: " + ", ".join(f"{k} {v:.4f}" for k, v in record["test"].items() if isinstance(v, float)))
-    return [Section(f"Training run: {path.parent.name}", [Bullets(items), provenance_bullets(record),
+    return [Section(titled("Training run", path), [Bullets(items), provenance_bullets(record),
                                                          *images(path.parent, [("training_curve.png", "training curve")])])]
 
 

@@ -69,7 +69,7 @@ def _markdown_blocks(blocks: Sequence[Block], image_ref: ImageRef) -> list[str]:
         if isinstance(block, Paragraph):
             lines += [block.text, ""]
         elif isinstance(block, Bullets):
-            lines += [f"- {item}" for item in block.items] + [""]
+            lines += [f"- {item}" for item in block.items] + ([""] if block.items else [])
         elif isinstance(block, Table):
             lines += ["| " + " | ".join(block.columns) + " |", "|" + "---|" * len(block.columns)]
             lines += ["| " + " | ".join(row) + " |" for row in block.rows] + [""]
@@ -100,7 +100,8 @@ def _html_blocks(blocks: Sequence[Block], image_ref: ImageRef) -> list[str]:
         if isinstance(block, Paragraph):
             out.append(f"<p>{_inline(block.text)}</p>")
         elif isinstance(block, Bullets):
-            out.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in block.items) + "</ul>")
+            if block.items:
+                out.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in block.items) + "</ul>")
         elif isinstance(block, Table):
             head = "".join(f"<th>{_inline(c)}</th>" for c in block.columns)
             body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in block.rows)
@@ -140,7 +141,7 @@ def to_text(sections: Sequence[Section], width: int = 110) -> str:
             elif isinstance(block, Bullets):
                 for item in block.items:
                     lines += textwrap.wrap(item, width, initial_indent="- ", subsequent_indent="  ")
-                lines.append("")
+                lines += [""] if block.items else []
             elif isinstance(block, Table):
                 widths = [max(len(str(c)) for c in column) for column in zip(block.columns, *block.rows)]
                 row = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 from metrickit._config import flatten
-from metrickit.reporting._common import images, provenance_bullets
+from metrickit.reporting._common import images, provenance_bullets, titled
 from metrickit.reporting.document import Bullets, Paragraph, Section, Table
 from metrickit.training.config import MARGINS
 
@@ -92,7 +92,7 @@ def _fewshot_protocol(record: dict, path: Path) -> list[Section]:
 
 
 def _fewshot_eval(record: dict, path: Path) -> list[Section]:
-    return [Section(f"Few-shot evaluation: {path.parent.name}", [
+    return [Section(titled("Few-shot evaluation", path), [
         Paragraph(f"Omniglot {record['split']} ({record['n_classes']} classes), {record['n_episodes']} episodes per setting (seed "
                   f"{record['seed']}), {record['n_query']} queries per class; accuracy ± 95% CI."),
         provenance_bullets(record), _episode_table(record), *images(path.parent, [("accuracy.png", "accuracy per setting")]),
@@ -112,7 +112,7 @@ def _fewshot_training(record: dict, path: Path) -> list[Section]:
                      f"{run['train_seconds']:.0f} s{val}")
     if record.get("val_alphabets"):
         items.append(f"validation alphabets (held out of the selection run): {', '.join(record['val_alphabets'])}")
-    return [Section(f"Few-shot training: {config['loss']} on {record['split']} ({path.parent.name})", [
+    return [Section(titled(f"Few-shot training: {config['loss']} on {record['split']}", path, parenthesised=True), [
         Bullets(items), provenance_bullets(record), *images(path.parent, [("training_curve.png", "training curve")])])]
 
 

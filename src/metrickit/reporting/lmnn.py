@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metrickit.reporting._common import images
+from metrickit.reporting._common import images, titled
 from metrickit.reporting.document import Bullets, Paragraph, Section, Table
 
 __all__ = ["BUILDERS"]
@@ -105,7 +105,7 @@ def _demo(record: dict, path: Path) -> list[Section]:
                                                          for name, row in part["metrics"].items()]),
             *([Paragraph(f"Note: {part['note']}.")] if part.get("note") else []),
         ]
-    return [Section(f"Demo: {path.parent.name}", [
+    return [Section(titled("Demo", path), [
         *blocks, *images(path.parent, [("projection.png", "test set before and after learning"), ("unseen_classes.png", "unseen classes"),
                                       ("objective.png", "LMNN objective")]),
     ])]

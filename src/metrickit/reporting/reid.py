@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 from metrickit._config import flatten
-from metrickit.reporting._common import images, pm, provenance_bullets, repeats_training
+from metrickit.reporting._common import images, pm, provenance_bullets, repeats_training, titled
 from metrickit.datasets.reid import MARKET_PREPROCESSING
 from metrickit.evaluation.rerank import K1, K2, LAMBDA
 from metrickit.reid.config import DEEP_METHODS, STRIPES
@@ -61,7 +61,7 @@ def _reid(record: dict, path: Path) -> list[Section]:
 
 
 def _reid_eval(record: dict, path: Path) -> list[Section]:
-    return [Section(f"Re-identification: {path.parent.name}", [
+    return [Section(titled("Re-identification", path), [
         provenance_bullets(record), _reid_table(record), *images(path.parent, [("cmc.png", "CMC"), ("projection.png", "test embeddings")]),
     ])]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 from metrickit._config import flatten
-from metrickit.reporting._common import images, pm, provenance_bullets, repeats_training
+from metrickit.reporting._common import images, pm, provenance_bullets, repeats_training, titled
 from metrickit.evaluation.verification import MIN_FALSE_ACCEPTS
 from metrickit.reporting.document import Bullets, Paragraph, Section, Table
 from metrickit.verification.evaluate import GENUINE_TESTS, REFERENCES, SKILLED
@@ -62,7 +62,7 @@ def _verify(record: dict, path: Path) -> list[Section]:
 
 
 def _verify_eval(record: dict, path: Path) -> list[Section]:
-    return [Section(f"Verification: {record['dataset']} ({path.parent.name})", [
+    return [Section(titled(f"Verification: {record['dataset']}", path, parenthesised=True), [
         provenance_bullets(record), _verify_table(record),
         *images(path.parent, [("roc.png", "ROC"), ("distances.png", "pair distances / threshold"), ("projection.png", "test embeddings")]),
     ])]

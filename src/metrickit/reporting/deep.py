@@ -54,7 +54,9 @@ def _deep_speed(record: dict, path: Path) -> list[Section]:
                      ratio("loss_difference", "{:.1e}")])
     return [Section("Losses and miners: metrickit vs pytorch-metric-learning, one training step", [
         Paragraph(f"Forward + backward on random embeddings (dim {record['dim']}), median of 10 steps after 3 warm-ups, each cell in a "
-                  "fresh process; memory is the max RSS increase over the post-import baseline. PML's triplet rows run with "
+                  "fresh process" + (f", {record['rounds']} rounds per implementation, alternating, and the median over rounds"
+                                     if record.get("rounds", 1) > 1 else "") +
+                  "; memory is the max RSS increase over the post-import baseline. PML's triplet rows run with "
                   "`LpDistance(normalize_embeddings=False, power=2)` and `AvgNonZeroReducer`; |loss difference| is between the two "
                   "implementations' first-step losses. PML has no equivalent of the FaceNet/TF-Addons semi-hard rule, so that row shows "
                   "metrickit alone. Its contrastive loss runs on `LpDistance(power=1)` over the same pairs but is unsquared (d and "

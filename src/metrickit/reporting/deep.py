@@ -104,19 +104,21 @@ def _loss_comparison(record: dict, path: Path) -> list[Section]:
     for loss, row in sorted(record["losses"].items(), key=lambda item: -item[1]["summary"]["map_at_r"]["mean"]):
         s, versus = row["summary"], row["versus_best"]
         candidates = ", ".join(f"{name} {c['val_map_at_r']:.3f}" for name, c in row["candidates"].items())
-        rows.append([loss, candidates, row["chosen"], *(f"{s[k]['mean']:.4f} ± {s[k]['sd']:.4f}" for k in ("map_at_r", "precision_at_1")),
+        chosen = row["chosen"] + (f", {row['epochs']} epochs" if "epochs" in row else "")
+        rows.append([loss, candidates, chosen, *(f"{s[k]['mean']:.4f} ± {s[k]['sd']:.4f}" for k in ("map_at_r", "precision_at_1")),
                      "best" if loss == record["best"] else f"{versus['difference']:+.4f} ± {versus['se']:.4f}",
                      "-" if loss == record["best"] else ("yes" if versus["within_noise"] else "no")])
     pixels = record["pixels"]
     rows.append(["Euclidean (pixels)", "-", "-", f"{pixels['map_at_r']:.4f}", f"{pixels['precision_at_1']:.4f}", "-", "-"])
-    return [Section(f"Which loss? MNIST, {len(classes['fit'])} training classes, unseen {classes['test']}, {len(seeds)} seeds", [
+    final = classes.get("final", classes["fit"])
+    return [Section(f"Which loss? MNIST, trained on {final}, unseen {classes['test']}, {len(seeds)} seeds", [
         Paragraph(f"One backbone ({budget['architecture']}, {budget['embedding_dim']}-d unless a candidate says otherwise) and one "
-                  f"budget ({budget['epochs']} epochs x {budget['batches_per_epoch']} batches of {budget['n_classes_per_batch']} x "
-                  f"{budget['n_per_class']}) for every loss. Training classes {classes['fit']}; validation classes {classes['val']} "
-                  "choose each loss's one hyperparameter (candidates with their validation MAP@R, seed "
-                  f"{seeds[0]}) and every run's best epoch; the chosen setting is then trained with seeds {seeds} and scored on "
-                  f"the unseen classes {classes['test']}, which no choice saw. Mean ± sd over seeds; a loss is within noise of the "
-                  "best when their means differ by less than twice the standard error of the difference."),
+                  f"budget (up to {budget['epochs']} epochs x {budget['batches_per_epoch']} batches of {budget['n_classes_per_batch']} x "
+                  f"{budget['n_per_class']}) for every loss. Choosing: trained on {classes['fit']} with seed {seeds[0]}, validated on "
+                  f"{classes['val']}; the validation MAP@R picks each loss's one hyperparameter (candidates shown with theirs) and "
+                  f"its best epoch the final runs' length. Final: the chosen setting trains on {final} with seeds {seeds} and is "
+                  f"scored on the unseen classes {classes['test']}, which no choice saw. Mean ± sd over seeds; a loss is within "
+                  "noise of the best when their means differ by less than twice the standard error of the difference."),
         provenance_bullets(record),
         Table(["loss", "candidates (validation MAP@R)", "chosen", "test MAP@R", "test P@1", "vs best (± SE)", "within noise"], rows),
     ])]

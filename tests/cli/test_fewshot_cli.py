@@ -45,12 +45,13 @@ def test_fewshot_train_then_eval_against_pixels(omniglot_root, tmp_path, capsys)
     assert "already exists and is not empty" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("method", ["softmax", "triplet"])
-def test_fewshot_train_baselines_record_their_method(omniglot_root, tmp_path, capsys, method):
+@pytest.mark.parametrize("method, extra", [("softmax", []), ("triplet", []), ("arcface", ["--margin", "0.3", "--scale", "16"]),
+                                           ("multi-similarity", ["--xbm", "32"]), ("ntxent", [])])
+def test_fewshot_train_baselines_record_their_method(omniglot_root, tmp_path, capsys, method, extra):
     out = tmp_path / method
     train = ["fewshot", "train", "--method", method, "--data-dir", str(omniglot_root), "--n-way", "4", "--n-shot", "2", "--n-query", "2",
              "--episodes-per-epoch", "3", "--epochs", "2", "--val-episodes", "5", "--val-n-way", "3", "--val-n-query", "3",
-             "--out", str(out), "--threads", "1", "-q", "--json"]
+             "--out", str(out), "--threads", "1", "-q", "--json", *extra]
     assert main(train) == 0
     results = json.loads(capsys.readouterr().out)
     assert results["config"]["objective"]["loss"] == method and results["selected_episodes"] == 3 * results["best_epoch"]

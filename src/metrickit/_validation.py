@@ -9,6 +9,7 @@ import numpy as np
 
 __all__ = [
     "check_array_2d",
+    "check_count",
     "check_count_fields",
     "check_finite",
     "check_positive_int",
@@ -71,12 +72,17 @@ def check_positive_int(value: Any, name: str, *, minimum: int = 1, maximum: int 
     return int(value)
 
 
+def check_count(value: Any, name: str, *, minimum: int = 1) -> int:
+    """``value`` as an int if it is an integer (not a bool) >= ``minimum``; else a one-line error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value!r}.")
+    return int(value)
+
+
 def check_count_fields(settings: Any, names: Sequence[str], *, minimum: int = 1) -> None:
     """Raise naming the first of ``names`` whose value on ``settings`` (a config dataclass) is not an integer >= ``minimum``."""
     for name in names:
-        value = getattr(settings, name)
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-            raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value!r}.")
+        check_count(getattr(settings, name), name, minimum=minimum)
 
 
 def check_real(

@@ -9,6 +9,7 @@ from torch import nn
 
 from metrickit._loss_settings import check_loss_margin, check_positive_finite
 from metrickit._tensor_validation import check_embeddings, check_labels, check_reduction
+from metrickit._validation import check_count
 from metrickit.losses.functional import MarginRule, Reduction, margin_softmax_loss
 
 __all__ = ["ArcFaceLoss", "ClassHead", "CosFaceLoss", "SoftmaxLoss", "SubCenterArcFaceLoss"]
@@ -22,9 +23,8 @@ class ClassHead(nn.Module):
 
     def __init__(self, n_classes: int, embedding_dim: int, per_class: int = 1):
         super().__init__()
-        for name, value in (("n_classes", n_classes), ("embedding_dim", embedding_dim), ("per_class", per_class)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
+        n_classes, embedding_dim = check_count(n_classes, "n_classes"), check_count(embedding_dim, "embedding_dim")
+        per_class = check_count(per_class, "per_class")
         if n_classes < 2:
             raise ValueError(f"`n_classes` must be at least 2 (a classifier needs two classes); got {n_classes}.")
         self.n_classes, self.embedding_dim, self.per_class = n_classes, embedding_dim, per_class

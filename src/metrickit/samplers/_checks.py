@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EpochSampler", "class_members", "check_count"]
+from metrickit._validation import check_count
 
-
-def check_count(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
+__all__ = ["EpochSampler", "class_members"]
 
 
 def class_members(labels, needed: int, role: str) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -6,7 +6,8 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from metrickit.samplers._checks import EpochSampler, check_count, class_members
+from metrickit._validation import check_count
+from metrickit.samplers._checks import EpochSampler, class_members
 
 __all__ = ["Episode", "EpisodeSampler", "split_episode"]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from metrickit._validation import check_count
+
 __all__ = ["CrossBatchMemory"]
 
 
@@ -28,10 +30,8 @@ class CrossBatchMemory(nn.Module):
 
     def __init__(self, size: int, embedding_dim: int, *, warmup: int = 0):
         super().__init__()
-        for name, value, low in (("size", size, 1), ("embedding_dim", embedding_dim, 1), ("warmup", warmup, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"`{name}` must be an integer >= {low}; got {value!r}.")
-        self.size, self.warmup = size, warmup
+        size, embedding_dim = check_count(size, "size"), check_count(embedding_dim, "embedding_dim")
+        self.size, self.warmup = size, check_count(warmup, "warmup", minimum=0)
         self.register_buffer("embeddings", torch.zeros(size, embedding_dim))
         self.register_buffer("labels", torch.zeros(size, dtype=torch.int64))
         self.register_buffer("state", torch.zeros(3, dtype=torch.int64))  # next slot, slots filled, batches pushed

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from metrickit.losses import ArcFaceLoss, CosFaceLoss, ProxyAnchorLoss, SubCenterArcFaceLoss, margin_softmax_loss
+from metrickit.losses import ArcFaceLoss, CosFaceLoss, ProxyAnchorLoss, SoftmaxLoss, SubCenterArcFaceLoss, margin_softmax_loss
 
 
 def _batch(seed=0, n=32, n_classes=5, dim=8):
@@ -111,3 +111,13 @@ def test_the_heads_cosines_equal_those_of_normalised_vectors_and_a_zero_embeddin
     expected = torch.nn.functional.normalize(embeddings, dim=1) @ torch.nn.functional.normalize(loss.weight, dim=1).T
     torch.testing.assert_close(loss.cosines(embeddings), expected.view(5, n_classes, 2).amax(2))
     assert loss.cosines(embeddings)[0].abs().max() == 0.0
+
+
+@pytest.mark.parametrize("make", [lambda: ArcFaceLoss(4, 6), lambda: CosFaceLoss(4, 6), lambda: SubCenterArcFaceLoss(4, 6),
+                                  lambda: ProxyAnchorLoss(4, 6), lambda: SoftmaxLoss(4, 6)])
+def test_a_head_records_the_accuracy_its_logits_give_on_the_batch_it_scored(make):
+    torch.manual_seed(3)
+    loss, embeddings, labels = make(), torch.randn(40, 6), torch.randint(0, 4, (40,))
+    loss(embeddings, labels)
+    expected = float((loss.logits(embeddings).argmax(1) == labels).float().mean())
+    assert loss.accuracy == pytest.approx(expected) and 0.0 < expected < 1.0

@@ -29,6 +29,13 @@ class ClassHead(nn.Module):
             raise ValueError(f"`n_classes` must be at least 2 (a classifier needs two classes); got {n_classes}.")
         self.n_classes, self.embedding_dim, self.per_class = n_classes, embedding_dim, per_class
         self.weight = nn.Parameter(torch.empty(n_classes * per_class, embedding_dim))
+        self.accuracy: float | None = None  # of the last call's batch, the head as a classifier
+
+    def scored(self, cosines: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """``cosines``, after recording the batch's accuracy as a classifier (the class of the highest cosine, as
+        :meth:`logits` ranks them), so training reports it without a second pass through the head."""
+        self.accuracy = _accuracy(cosines, labels)
+        return cosines
 
     def check(self, embeddings: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """Checked class codes of ``embeddings`` (batch_size, embedding_dim): integers in ``[0, n_classes)``. The values'
@@ -80,8 +87,8 @@ class _MarginSoftmax(ClassHead):
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         labels = self.check(embeddings, labels)
-        return self.checked(margin_softmax_loss(self.cosines(embeddings), labels, self.margin, self.scale, self.rule, self.reduction),
-                            embeddings)
+        cosines = self.scored(self.cosines(embeddings), labels)
+        return self.checked(margin_softmax_loss(cosines, labels, self.margin, self.scale, self.rule, self.reduction), embeddings)
 
     def extra_repr(self) -> str:
         return (f"n_classes={self.n_classes}, embedding_dim={self.embedding_dim}, margin={self.margin}, scale={self.scale}"
@@ -156,9 +163,18 @@ class SoftmaxLoss(nn.Module):
         self.n_classes = n_classes
         self.head = nn.Linear(embedding_dim, n_classes)
         self.active_fraction: float | None = None
+        self.accuracy: float | None = None  # of the last call's batch
 
     def logits(self, embeddings: torch.Tensor) -> torch.Tensor:
         return self.head(embeddings)
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return nn.functional.cross_entropy(self.head(embeddings), labels)
+        logits = self.head(embeddings)
+        self.accuracy = _accuracy(logits, labels)
+        return nn.functional.cross_entropy(logits, labels)
+
+
+@torch.no_grad()
+def _accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """The fraction of rows whose highest score is their label's."""
+    return float((scores.argmax(1) == labels).float().mean())

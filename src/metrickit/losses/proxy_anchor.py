@@ -46,7 +46,8 @@ class ProxyAnchorLoss(ClassHead):
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         labels = self.check(embeddings, labels)
-        return self.checked(proxy_anchor_loss(self.cosines(embeddings), labels, self.margin, self.alpha), embeddings)
+        cosines = self.scored(self.cosines(embeddings), labels)
+        return self.checked(proxy_anchor_loss(cosines, labels, self.margin, self.alpha), embeddings)
 
     def extra_repr(self) -> str:
         return f"n_classes={self.n_classes}, embedding_dim={self.embedding_dim}, margin={self.margin}, alpha={self.alpha}"

@@ -96,11 +96,8 @@ class Objective(nn.Module):
     def forward(self, embeddings: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, float | None]:
         if self.episode is not None:
             return self._prototypical(embeddings)
-        if self.classifies:
-            loss = self.loss(embeddings, codes)
-            with torch.no_grad():
-                accuracy = float((self.loss.logits(embeddings).argmax(1) == codes).float().mean())
-            return loss, accuracy
+        if self.classifies:  # the loss records its batch accuracy as it scores the batch
+            return self.loss(embeddings, codes), self.loss.accuracy
         loss = self._tuples(embeddings, codes)
         if self.memory is not None:
             if self.memory.ready:  # a copy: the push below overwrites the memory in place, and backward reads the references

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from metrickit._validation import check_count_fields, validate_choice
+from metrickit._validation import check_count_fields
 from metrickit.linear.pca_lmnn import PcaLmnnConfig
-from metrickit.training.config import DEEP_LOSSES, BatchConfig, EmbedderConfig, LoopConfig, MethodConfig, ObjectiveConfig
+from metrickit.training.config import DEEP_LOSSES, PROTOCOL_METHODS, BatchConfig, EmbedderConfig, LoopConfig, MethodConfig, ObjectiveConfig
 
 __all__ = ["BINS", "DEEP_METHODS", "METHODS", "ReidConfig", "STRIPES"]
 
-DEEP_METHODS = DEEP_LOSSES
-METHODS = ("euclidean", "lmnn", *DEEP_METHODS)
+DEEP_METHODS, METHODS = DEEP_LOSSES, PROTOCOL_METHODS
 STRIPES, BINS = 6, 16  # the LMNN method's features: colour histograms of horizontal stripes, bins per RGB channel
 
 
@@ -35,6 +34,5 @@ class ReidConfig(MethodConfig):
     LOSS_DEFAULTS = {"triplet": {"miner": "hard", "margin": 0.3}}
 
     def __post_init__(self) -> None:
-        validate_choice(self.method, "method", METHODS)
+        self._resolve_objective()  # checks the method first
         check_count_fields(self, ("n_test", "n_val"))
-        self._resolve_objective()

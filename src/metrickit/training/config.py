@@ -18,12 +18,13 @@ from metrickit._config import Config, flatten
 from metrickit._loss_settings import LOSS_SETTINGS, PAIR_MINERS, TRIPLET_MINERS, check_loss_margin, check_positive_finite
 from metrickit._validation import check_count_fields, validate_choice
 
-__all__ = ["DEEP_LOSSES", "LOSSES", "MARGINS", "MINERS", "MethodConfig", "BatchConfig", "DataConfig", "EmbedderConfig", "LoopConfig", "ObjectiveConfig",
+__all__ = ["DEEP_LOSSES", "LOSSES", "MARGINS", "MINERS", "PROTOCOL_METHODS", "MethodConfig", "BatchConfig", "DataConfig", "EmbedderConfig", "LoopConfig", "ObjectiveConfig",
            "TrainConfig", "load_config"]
 
 LOSSES = tuple(LOSS_SETTINGS)
 MINERS = (*TRIPLET_MINERS, *PAIR_MINERS[1:])
 DEEP_LOSSES = tuple(name for name in LOSS_SETTINGS if name != "protonet")  # what trains on P x K batches
+PROTOCOL_METHODS = ("euclidean", "lmnn", *DEEP_LOSSES)  # a verification or re-identification method
 MARGINS = {name: s.margin for name, s in LOSS_SETTINGS.items() if s.margin is not None}  # a loss's margin when none is given
 ARCHITECTURES = ("mlp", "conv4", "resnet")
 AUGMENTATIONS = ("none", "flip")
@@ -179,6 +180,9 @@ class MethodConfig(Config):
         return super().with_flat(**values)
 
     def _resolve_objective(self) -> None:
+        """Check ``method`` (one of :data:`PROTOCOL_METHODS`) and make a deep one the objective's loss, with the protocol's
+        own defaults for the settings the objective leaves unset."""
+        validate_choice(self.method, "method", PROTOCOL_METHODS)
         objective = self.objective
         if self.method in DEEP_LOSSES and objective.loss != self.method:
             objective = objective.with_flat(loss=self.method)

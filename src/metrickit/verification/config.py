@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from metrickit._validation import validate_choice
 from metrickit.linear.pca_lmnn import PcaLmnnConfig
-from metrickit.training.config import DEEP_LOSSES, BatchConfig, EmbedderConfig, LoopConfig, MethodConfig, ObjectiveConfig
+from metrickit.training.config import DEEP_LOSSES, PROTOCOL_METHODS, BatchConfig, EmbedderConfig, LoopConfig, MethodConfig, ObjectiveConfig
 
 __all__ = ["DEEP_METHODS", "METHODS", "VerifyConfig"]
 
-DEEP_METHODS = DEEP_LOSSES
-METHODS = ("euclidean", "lmnn", *DEEP_METHODS)
+DEEP_METHODS, METHODS = DEEP_LOSSES, PROTOCOL_METHODS
 
 
 @dataclass(frozen=True)
@@ -28,5 +26,4 @@ class VerifyConfig(MethodConfig):
     lmnn: PcaLmnnConfig = field(default_factory=PcaLmnnConfig)
 
     def __post_init__(self) -> None:
-        validate_choice(self.method, "method", METHODS)
         self._resolve_objective()

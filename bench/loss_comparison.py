@@ -18,7 +18,6 @@ Writes ``bench/results/loss-comparison-mnist.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,24 +30,13 @@ BUDGET = dict(architecture="conv4", embedding_dim=64, n_classes_per_batch=3, n_p
 DATA = dict(dataset="mnist", train_classes=[0, 1, 2, 3, 4], test_classes=[5, 6, 7, 8, 9], n_val_classes=2)
 
 
-def _run(path: Path, compute) -> dict:
-    """A cached run: read ``path`` if an earlier invocation wrote it, else compute and write it."""
-    from metrickit._io import write_json_atomic
-
-    if path.is_file():
-        return json.loads(path.read_text())
-    record = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, record, overwrite=True)
-    return record
-
-
 def main(argv=None) -> int:
     import numpy as np
 
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
     from metrickit.evaluation import retrieval_metrics
+    from metrickit.runs import cached_json
     from metrickit.training import load_config, prepare_classes, train
     from metrickit.training.loop import ClassSplit
 
@@ -87,7 +75,7 @@ def main(argv=None) -> int:
             result = train(config, quiet=args.quiet, split=choosing)
             return {"config": config.as_dict(), "best_epoch": result.best_epoch, "val_map_at_r": result.history[result.best_epoch - 1]["val_map_at_r"],
                     "fit_seconds": sum(h["seconds"] for h in result.history)}
-        return _run(Path(args.runs) / loss / candidate / f"select-seed{seeds[0]}.json", compute)
+        return cached_json(Path(args.runs) / loss / candidate / f"select-seed{seeds[0]}.json", compute, matching={"config": config.as_dict()})
 
     def score(loss: str, candidate: str, seed: int, epochs: int) -> dict:
         config = load_config(**settings(loss, candidate, seed, n_val_classes=0, epochs=epochs))
@@ -95,7 +83,8 @@ def main(argv=None) -> int:
         def compute() -> dict:
             result = train(config, quiet=args.quiet, split=final)
             return {"config": config.as_dict(), "fit_seconds": sum(h["seconds"] for h in result.history), "test": result.test.as_dict()}
-        return _run(Path(args.runs) / loss / candidate / f"final-{epochs}-epochs-seed{seed}.json", compute)
+        return cached_json(Path(args.runs) / loss / candidate / f"final-{epochs}-epochs-seed{seed}.json", compute,
+                           matching={"config": config.as_dict()})
 
     rows = {}
     for loss in losses:

@@ -88,3 +88,19 @@ def test_progress_in_a_log_updates_at_most_every_ten_seconds():
     bar = progress(range(3), desc="x")  # pytest captures stderr: not a terminal
     assert bar.mininterval == LOG_INTERVAL and list(bar) == [0, 1, 2]
     assert progress(range(3), quiet=True).disable
+
+
+def test_cached_json_reuses_a_record_only_for_the_same_settings(tmp_path):
+    from metrickit.runs import cached_json
+
+    calls = []
+
+    def compute(value):
+        calls.append(value)
+        return {"config": {"margin": value}, "score": value * 2}
+
+    path = tmp_path / "a" / "run.json"
+    assert cached_json(path, lambda: compute(1), matching={"config": {"margin": 1}})["score"] == 2
+    assert cached_json(path, lambda: compute(1), matching={"config": {"margin": 1}})["score"] == 2 and calls == [1]  # reused
+    assert cached_json(path, lambda: compute(3), matching={"config": {"margin": 3}})["score"] == 6 and calls == [1, 3]  # changed
+    assert cached_json(None, lambda: compute(5))["score"] == 10 and calls == [1, 3, 5]  # no path: not stored

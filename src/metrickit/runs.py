@@ -12,9 +12,9 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-__all__ = ["CHECKPOINT", "CURVE", "FINAL", "KINDS", "MODEL", "RESULTS", "SCHEMA_VERSION", "check_out_dir", "final_model",
+__all__ = ["CHECKPOINT", "CURVE", "FINAL", "KINDS", "MODEL", "RESULTS", "SCHEMA_VERSION", "cached_json", "check_out_dir", "final_model",
            "prepare_run_dir", "repeat_models", "tagged", "timestamp", "write_results"]
 
 MODEL, CHECKPOINT, RESULTS, CURVE = "model.safetensors", "checkpoint.safetensors", "results.json", "training_curve.png"
@@ -42,6 +42,28 @@ def write_results(path: str | os.PathLike, kind: str, results: dict[str, Any]) -
     from metrickit._io import write_json_atomic
 
     record = tagged(kind, results)
+    write_json_atomic(path, record, overwrite=True)
+    return record
+
+
+def cached_json(path: str | os.PathLike | None, compute: Callable[[], dict[str, Any]], *,
+                matching: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The record an earlier run wrote at ``path``, if it holds ``matching``'s values (the config and split it ran with),
+    else ``compute()``'s, written there atomically: an interrupted benchmark resumes, a changed setting runs again.
+    Without a path the record is computed and not stored."""
+    import json
+
+    from metrickit._io import write_json_atomic
+
+    if path is None:
+        return compute()
+    path = Path(path)
+    if path.is_file():
+        record = json.loads(path.read_text())
+        if all(record.get(key) == value for key, value in (matching or {}).items()):
+            return record
+    record = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, record, overwrite=True)
     return record
 

@@ -7,13 +7,12 @@ those identities as a final model would (seeded validation identities choose its
 scored once on the outer test identities. So the outer scores estimate the whole procedure, choice included, on new
 people; a method without settings to choose (Euclidean on pixels) skips the inner folds.
 
-Results are cached per training (``cache`` folder, one JSON per outer fold, candidate and inner fold), so an
-interrupted run resumes where it stopped.
+Results are cached per training (``cache`` folder, one JSON per outer fold, candidate and inner fold, reused only for
+the same config and split), so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -22,6 +21,7 @@ import numpy as np
 
 from metrickit.datasets.identity_split import IdentitySplit
 from metrickit.datasets.labeled import LabeledSet
+from metrickit.runs import cached_json
 from metrickit.evaluation.verification import equal_error_rate
 from metrickit.verification.config import VerifyConfig
 from metrickit.verification.folds import final_fold, make_folds
@@ -72,25 +72,20 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     return {"per_repeat": diff.tolist(), "mean": float(diff.mean()), "sd": sd, "se": sd / float(np.sqrt(diff.size))}
 
 
-def _cached(path: Path | None, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    if path is not None and path.is_file():
-        return json.loads(path.read_text())
-    record = compute()
-    if path is not None:
-        from metrickit._io import write_json_atomic
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, record, overwrite=True)
-    return record
+def _train_and_score(data: LabeledSet, split: IdentitySplit, config: VerifyConfig, quiet: bool, per_identity: bool,
+                     cache: Path | None) -> dict[str, Any]:
+    """Train on ``split`` and score its test identities; reused from ``cache`` if a run with this config and split wrote it."""
+    return cached_json(cache, lambda: _fresh_score(data, split, config, quiet, per_identity),
+                       matching={"config": config.as_dict(), "split": split.as_dict()})
 
 
-def _train_and_score(data: LabeledSet, split: IdentitySplit, config: VerifyConfig, quiet: bool, per_identity: bool) -> dict[str, Any]:
+def _fresh_score(data: LabeledSet, split: IdentitySplit, config: VerifyConfig, quiet: bool, per_identity: bool) -> dict[str, Any]:
     from metrickit.verification.evaluate import evaluate_fold
     from metrickit.verification.train import train_fold
 
     model, record = train_fold(data, split, config, quiet=quiet)
     scored = evaluate_fold(model, data)
-    result = {"split": split.as_dict(), "threshold": record["threshold"], "train_seconds": record["train_seconds"],
+    result = {"config": config.as_dict(), "split": split.as_dict(), "threshold": record["threshold"], "train_seconds": record["train_seconds"],
               "best_epoch": record.get("best_epoch"), "report": scored["report"]}
     if per_identity:
         result["identities"] = identity_eers(scored["embeddings"], np.asarray(scored["labels"]))
@@ -124,13 +119,12 @@ def nested_verification(
         scores: dict[str, Any] = {}
         if len(candidates) > 1:
             for name, config in candidates.items():
-                runs = [_cached(root and root / f"outer{outer.index}" / name / f"inner{split.index}.json",
-                                lambda split=split, config=config: _train_and_score(data, split, config, quiet, False)) for split in inner]
+                runs = [_train_and_score(data, split, config, quiet, False, root and root / f"outer{outer.index}" / name / f"inner{split.index}.json")
+                        for split in inner]
                 scores[name] = {"eer": float(np.mean([r["report"]["eer"] for r in runs])), "per_fold": [r["report"]["eer"] for r in runs]}
                 log(f"outer fold {outer.index}: {name} inner EER {scores[name]['eer']:.2%}")
         chosen = min(candidates, key=lambda name: scores[name]["eer"]) if scores else next(iter(candidates))
-        result = _cached(root and root / f"outer{outer.index}" / chosen / "final.json",
-                         lambda: _train_and_score(data, final, candidates[chosen], quiet, True))
+        result = _train_and_score(data, final, candidates[chosen], quiet, True, root and root / f"outer{outer.index}" / chosen / "final.json")
         log(f"outer fold {outer.index}: {chosen} chosen; outer AUC {result['report']['roc_auc']:.4f}, EER {result['report']['eer']:.2%}")
         folds.append({"index": outer.index, "test_identities": list(outer.test), "inner": scores, "chosen": chosen, **result})
     reports = [f["report"] for f in folds]

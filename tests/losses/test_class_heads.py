@@ -121,3 +121,34 @@ def test_a_head_records_the_accuracy_its_logits_give_on_the_batch_it_scored(make
     loss(embeddings, labels)
     expected = float((loss.logits(embeddings).argmax(1) == labels).float().mean())
     assert loss.accuracy == pytest.approx(expected) and 0.0 < expected < 1.0
+
+
+@pytest.mark.parametrize("rule,margin,sub_centers", [("arcface", 0.5, 1), ("cosface", 0.35, 1), ("arcface", 0.5, 3), ("arcface", 2.5, 2)])
+def test_the_fused_head_equals_autograd_through_its_formula_in_value_and_both_gradients(rule, margin, sub_centers):
+    """The hand-written backward pass against autograd through the cosines and margin_softmax_loss; margin 2.5 rad puts
+    targets past pi - m (the linear branch), and sub-centres route each gradient to the chosen vector only."""
+    from metrickit.losses.functional import fused_margin_softmax_loss
+
+    E, y = _batch(3, n=40, n_classes=6, dim=5)
+    E[0] = y[0] * 0.0  # a zero embedding: cosine 0 with every class, no gradient
+    weight = torch.randn(6 * sub_centers, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    for reduction in ("mean", "sum", "none"):
+        a, wa = E.clone().requires_grad_(True), weight.clone().requires_grad_(True)
+        unit = torch.nn.functional.normalize(wa, dim=1)
+        norms = torch.linalg.vector_norm(a, dim=1, keepdim=True)
+        cos = torch.where(norms > 0, a @ unit.T / norms.clamp_min(1e-12), 0.0)
+        cos = cos.view(len(a), 6, sub_centers).amax(2)
+        expected = margin_softmax_loss(cos, y, margin, 7.0, rule, reduction)
+        b, wb = E.clone().requires_grad_(True), weight.clone().requires_grad_(True)
+        stats = {}
+        got = fused_margin_softmax_loss(b, wb, y, margin, 7.0, rule, sub_centers, reduction, stats)
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+        upstream = torch.linspace(0.5, 1.5, got.numel(), dtype=torch.float64).view_as(got)
+        (expected * upstream).sum().backward()
+        (got * upstream).sum().backward()
+        torch.testing.assert_close(b.grad, a.grad, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(wb.grad, wa.grad, rtol=1e-10, atol=1e-12)
+        assert b.grad[0].abs().max() == 0.0
+        assert stats["accuracy"] == pytest.approx(float((cos.argmax(1) == y).double().mean()))
+    assert torch.autograd.gradcheck(lambda e, w: fused_margin_softmax_loss(e, w, y[1:], margin, 7.0, rule, sub_centers),
+                                    (E[1:].clone().requires_grad_(True), weight.clone().requires_grad_(True)))

@@ -15,7 +15,7 @@ import torch
 from metrickit.distances.tensor import safe_sqrt
 from metrickit.miners._indices import LabelMasks, positive_slots
 
-__all__ = ["Reduction", "contrastive_loss", "fused_contrastive_loss", "fused_triplet_loss", "margin_softmax_loss", "multi_similarity_loss",
+__all__ = ["Reduction", "contrastive_loss", "fused_contrastive_loss", "fused_margin_softmax_loss", "fused_triplet_loss", "margin_softmax_loss", "multi_similarity_loss",
            "ntxent_loss", "proxy_anchor_loss", "reduce_losses", "supcon_loss", "triplet_margin_loss"]
 
 Reduction = Literal["mean_nonzero", "mean", "sum", "none"]
@@ -287,16 +287,112 @@ def margin_softmax_loss(
         Class codes in ``[0, n_classes)``.
     """
     target = cosines.gather(1, labels[:, None])  # (batch, 1)
+    shifted = _shifted_target(target, margin, rule)
+    logits = (cosines * scale).scatter_(1, labels[:, None], shifted * scale)  # one (batch, classes) buffer
+    return reduce_losses(torch.nn.functional.cross_entropy(logits, labels, reduction="none"), reduction, cosines)
+
+
+def _shifted_target(target: torch.Tensor, margin: float, rule: MarginRule) -> torch.Tensor:
+    """The own class's cosine with the margin of ``rule`` (see :func:`margin_softmax_loss`)."""
     if rule == "arcface":
         sine = safe_sqrt(1.0 - target.square())  # sin(theta) >= 0; a 0 gradient where theta = 0 (cos = 1)
         shifted = target * math.cos(margin) - sine * math.sin(margin)  # cos(theta + m)
-        shifted = torch.where(target >= math.cos(math.pi - margin), shifted, target - margin * math.sin(margin))
-    elif rule == "cosface":
-        shifted = target - margin
-    else:
-        raise ValueError(f"`rule` must be 'arcface' or 'cosface'; got {rule!r}.")
-    logits = (cosines * scale).scatter_(1, labels[:, None], shifted * scale)  # one (batch, classes) buffer
-    return reduce_losses(torch.nn.functional.cross_entropy(logits, labels, reduction="none"), reduction, cosines)
+        return torch.where(target >= math.cos(math.pi - margin), shifted, target - margin * math.sin(margin))
+    if rule == "cosface":
+        return target - margin
+    raise ValueError(f"`rule` must be 'arcface' or 'cosface'; got {rule!r}.")
+
+
+def fused_margin_softmax_loss(
+    embeddings: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, margin: float, scale: float,
+    rule: MarginRule = "arcface", per_class: int = 1, reduction: Reduction = "mean", stats: dict | None = None,
+) -> torch.Tensor:
+    """:func:`margin_softmax_loss` from the embeddings and the class vectors themselves (``weight``: (n_classes *
+    per_class, embedding_dim), class ``c``'s rows ``c*K .. c*K + K-1``; a class's cosine is its closest row's), with a
+    hand-written backward pass: one (batch, n_classes) buffer is kept, where autograd would keep several. ``stats``,
+    if given, receives ``accuracy``: the fraction of the batch whose highest cosine is its own class's."""
+    losses = _FusedMarginSoftmax.apply(embeddings, weight, labels, float(margin), float(scale), rule, int(per_class),
+                                       {} if stats is None else stats)
+    return reduce_losses(losses, reduction, embeddings)
+
+
+def _closest_sub_centres(unit: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's cosine with each class's closest sub-centre (batch, n_classes), and which one was chosen: a
+    (K, batch, n_classes) boolean, true at the first sub-centre reaching the maximum (``torch.max``'s choice).
+
+    ``centres`` (n_classes, K, dim) are unit vectors. The products are laid out sub-centre-major, so the maximum runs
+    over contiguous (batch, n_classes) slices rather than a trailing dimension of size K (several times slower)."""
+    n_classes, per_class, dim = centres.shape
+    products = (unit @ centres.transpose(0, 1).reshape(-1, dim).T).view(len(unit), per_class, n_classes)
+    best = products.amax(1)
+    chosen = torch.empty(per_class, len(unit), n_classes, dtype=torch.bool, device=unit.device)
+    taken = torch.zeros_like(best, dtype=torch.bool)
+    for k in range(per_class):
+        torch.logical_and(products[:, k] == best, ~taken, out=chosen[k])
+        taken |= chosen[k]
+    return best, chosen
+
+
+class _FusedMarginSoftmax(torch.autograd.Function):
+    """Per-sample cross-entropy of ``scale * cos`` with the margin on the own class; saves the softmax, the unit
+    embeddings and class vectors, and each row's target slope."""
+
+    @staticmethod
+    def forward(ctx, embeddings, weight, labels, margin, scale, rule, per_class, stats):
+        norms = torch.linalg.vector_norm(embeddings, dim=1, keepdim=True)
+        inverse = 1.0 / norms.clamp_min(1e-12)  # a zero embedding has cosine 0 with every class
+        unit = embeddings * inverse
+        weight_norms = torch.linalg.vector_norm(weight, dim=1, keepdim=True)
+        unit_weight = weight / weight_norms.clamp_min(1e-12)
+        chosen = None
+        if per_class == 1:
+            cosines = unit @ unit_weight.T  # (batch, n_classes)
+        else:
+            cosines, chosen = _closest_sub_centres(unit, unit_weight.view(-1, per_class, unit.shape[1]))
+        rows = labels[:, None]
+        with torch.enable_grad():  # the margin's slope at each target cosine, from the same formula as forward
+            target = cosines.gather(1, rows).detach().requires_grad_(True)
+            shifted = _shifted_target(target, margin, rule)
+            slope, = torch.autograd.grad(shifted.sum(), target)
+        shifted = shifted.detach()
+        stats["accuracy"] = float((cosines.argmax(1) == labels).float().mean()) if len(labels) else None
+        logits = cosines.mul_(scale).scatter_(1, rows, shifted * scale)  # the cosines' buffer, in place
+        log_normaliser = torch.logsumexp(logits, dim=1, keepdim=True)
+        losses = (log_normaliser - shifted * scale).squeeze(1)
+        softmax = logits.sub_(log_normaliser).exp_()
+        ctx.scale, ctx.per_class = scale, per_class
+        ctx.save_for_backward(unit, inverse, norms, unit_weight, weight_norms, labels, slope, softmax, chosen)
+        ctx.mark_non_differentiable(labels)
+        return losses
+
+    @staticmethod
+    def backward(ctx, grad_losses):
+        unit, inverse, norms, unit_weight, weight_norms, labels, slope, softmax, chosen = ctx.saved_tensors
+        rows = labels[:, None]
+        # d loss_i / d logit_ij = softmax_ij - [j = y_i]; the target logit is scale * shifted(cos), hence its slope
+        grad = softmax.scatter_add(1, rows, -torch.ones_like(slope)).mul_(grad_losses[:, None] * ctx.scale)  # (kept for a second backward)
+        grad.scatter_(1, rows, grad.gather(1, rows) * slope)  # d loss / d cos, (batch, n_classes)
+        grad_embeddings = grad_weight = None
+        if ctx.per_class == 1:
+            toward = grad @ unit_weight if ctx.needs_input_grad[0] else None
+            toward_weight = grad.T @ unit if ctx.needs_input_grad[1] else None
+        else:  # only each class's closest vector received its cosine: sub-centre k's share is grad where k was chosen
+            per_centre = unit_weight.view(-1, ctx.per_class, unit.shape[1])  # (n_classes, K, dim)
+            toward, toward_weight = 0, torch.empty_like(per_centre)
+            for k, mask in enumerate(chosen):
+                share = grad * mask
+                if ctx.needs_input_grad[0]:
+                    toward = toward + share @ per_centre[:, k]
+                if ctx.needs_input_grad[1]:
+                    torch.mm(share.T, unit, out=toward_weight[:, k])
+            toward_weight = toward_weight.view(-1, unit.shape[1])
+        if ctx.needs_input_grad[0]:  # through u = x / |x|: (g - (g . u) u) / |x|; zero where x was clamped
+            grad_embeddings = (toward - (toward * unit).sum(1, keepdim=True) * unit) * inverse.masked_fill(norms < 1e-12, 0.0)
+        if ctx.needs_input_grad[1]:
+            toward = toward_weight
+            grad_weight = (toward - (toward * unit_weight).sum(1, keepdim=True) * unit_weight) / weight_norms.clamp_min(1e-12)
+            grad_weight = grad_weight.masked_fill(weight_norms < 1e-12, 0.0)
+        return grad_embeddings, grad_weight, None, None, None, None, None, None
 
 
 def proxy_anchor_loss(cosines: torch.Tensor, labels: torch.Tensor, margin: float = 0.1, alpha: float = 32.0) -> torch.Tensor:

@@ -10,7 +10,7 @@ from torch import nn
 from metrickit._loss_settings import check_loss_margin, check_positive_finite
 from metrickit._tensor_validation import check_embeddings, check_labels, check_reduction
 from metrickit._validation import check_count
-from metrickit.losses.functional import MarginRule, Reduction, margin_softmax_loss
+from metrickit.losses.functional import MarginRule, Reduction, fused_margin_softmax_loss
 
 __all__ = ["ArcFaceLoss", "ClassHead", "CosFaceLoss", "SoftmaxLoss", "SubCenterArcFaceLoss"]
 
@@ -87,8 +87,11 @@ class _MarginSoftmax(ClassHead):
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         labels = self.check(embeddings, labels)
-        cosines = self.scored(self.cosines(embeddings), labels)
-        return self.checked(margin_softmax_loss(cosines, labels, self.margin, self.scale, self.rule, self.reduction), embeddings)
+        stats: dict = {}
+        loss = fused_margin_softmax_loss(embeddings, self.weight.to(embeddings.dtype), labels, self.margin, self.scale, self.rule,
+                                         self.per_class, self.reduction, stats)
+        self.accuracy = stats["accuracy"]
+        return self.checked(loss, embeddings)
 
     def extra_repr(self) -> str:
         return (f"n_classes={self.n_classes}, embedding_dim={self.embedding_dim}, margin={self.margin}, scale={self.scale}"

@@ -1,18 +1,28 @@
 """Which loss? Every loss under one backbone, one budget, one hyperparameter chosen on validation classes, 3 seeds.
 
-MNIST task (after Musgrave et al. 2020, "A Metric Learning Reality Check"): conv-4 (64-d unless the candidate says
-otherwise) and one budget for every loss. Choosing: each loss's candidates (``_loss_grid.GRID``) train with seed 0 on 3
-of the digits 0-4 while the other 2 (drawn with seed 0) validate (MAP@R after every epoch); the candidate with the best
-validation MAP@R wins, and its best epoch sets the final runs' length. Final: the chosen setting trains on all of 0-4
-for that many epochs with seeds 0, 1 and 2 (as Vinyals' few-shot protocol retrains on train + val), and only those
-runs are scored on the unseen digits 5-9 (MAP@R, P@1, R-precision): the test classes take no part in any choice.
-Euclidean distance on pixels is the floor. A loss is within noise of the best when the difference of their means is
-under twice its standard error (sqrt(sd_a^2 / 3 + sd_b^2 / 3)). Every run is cached under --runs, so an interrupted
-comparison resumes.
+After Musgrave et al. 2020 ("A Metric Learning Reality Check"): per task, one backbone and one budget for every loss.
+Choosing: each loss's candidates (``_loss_grid.GRID``) train with the first seed on the task's fitting classes while
+its validation classes score every epoch; the candidate with the best validation score wins, and its best epoch sets the
+final runs' length. Final: the chosen setting trains on fitting + validation classes for that many epochs with every
+seed (as Vinyals' few-shot protocol retrains on train + val), and only those runs are scored on the test classes,
+which take no part in any choice. Euclidean distance on pixels is the floor. A loss is within noise of the best when
+the difference of their means is under twice its standard error (sqrt(sd_a^2 / n + sd_b^2 / n)). Every run is
+cached under --runs, so an interrupted comparison resumes.
 
-    python bench/loss_comparison.py [--losses triplet,arcface,...] [--seeds 0,1,2] [--threads 2]
+Tasks:
 
-Writes ``bench/results/loss-comparison-mnist.json``.
+- ``mnist``: conv-4, 64-d unless the candidate says otherwise, P x K batches (3 classes x 32) for up to 5 epochs of
+  100 batches; fitting on 3 of the digits 0-4 while the other 2 (drawn with seed 0) validate (MAP@R); test MAP@R,
+  P@1 and R-precision on the unseen digits 5-9.
+- ``omniglot``: conv-4 (64-d, no projection unless the candidate says otherwise) on Vinyals' splits, a short fixed
+  budget: up to 5 epochs of 60 episodes of 20 classes x 10 drawings (Prototypical Networks split them 5 support +
+  5 query; every other loss sees them as a P x K batch); fitting on ``train.txt``, validation by 200 5-way 1-shot
+  episodes of ``val.txt``; final on ``trainval.txt``; test: 5-way 1-shot accuracy (nearest prototype, 15 queries)
+  on the same 1,000 seeded episodes of ``test.txt`` for every run.
+
+    python bench/loss_comparison.py --task mnist|omniglot [--losses triplet,arcface,...] [--seeds 0,1,2] [--threads 2]
+
+Writes ``bench/results/loss-comparison-TASK.json``.
 """
 
 from __future__ import annotations
@@ -21,13 +31,143 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 from _loss_grid import GRID
 from _publish import publish
 
 HERE = Path(__file__).resolve().parent
-BUDGET = dict(architecture="conv4", embedding_dim=64, n_classes_per_batch=3, n_per_class=32, epochs=5, batches_per_epoch=100)
-DATA = dict(dataset="mnist", train_classes=[0, 1, 2, 3, 4], test_classes=[5, 6, 7, 8, 9], n_val_classes=2)
+FEWSHOT_ONLY = {"protonet": {"(none)": {}}}  # Prototypical Networks train on episodes: the few-shot task only
+
+
+class Task:
+    """One task of the comparison: how a candidate trains while choosing, how a final run trains and is scored."""
+
+    name: str
+    metric: str  # the test score that ranks the losses (a key of score()["test"])
+    metrics: tuple[str, ...]  # every test score reported
+    val_metric: str  # what validation reports
+
+    def grid(self) -> dict[str, dict[str, dict]]:
+        return GRID
+
+    def config(self, settings: dict[str, Any], *, final: bool, seed: int, epochs: int | None = None) -> Any:
+        raise NotImplementedError
+
+    def select(self, config, quiet: bool) -> dict:
+        """Train ``config`` on the fitting classes: best_epoch, val (the best epoch's score), fit_seconds."""
+        raise NotImplementedError
+
+    def score(self, config, quiet: bool) -> dict:
+        """Train ``config`` on the final classes and score it on the test classes: fit_seconds, test (metric -> value)."""
+        raise NotImplementedError
+
+
+class MnistTask(Task):
+    name, metric, metrics, val_metric = "mnist", "map_at_r", ("map_at_r", "precision_at_1", "r_precision"), "MAP@R"
+    BUDGET = dict(architecture="conv4", embedding_dim=64, n_classes_per_batch=3, n_per_class=32, epochs=5, batches_per_epoch=100)
+    DATA = dict(dataset="mnist", train_classes=[0, 1, 2, 3, 4], test_classes=[5, 6, 7, 8, 9], n_val_classes=2)
+
+    def __init__(self, args):
+        from metrickit.evaluation import retrieval_metrics
+        from metrickit.training import load_config, prepare_classes
+        from metrickit.training.loop import ClassSplit
+
+        self.budget = {**self.BUDGET, **{k: v for k, v in (("epochs", args.epochs), ("batches_per_epoch", args.batches_per_epoch)) if v}}
+        self.data_dir = args.data_dir
+        split = prepare_classes(load_config(**self.DATA, **self.budget, data_dir=args.data_dir))
+        self.final = prepare_classes(load_config(**{**self.DATA, "n_val_classes": 0}, **self.budget, data_dir=args.data_dir))
+        check_disjoint(fit=split.fit_classes, val=split.val_classes, test=split.test_classes)
+        check_disjoint(final=self.final.fit_classes, test=self.final.test_classes)
+        self.choosing = ClassSplit(split.fit, split.val, None, split.fit_classes, split.val_classes, [])  # no test set: nothing to peek at
+        self.classes = {"fit": split.fit_classes, "val": split.val_classes, "final": self.final.fit_classes, "test": self.final.test_classes}
+        test = self.final.test
+        self.pixels = retrieval_metrics(test.X.reshape(len(test.X), -1), test.labels, backend="exact").as_dict()
+        self.describe = {"data": self.DATA, "budget": self.budget}
+
+    def config(self, settings, *, final, seed, epochs=None):
+        from metrickit.training import load_config
+
+        more = {"n_val_classes": 0, "epochs": epochs} if final else {}
+        return load_config(**{**self.DATA, **self.budget, "data_dir": self.data_dir, "seed": seed, **settings, **more})
+
+    def select(self, config, quiet):
+        from metrickit.training import train
+
+        result = train(config, quiet=quiet, split=self.choosing)
+        return {"best_epoch": result.best_epoch, "val": result.history[result.best_epoch - 1]["val_map_at_r"],
+                "fit_seconds": sum(h["seconds"] for h in result.history)}
+
+    def score(self, config, quiet):
+        from metrickit.training import train
+
+        result = train(config, quiet=quiet, split=self.final)
+        return {"fit_seconds": sum(h["seconds"] for h in result.history), "test": result.test.as_dict()}
+
+
+class OmniglotTask(Task):
+    name, metric, metrics, val_metric = "omniglot", "accuracy_5w1s", ("accuracy_5w1s",), "5-way 1-shot accuracy"
+    BUDGET = dict(n_way=20, n_shot=5, n_query=5, epochs=5, batches_per_epoch=60)
+    TEST = dict(n_way=5, n_shot=1, n_query=15, n_episodes=1000, seed=0)
+
+    def __init__(self, args):
+        import numpy as np
+
+        from metrickit.datasets.omniglot import load_omniglot, split_classes
+        from metrickit.fewshot.episodes import evaluate_episodes, make_episodes
+
+        self.budget = {**self.BUDGET, **{k: v for k, v in (("epochs", args.epochs), ("batches_per_epoch", args.batches_per_epoch)) if v}}
+        names = {split: split_classes(split, args.data_dir) for split in ("train", "val", "trainval", "test")}
+        check_disjoint(fit=names["train"], val=names["val"], test=names["test"])
+        check_disjoint(final=names["trainval"], test=names["test"])
+        if set(names["trainval"]) != set(names["train"]) | set(names["val"]):
+            raise SystemExit("trainval.txt is not train.txt + val.txt")
+        self.data = {split: load_omniglot(split, data_dir=args.data_dir) for split in ("train", "val", "trainval", "test")}
+        _, codes = np.unique(self.data["test"].labels, return_inverse=True)
+        self.episodes = make_episodes(codes, **self.TEST)
+        self.evaluate = evaluate_episodes
+        test = self.data["test"]
+        self.pixels = {"accuracy_5w1s": evaluate_episodes(test.X.reshape(len(test.X), -1), self.episodes).accuracy}
+        self.classes = {"fit": f"train.txt ({len(names['train'])} classes)", "val": f"val.txt ({len(names['val'])})",
+                        "final": f"trainval.txt ({len(names['trainval'])})", "test": f"test.txt ({len(names['test'])})"}
+        self.describe = {"data": {"dataset": "omniglot", "splits": "Vinyals et al. 2016 (rotations as classes)"}, "budget": self.budget,
+                         "test_episodes": {**self.TEST, "sha256": self.episodes.sha256()}}
+
+    def grid(self):
+        return {**FEWSHOT_ONLY, **GRID}
+
+    def config(self, settings, *, final, seed, epochs=None):
+        from metrickit.fewshot.config import FewShotConfig, ObjectiveConfig
+
+        config = FewShotConfig(objective=ObjectiveConfig(loss=settings["loss"]))
+        return config.with_flat(**{**self.budget, **settings, "seed": seed, **({"epochs": epochs} if final else {})})
+
+    def select(self, config, quiet):
+        from metrickit.fewshot.train import train_fewshot
+
+        result = train_fewshot(config, self.data["train"], self.data["val"], quiet=quiet)
+        return {"best_epoch": result.best_epoch, "val": result.history[result.best_epoch - 1]["val_accuracy"],
+                "fit_seconds": sum(h["seconds"] for h in result.history)}
+
+    def score(self, config, quiet):
+        from metrickit.fewshot.train import train_fewshot
+
+        result = train_fewshot(config, self.data["trainval"], None, quiet=quiet)
+        report = self.evaluate(result.model.embed(self.data["test"].X), self.episodes)
+        return {"fit_seconds": sum(h["seconds"] for h in result.history), "test": {"accuracy_5w1s": report.accuracy, "ci95": report.ci95}}
+
+
+TASKS: dict[str, Callable[[Any], Task]] = {"mnist": MnistTask, "omniglot": OmniglotTask}
+
+
+def check_disjoint(**groups) -> None:
+    """Refuse overlapping class groups (training, validation, test): a score on seen classes is no score."""
+    names = list(groups)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            shared = set(groups[a]) & set(groups[b])
+            if shared:
+                raise SystemExit(f"the {a} and {b} classes overlap ({len(shared)} shared, e.g. {sorted(map(str, shared))[0]})")
 
 
 def main(argv=None) -> int:
@@ -35,80 +175,62 @@ def main(argv=None) -> int:
 
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
-    from metrickit.evaluation import retrieval_metrics
     from metrickit.runs import cached_json
-    from metrickit.training import load_config, prepare_classes, train
-    from metrickit.training.loop import ClassSplit
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--losses", default=",".join(GRID))
+    parser.add_argument("--task", choices=sorted(TASKS), default="mnist")
+    parser.add_argument("--losses", default=None, help="comma-separated; default: every loss the task trains")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--epochs", type=int, default=BUDGET["epochs"])
-    parser.add_argument("--batches-per-epoch", type=int, default=BUDGET["batches_per_epoch"])
+    parser.add_argument("--epochs", type=int, default=None, help="the budget's epochs (default: the task's)")
+    parser.add_argument("--batches-per-epoch", type=int, default=None, help="the budget's batches or episodes per epoch (default: the task's)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--runs", default=str(HERE.parent / "runs" / "loss-comparison" / "mnist"), help="cache of every run (resumed)")
-    parser.add_argument("--out", default=str(HERE / "results" / "loss-comparison-mnist.json"))
+    parser.add_argument("--runs", default=None, help="cache of every run (resumed); default runs/loss-comparison/TASK")
+    parser.add_argument("--out", default=None, help="default bench/results/loss-comparison-TASK.json")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     limit_threads(args.threads)
-    losses, seeds = args.losses.split(","), [int(s) for s in args.seeds.split(",")]
-    unknown = sorted(set(losses) - set(GRID))
-    if unknown:
-        raise SystemExit(f"--losses must be among {', '.join(GRID)}; unknown: {unknown}")
-    budget = {**BUDGET, "epochs": args.epochs, "batches_per_epoch": args.batches_per_epoch}
     started = time.strftime("%Y-%m-%d %H:%M:%S")
-    split = prepare_classes(load_config(**DATA, **budget, data_dir=args.data_dir))
-    final = prepare_classes(load_config(**{**DATA, "n_val_classes": 0}, **budget, data_dir=args.data_dir))
-    if set(split.test_classes) & {*split.fit_classes, *split.val_classes} or set(final.test_classes) & set(final.fit_classes):
-        raise SystemExit("the test classes overlap the training or validation classes")
-    choosing = ClassSplit(split.fit, split.val, None, split.fit_classes, split.val_classes, [])  # no test set: nothing to peek at
-    pixels = retrieval_metrics(final.test.X.reshape(len(final.test.X), -1), final.test.labels, backend="exact").as_dict()
+    task = TASKS[args.task](args)
+    grid = task.grid()
+    losses, seeds = (args.losses.split(",") if args.losses else list(grid)), [int(s) for s in args.seeds.split(",")]
+    unknown = sorted(set(losses) - set(grid))
+    if unknown:
+        raise SystemExit(f"--losses must be among {', '.join(grid)} for task {task.name}; unknown: {unknown}")
+    runs = Path(args.runs or HERE.parent / "runs" / "loss-comparison" / task.name)
 
-    def settings(loss: str, candidate: str, seed: int, **more) -> dict:
-        return {**DATA, **budget, "data_dir": args.data_dir, "loss": loss, "seed": seed, **GRID[loss][candidate], **more}
-
-    def select(loss: str, candidate: str) -> dict:
-        config = load_config(**settings(loss, candidate, seeds[0]))
-
-        def compute() -> dict:
-            result = train(config, quiet=args.quiet, split=choosing)
-            return {"config": config.as_dict(), "best_epoch": result.best_epoch, "val_map_at_r": result.history[result.best_epoch - 1]["val_map_at_r"],
-                    "fit_seconds": sum(h["seconds"] for h in result.history)}
-        return cached_json(Path(args.runs) / loss / candidate / f"select-seed{seeds[0]}.json", compute, matching={"config": config.as_dict()})
-
-    def score(loss: str, candidate: str, seed: int, epochs: int) -> dict:
-        config = load_config(**settings(loss, candidate, seed, n_val_classes=0, epochs=epochs))
-
-        def compute() -> dict:
-            result = train(config, quiet=args.quiet, split=final)
-            return {"config": config.as_dict(), "fit_seconds": sum(h["seconds"] for h in result.history), "test": result.test.as_dict()}
-        return cached_json(Path(args.runs) / loss / candidate / f"final-{epochs}-epochs-seed{seed}.json", compute,
+    def cached(loss: str, candidate: str, name: str, config, compute) -> dict:
+        return cached_json(runs / loss / candidate / f"{name}.json", lambda: {"config": config.as_dict(), **compute()},
                            matching={"config": config.as_dict()})
 
     rows = {}
     for loss in losses:
-        selection = {name: select(loss, name) for name in GRID[loss]}
-        chosen = max(selection, key=lambda name: selection[name]["val_map_at_r"])
+        selection = {}
+        for candidate, settings in grid[loss].items():
+            config = task.config({"loss": loss, **settings}, final=False, seed=seeds[0])
+            selection[candidate] = cached(loss, candidate, f"select-seed{seeds[0]}", config, lambda c=config: task.select(c, args.quiet))
+        chosen = max(selection, key=lambda name: selection[name]["val"])
         epochs = selection[chosen]["best_epoch"]
-        repeats = [score(loss, chosen, seed, epochs) for seed in seeds]
-        test = {key: [r["test"][key] for r in repeats] for key in ("map_at_r", "precision_at_1", "r_precision")}
-        rows[loss] = {"candidates": {name: {"settings": GRID[loss][name], "val_map_at_r": r["val_map_at_r"], "best_epoch": r["best_epoch"]}
+        repeats = []
+        for seed in seeds:
+            config = task.config({"loss": loss, **grid[loss][chosen]}, final=True, seed=seed, epochs=epochs)
+            repeats.append(cached(loss, chosen, f"final-{epochs}-epochs-seed{seed}", config, lambda c=config: task.score(c, args.quiet)))
+        test = {key: [r["test"][key] for r in repeats] for key in task.metrics}
+        rows[loss] = {"candidates": {name: {"settings": grid[loss][name], "val": r["val"], "best_epoch": r["best_epoch"]}
                                      for name, r in selection.items()},
                       "chosen": chosen, "epochs": epochs, "repeats": [{"seed": s, **r} for s, r in zip(seeds, repeats)],
                       "summary": {key: {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0} for key, v in test.items()}}
-        s = rows[loss]["summary"]["map_at_r"]
-        print(f"{loss:18s} chose {chosen:16s} ({epochs} epochs)  test MAP@R {s['mean']:.4f} ± {s['sd']:.4f}", flush=True)
-    best = max(rows, key=lambda loss: rows[loss]["summary"]["map_at_r"]["mean"])
+        s = rows[loss]["summary"][task.metric]
+        print(f"{loss:18s} chose {chosen:16s} ({epochs} epochs)  test {task.metric} {s['mean']:.4f} ± {s['sd']:.4f}", flush=True)
+    best = max(rows, key=lambda loss: rows[loss]["summary"][task.metric]["mean"])
     for loss, row in rows.items():
-        a, b = row["summary"]["map_at_r"], rows[best]["summary"]["map_at_r"]
+        a, b = row["summary"][task.metric], rows[best]["summary"][task.metric]
         se = float(np.sqrt(a["sd"] ** 2 / len(seeds) + b["sd"] ** 2 / len(seeds)))
         row["versus_best"] = {"difference": a["mean"] - b["mean"], "se": se, "within_noise": bool(abs(a["mean"] - b["mean"]) < 2 * se)}
-    record = {"benchmark": "loss-comparison", "task": "mnist", "data": DATA, "budget": budget, "seeds": seeds,
-              "classes": {"fit": split.fit_classes, "val": split.val_classes, "final": final.fit_classes, "test": final.test_classes},
-              "pixels": pixels, "losses": rows, "best": best, "provenance": provenance(), "started": started,
-              "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-    publish(args.out, "loss-comparison", record)
+    record = {"benchmark": "loss-comparison", "task": task.name, "metric": task.metric, "metrics": list(task.metrics),
+              "val_metric": task.val_metric, **task.describe, "seeds": seeds, "classes": task.classes, "pixels": task.pixels,
+              "losses": rows, "best": best, "provenance": provenance(), "started": started, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+    publish(args.out or str(HERE / "results" / f"loss-comparison-{task.name}.json"), "loss-comparison", record)
     return 0
 
 

@@ -97,30 +97,42 @@ def _retrieval_eval(record: dict, path: Path) -> list[Section]:
                     [Table(["metric", "value"], rows), Bullets(notes)])]
 
 
+_SCORE_NAMES = {"map_at_r": "MAP@R", "precision_at_1": "P@1", "r_precision": "R-precision", "accuracy_5w1s": "5-way 1-shot accuracy"}
+
+
 def _loss_comparison(record: dict, path: Path) -> list[Section]:
     """Every loss with its chosen setting: test scores over seeds, and whether it is within noise of the best."""
-    budget, classes, seeds = record["budget"], record["classes"], record["seeds"]
+    budget, classes, seeds, metric = record["budget"], record["classes"], record["seeds"], record["metric"]
+    shown = [metric, *(m for m in record["metrics"] if m != metric)][:2]
     rows = []
-    for loss, row in sorted(record["losses"].items(), key=lambda item: -item[1]["summary"]["map_at_r"]["mean"]):
+    for loss, row in sorted(record["losses"].items(), key=lambda item: -item[1]["summary"][metric]["mean"]):
         s, versus = row["summary"], row["versus_best"]
-        candidates = ", ".join(f"{name} {c['val_map_at_r']:.3f}" for name, c in row["candidates"].items())
-        chosen = row["chosen"] + (f", {row['epochs']} epochs" if "epochs" in row else "")
-        rows.append([loss, candidates, chosen, *(f"{s[k]['mean']:.4f} ± {s[k]['sd']:.4f}" for k in ("map_at_r", "precision_at_1")),
+        candidates = ", ".join(f"{name} {c['val']:.3f}" for name, c in row["candidates"].items())
+        rows.append([loss, candidates, f"{row['chosen']}, {row['epochs']} epochs", *(f"{s[k]['mean']:.4f} ± {s[k]['sd']:.4f}" for k in shown),
                      "best" if loss == record["best"] else f"{versus['difference']:+.4f} ± {versus['se']:.4f}",
                      "-" if loss == record["best"] else ("yes" if versus["within_noise"] else "no")])
-    pixels = record["pixels"]
-    rows.append(["Euclidean (pixels)", "-", "-", f"{pixels['map_at_r']:.4f}", f"{pixels['precision_at_1']:.4f}", "-", "-"])
-    final = classes.get("final", classes["fit"])
-    return [Section(f"Which loss? MNIST, trained on {final}, unseen {classes['test']}, {len(seeds)} seeds", [
-        Paragraph(f"One backbone ({budget['architecture']}, {budget['embedding_dim']}-d unless a candidate says otherwise) and one "
-                  f"budget (up to {budget['epochs']} epochs x {budget['batches_per_epoch']} batches of {budget['n_classes_per_batch']} x "
-                  f"{budget['n_per_class']}) for every loss. Choosing: trained on {classes['fit']} with seed {seeds[0]}, validated on "
-                  f"{classes['val']}; the validation MAP@R picks each loss's one hyperparameter (candidates shown with theirs) and "
-                  f"its best epoch the final runs' length. Final: the chosen setting trains on {final} with seeds {seeds} and is "
-                  f"scored on the unseen classes {classes['test']}, which no choice saw. Mean ± sd over seeds; a loss is within "
-                  "noise of the best when their means differ by less than twice the standard error of the difference."),
+    rows.append(["Euclidean (pixels)", "-", "-", *(f"{record['pixels'][k]:.4f}" for k in shown), "-", "-"])
+    if record["task"] == "mnist":
+        title = f"Which loss? MNIST, trained on {classes['final']}, unseen {classes['test']}, {len(seeds)} seeds"
+        setup = (f"One backbone ({budget['architecture']}, {budget['embedding_dim']}-d unless a candidate says otherwise) and one budget "
+                 f"(up to {budget['epochs']} epochs x {budget['batches_per_epoch']} batches of {budget['n_classes_per_batch']} x "
+                 f"{budget['n_per_class']}) for every loss.")
+    else:
+        test = record["test_episodes"]
+        title = f"Which loss? Omniglot {test['n_way']}-way {test['n_shot']}-shot on unseen characters, {len(seeds)} seeds"
+        setup = (f"One backbone (conv-4, 64-d unless a candidate says otherwise) and one short budget (up to {budget['epochs']} epochs x "
+                 f"{budget['batches_per_epoch']} episodes of {budget['n_way']} classes x {budget['n_shot'] + budget['n_query']} drawings) "
+                 f"for every loss; test: the same {test['n_episodes']} seeded episodes ({test['n_query']} queries per class, nearest "
+                 "prototype) for every run.")
+    return [Section(title, [
+        Paragraph(f"{setup} Choosing: trained on {classes['fit']} with seed {seeds[0]}, validated on {classes['val']}; the validation "
+                  f"{record['val_metric']} picks each loss's one hyperparameter (candidates shown with theirs) and its best epoch the final "
+                  f"runs' length. Final: the chosen setting trains on {classes['final']} with seeds {seeds} and is scored on the unseen "
+                  f"classes {classes['test']}, which no choice saw. Mean ± sd over seeds; a loss is within noise of the best when their "
+                  "means differ by less than twice the standard error of the difference."),
         provenance_bullets(record),
-        Table(["loss", "candidates (validation MAP@R)", "chosen", "test MAP@R", "test P@1", "vs best (± SE)", "within noise"], rows),
+        Table(["loss", f"candidates (validation {record['val_metric']})", "chosen", *(f"test {_SCORE_NAMES[k]}" for k in shown),
+               "vs best (± SE)", "within noise"], rows),
     ])]
 
 

@@ -19,8 +19,11 @@ Tasks:
   5 query; every other loss sees them as a P x K batch); fitting on ``train.txt``, validation by 200 5-way 1-shot
   episodes of ``val.txt``; final on ``trainval.txt``; test: 5-way 1-shot accuracy (nearest prototype, 15 queries)
   on the same 1,000 seeded episodes of ``test.txt`` for every run.
+- ``reid``: the Market-1501 subset's person split of seed 0 (40 fitting, 10 validation, 50 test persons) with
+  ``metrickit reid train``'s backbone and budget (conv-4 128-d, up to 20 epochs of 20 batches of 8 persons x 4 images,
+  flips); validation and test score mAP (and rank-1) by the subset's query/gallery protocol on their own persons.
 
-    python bench/loss_comparison.py --task mnist|omniglot [--losses triplet,arcface,...] [--seeds 0,1,2] [--threads 2]
+    python bench/loss_comparison.py --task mnist|omniglot|reid [--losses triplet,arcface,...] [--seeds 0,1,2] [--threads 2]
 
 Writes ``bench/results/loss-comparison-TASK.json``.
 """
@@ -157,7 +160,71 @@ class OmniglotTask(Task):
         return {"fit_seconds": sum(h["seconds"] for h in result.history), "test": {"accuracy_5w1s": report.accuracy, "ci95": report.ci95}}
 
 
-TASKS: dict[str, Callable[[Any], Task]] = {"mnist": MnistTask, "omniglot": OmniglotTask}
+class ReidTask(Task):
+    name, metric, metrics, val_metric = "reid", "map", ("map", "rank1"), "mAP"
+    BUDGET = dict(epochs=20, batches_per_epoch=20)  # ReidConfig's: 8 persons x 4 images, flips, conv-4 128-d
+
+    def __init__(self, args):
+        from metrickit.datasets.reid import load_market1501_subset
+        from metrickit.reid.train import split_persons
+
+        self.budget = {**self.BUDGET, **{k: v for k, v in (("epochs", args.epochs), ("batches_per_epoch", args.batches_per_epoch)) if v}}
+        self.data = load_market1501_subset(args.data_dir)
+        self.split = split_persons(self.data.labels, seed=0)  # IdentitySplit checks test, val and fit persons disjoint
+        check_disjoint(fit=self.split.fit, val=self.split.val, test=self.split.test)
+        self.test = self.data.of(self.split.test)
+        self.pixels = self._scores(self.test.X.reshape(len(self.test.X), -1).astype("float32"))
+        self.classes = {"fit": f"{len(self.split.fit)} persons", "val": f"{len(self.split.val)} persons",
+                        "final": f"those {len(self.split.fit) + len(self.split.val)} persons", "test": f"{len(self.split.test)} other persons"}
+        self.describe = {"data": {"dataset": "market1501_subset", "split_seed": 0, "persons": self.split.as_dict()}, "budget": self.budget}
+
+    def _scores(self, embeddings) -> dict:
+        """mAP and rank-1 of the test persons' query/gallery protocol (one query per person and camera; same person and
+        camera ignored), as validation scores its own persons."""
+        from metrickit.datasets.reid import reid_queries
+        from metrickit.evaluation.reid import reid_metrics
+
+        queries, cameras = reid_queries(self.test), self.test.extra["camera"]
+        report = reid_metrics(embeddings[queries], embeddings, self.test.labels[queries], self.test.labels, cameras[queries], cameras,
+                              query_positions=queries)
+        return {"map": float(report.mean_ap), "rank1": float(report.rank1)}
+
+    def config(self, settings, *, final, seed, epochs=None):
+        from metrickit.reid import ReidConfig
+
+        more = {k: v for k, v in settings.items() if k != "loss"}
+        return ReidConfig(method=settings["loss"]).with_flat(**{**self.budget, **more, "seed": seed, **({"epochs": epochs} if final else {})})
+
+    def select(self, config, quiet):
+        from metrickit.reid.train import train_split
+
+        _, record = train_split(self.data, self.split, config, quiet=quiet)
+        return {"best_epoch": record["best_epoch"], "val": record["val_map"], "fit_seconds": record["train_seconds"]}
+
+    def score(self, config, quiet):
+        from dataclasses import replace
+
+        import numpy as np
+
+        from metrickit.datasets.labeled import LabeledSet
+        from metrickit.training import train
+        from metrickit.training.config import DataConfig, TrainConfig
+        from metrickit.training.loop import ClassSplit
+
+        persons = sorted(self.split.fit + self.split.val)
+        fit = self.data.of(persons)
+        scaled = fit.X.astype(np.float32) * np.float32(fit.preprocessing.scale)  # standardised as train_split does
+        prep = replace(fit.preprocessing, mean=float(scaled.mean()), std=float(scaled.std() or 1.0))
+        train_config = TrainConfig(DataConfig(dataset="market1501_subset", n_val_classes=0), config.embedder, config.objective,
+                                   config.batches, config.loop)
+        began = time.perf_counter()
+        result = train(train_config, quiet=quiet, split=ClassSplit(LabeledSet(prep.apply(fit.X), fit.labels, prep), None, None, persons, [], []))
+        seconds = time.perf_counter() - began
+        embedder = result.model.embedder.eval()  # as train_split scores its embedder: on standardised inputs
+        return {"fit_seconds": seconds, "test": self._scores(embedder.embed(prep.apply(self.test.X)))}
+
+
+TASKS: dict[str, Callable[[Any], Task]] = {"mnist": MnistTask, "omniglot": OmniglotTask, "reid": ReidTask}
 
 
 def check_disjoint(**groups) -> None:

@@ -62,13 +62,13 @@ def test_report_command_gathers_benchmarks_and_runs_into_markdown_html_and_image
     assert "already exists and is not empty" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("task", ["mnist", "omniglot"])
+@pytest.mark.parametrize("task", ["mnist", "omniglot", "reid"])
 def test_the_loss_comparison_section_ranks_losses_and_says_which_are_within_noise(task):
     from metrickit.reporting import result_text
     from metrickit.runs import tagged
 
-    metric = {"mnist": "map_at_r", "omniglot": "accuracy_5w1s"}[task]
-    metrics = {"mnist": [metric, "precision_at_1"], "omniglot": [metric]}[task]
+    metric = {"mnist": "map_at_r", "omniglot": "accuracy_5w1s", "reid": "map"}[task]
+    metrics = {"mnist": [metric, "precision_at_1"], "omniglot": [metric], "reid": [metric, "rank1"]}[task]
 
     def row(mean, sd, difference, se, within):
         stat = {"mean": mean, "sd": sd}
@@ -77,19 +77,20 @@ def test_the_loss_comparison_section_ranks_losses_and_says_which_are_within_nois
 
     budget = {"mnist": {"architecture": "conv4", "embedding_dim": 64, "epochs": 5, "batches_per_epoch": 100, "n_classes_per_batch": 3,
                         "n_per_class": 32},
-              "omniglot": {"n_way": 20, "n_shot": 5, "n_query": 5, "epochs": 5, "batches_per_epoch": 60}}[task]
+              "omniglot": {"n_way": 20, "n_shot": 5, "n_query": 5, "epochs": 5, "batches_per_epoch": 60},
+              "reid": {"epochs": 20, "batches_per_epoch": 20}}[task]
     record = tagged("loss-comparison", {
         "task": task, "metric": metric, "metrics": metrics, "val_metric": "score", "budget": budget,
         "test_episodes": {"n_way": 5, "n_shot": 1, "n_query": 15, "n_episodes": 1000},
         "classes": {"fit": [0, 1, 2], "val": [3, 4], "final": [0, 1, 2, 3, 4], "test": [5, 6, 7, 8, 9]}, "seeds": [0, 1, 2], "best": "arcface",
         "losses": {"triplet": row(0.50, 0.01, -0.03, 0.01, False), "arcface": row(0.53, 0.01, 0.0, 0.0, True),
                    "supcon": row(0.52, 0.02, -0.01, 0.013, True)},
-        "pixels": {metric: 0.36, "precision_at_1": 0.97}})
+        "pixels": {metric: 0.36, "precision_at_1": 0.97, "rank1": 0.5}})
     text = result_text(record)
     lines = [line for line in text.splitlines() if line.startswith(("arcface", "supcon", "triplet", "Euclidean"))]
     assert [line.split()[0] for line in lines] == ["arcface", "supcon", "triplet", "Euclidean"]  # best first, pixels last
     assert lines[1].rstrip().endswith("yes") and lines[2].rstrip().endswith("no") and "best" in lines[0]
-    assert ("5-way 1-shot" in text) == (task == "omniglot")
+    assert ("5-way 1-shot" in text) == (task == "omniglot") and ("persons" in text) == (task == "reid")
 
 
 def test_a_result_printed_without_a_folder_or_provenance_shows_neither():

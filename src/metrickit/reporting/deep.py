@@ -97,7 +97,8 @@ def _retrieval_eval(record: dict, path: Path) -> list[Section]:
                     [Table(["metric", "value"], rows), Bullets(notes)])]
 
 
-_SCORE_NAMES = {"map_at_r": "MAP@R", "precision_at_1": "P@1", "r_precision": "R-precision", "accuracy_5w1s": "5-way 1-shot accuracy"}
+_SCORE_NAMES = {"map_at_r": "MAP@R", "precision_at_1": "P@1", "r_precision": "R-precision", "accuracy_5w1s": "5-way 1-shot accuracy",
+                "map": "mAP", "rank1": "rank-1"}
 
 
 def _loss_comparison(record: dict, path: Path) -> list[Section]:
@@ -117,13 +118,18 @@ def _loss_comparison(record: dict, path: Path) -> list[Section]:
         setup = (f"One backbone ({budget['architecture']}, {budget['embedding_dim']}-d unless a candidate says otherwise) and one budget "
                  f"(up to {budget['epochs']} epochs x {budget['batches_per_epoch']} batches of {budget['n_classes_per_batch']} x "
                  f"{budget['n_per_class']}) for every loss.")
-    else:
+    elif record["task"] == "omniglot":
         test = record["test_episodes"]
         title = f"Which loss? Omniglot {test['n_way']}-way {test['n_shot']}-shot on unseen characters, {len(seeds)} seeds"
         setup = (f"One backbone (conv-4, 64-d unless a candidate says otherwise) and one short budget (up to {budget['epochs']} epochs x "
                  f"{budget['batches_per_epoch']} episodes of {budget['n_way']} classes x {budget['n_shot'] + budget['n_query']} drawings) "
                  f"for every loss; test: the same {test['n_episodes']} seeded episodes ({test['n_query']} queries per class, nearest "
                  "prototype) for every run.")
+    else:
+        title = f"Which loss? Re-identification on the Market-1501 subset, unseen persons, {len(seeds)} seeds"
+        setup = (f"One backbone (conv-4, 128-d unless a candidate says otherwise, horizontal flips) and one budget (up to {budget['epochs']} "
+                 f"epochs x {budget['batches_per_epoch']} batches of 8 persons x 4 images) for every loss; scores: the query/gallery "
+                 "protocol of the persons scored (one query per person and camera, same person and camera ignored).")
     return [Section(title, [
         Paragraph(f"{setup} Choosing: trained on {classes['fit']} with seed {seeds[0]}, validated on {classes['val']}; the validation "
                   f"{record['val_metric']} picks each loss's one hyperparameter (candidates shown with theirs) and its best epoch the final "

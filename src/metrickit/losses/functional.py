@@ -294,12 +294,22 @@ def margin_softmax_loss(
 
 def _shifted_target(target: torch.Tensor, margin: float, rule: MarginRule) -> torch.Tensor:
     """The own class's cosine with the margin of ``rule`` (see :func:`margin_softmax_loss`)."""
+    return _shifted_and_slope(target, margin, rule, slope=False)[0]
+
+
+def _shifted_and_slope(target: torch.Tensor, margin: float, rule: MarginRule, slope: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`_shifted_target` and, with ``slope``, its derivative in ``target`` (what autograd would give: at
+    ``cos = 1``, where ``sin`` has no derivative, the sine's term counts 0)."""
     if rule == "arcface":
+        within = target >= math.cos(math.pi - margin)
         sine = safe_sqrt(1.0 - target.square())  # sin(theta) >= 0; a 0 gradient where theta = 0 (cos = 1)
-        shifted = target * math.cos(margin) - sine * math.sin(margin)  # cos(theta + m)
-        return torch.where(target >= math.cos(math.pi - margin), shifted, target - margin * math.sin(margin))
+        shifted = torch.where(within, target * math.cos(margin) - sine * math.sin(margin), target - margin * math.sin(margin))
+        if not slope:
+            return shifted, None
+        sine_term = torch.where(sine > 0, target / sine.clamp_min(torch.finfo(sine.dtype).tiny), 0.0) * math.sin(margin)
+        return shifted, torch.where(within, sine_term + math.cos(margin), 1.0)
     if rule == "cosface":
-        return target - margin
+        return target - margin, torch.ones_like(target) if slope else None
     raise ValueError(f"`rule` must be 'arcface' or 'cosface'; got {rule!r}.")
 
 
@@ -316,21 +326,23 @@ def fused_margin_softmax_loss(
     return reduce_losses(losses, reduction, embeddings)
 
 
-def _closest_sub_centres(unit: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each row's cosine with each class's closest sub-centre (batch, n_classes), and which one was chosen: a
-    (K, batch, n_classes) boolean, true at the first sub-centre reaching the maximum (``torch.max``'s choice).
+def _closest_sub_centres(unit: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each row's cosine with each class's closest sub-centre (batch, n_classes); which one was chosen, a
+    (K, batch, n_classes) boolean, true at the first sub-centre reaching the maximum (``torch.max``'s choice); and the
+    centres sub-centre-major, (K * n_classes, dim).
 
     ``centres`` (n_classes, K, dim) are unit vectors. The products are laid out sub-centre-major, so the maximum runs
     over contiguous (batch, n_classes) slices rather than a trailing dimension of size K (several times slower)."""
     n_classes, per_class, dim = centres.shape
-    products = (unit @ centres.transpose(0, 1).reshape(-1, dim).T).view(len(unit), per_class, n_classes)
+    stacked = centres.transpose(0, 1).reshape(-1, dim)
+    products = (unit @ stacked.T).view(len(unit), per_class, n_classes)
     best = products.amax(1)
     chosen = torch.empty(per_class, len(unit), n_classes, dtype=torch.bool, device=unit.device)
     taken = torch.zeros_like(best, dtype=torch.bool)
     for k in range(per_class):
         torch.logical_and(products[:, k] == best, ~taken, out=chosen[k])
         taken |= chosen[k]
-    return best, chosen
+    return best, chosen, stacked
 
 
 class _FusedMarginSoftmax(torch.autograd.Function):
@@ -344,30 +356,26 @@ class _FusedMarginSoftmax(torch.autograd.Function):
         unit = embeddings * inverse
         weight_norms = torch.linalg.vector_norm(weight, dim=1, keepdim=True)
         unit_weight = weight / weight_norms.clamp_min(1e-12)
-        chosen = None
+        chosen = stacked = None
         if per_class == 1:
             cosines = unit @ unit_weight.T  # (batch, n_classes)
         else:
-            cosines, chosen = _closest_sub_centres(unit, unit_weight.view(-1, per_class, unit.shape[1]))
+            cosines, chosen, stacked = _closest_sub_centres(unit, unit_weight.view(-1, per_class, unit.shape[1]))
         rows = labels[:, None]
-        with torch.enable_grad():  # the margin's slope at each target cosine, from the same formula as forward
-            target = cosines.gather(1, rows).detach().requires_grad_(True)
-            shifted = _shifted_target(target, margin, rule)
-            slope, = torch.autograd.grad(shifted.sum(), target)
-        shifted = shifted.detach()
+        shifted, slope = _shifted_and_slope(cosines.gather(1, rows), margin, rule)
         stats["accuracy"] = float((cosines.argmax(1) == labels).float().mean()) if len(labels) else None
         logits = cosines.mul_(scale).scatter_(1, rows, shifted * scale)  # the cosines' buffer, in place
         log_normaliser = torch.logsumexp(logits, dim=1, keepdim=True)
         losses = (log_normaliser - shifted * scale).squeeze(1)
         softmax = logits.sub_(log_normaliser).exp_()
         ctx.scale, ctx.per_class = scale, per_class
-        ctx.save_for_backward(unit, inverse, norms, unit_weight, weight_norms, labels, slope, softmax, chosen)
+        ctx.save_for_backward(unit, inverse, norms, unit_weight, weight_norms, labels, slope, softmax, chosen, stacked)
         ctx.mark_non_differentiable(labels)
         return losses
 
     @staticmethod
     def backward(ctx, grad_losses):
-        unit, inverse, norms, unit_weight, weight_norms, labels, slope, softmax, chosen = ctx.saved_tensors
+        unit, inverse, norms, unit_weight, weight_norms, labels, slope, softmax, chosen, stacked = ctx.saved_tensors
         rows = labels[:, None]
         # d loss_i / d logit_ij = softmax_ij - [j = y_i]; the target logit is scale * shifted(cos), hence its slope
         grad = softmax.scatter_add(1, rows, -torch.ones_like(slope)).mul_(grad_losses[:, None] * ctx.scale)  # (kept for a second backward)
@@ -377,20 +385,21 @@ class _FusedMarginSoftmax(torch.autograd.Function):
             toward = grad @ unit_weight if ctx.needs_input_grad[0] else None
             toward_weight = grad.T @ unit if ctx.needs_input_grad[1] else None
         else:  # only each class's closest vector received its cosine: sub-centre k's share is grad where k was chosen
-            per_centre = unit_weight.view(-1, ctx.per_class, unit.shape[1])  # (n_classes, K, dim)
-            toward, toward_weight = 0, torch.empty_like(per_centre)
+            batch, n_classes, dim = len(grad), grad.shape[1], unit.shape[1]
+            shares = grad.new_empty(batch, ctx.per_class, n_classes)  # sub-centre-major, as the products were
             for k, mask in enumerate(chosen):
-                share = grad * mask
-                if ctx.needs_input_grad[0]:
-                    toward = toward + share @ per_centre[:, k]
-                if ctx.needs_input_grad[1]:
-                    torch.mm(share.T, unit, out=toward_weight[:, k])
-            toward_weight = toward_weight.view(-1, unit.shape[1])
+                torch.mul(grad, mask, out=shares[:, k])
+            shares = shares.view(batch, -1)
+            toward = shares @ stacked if ctx.needs_input_grad[0] else None
+            toward_weight = ((shares.T @ unit).view(ctx.per_class, n_classes, dim).transpose(0, 1).reshape(-1, dim)
+                             if ctx.needs_input_grad[1] else None)
         if ctx.needs_input_grad[0]:  # through u = x / |x|: (g - (g . u) u) / |x|; zero where x was clamped
-            grad_embeddings = (toward - (toward * unit).sum(1, keepdim=True) * unit) * inverse.masked_fill(norms < 1e-12, 0.0)
+            along = torch.linalg.vecdot(toward, unit, dim=1)[:, None]
+            grad_embeddings = torch.addcmul(toward, unit, along, value=-1.0).mul_(inverse.masked_fill(norms < 1e-12, 0.0))
         if ctx.needs_input_grad[1]:
             toward = toward_weight
-            grad_weight = (toward - (toward * unit_weight).sum(1, keepdim=True) * unit_weight) / weight_norms.clamp_min(1e-12)
+            along = torch.linalg.vecdot(toward, unit_weight, dim=1)[:, None]
+            grad_weight = torch.addcmul(toward, unit_weight, along, value=-1.0).div_(weight_norms.clamp_min(1e-12))
             grad_weight = grad_weight.masked_fill(weight_norms < 1e-12, 0.0)
         return grad_embeddings, grad_weight, None, None, None, None, None, None
 

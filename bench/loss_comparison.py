@@ -51,8 +51,15 @@ class Task:
     metrics: tuple[str, ...]  # every test score reported
     val_metric: str  # what validation reports
 
+    BUDGET: dict[str, Any]
+
     def grid(self) -> dict[str, dict[str, dict]]:
         return GRID
+
+    def budget_of(self, args) -> dict[str, Any]:
+        """The task's budget with --epochs and --batches-per-epoch on top, where given."""
+        given = {"epochs": args.epochs, "batches_per_epoch": args.batches_per_epoch}
+        return {**self.BUDGET, **{k: v for k, v in given.items() if v}}
 
     def config(self, settings: dict[str, Any], *, final: bool, seed: int, epochs: int | None = None) -> Any:
         raise NotImplementedError
@@ -76,7 +83,7 @@ class MnistTask(Task):
         from metrickit.training import load_config, prepare_classes
         from metrickit.training.loop import ClassSplit
 
-        self.budget = {**self.BUDGET, **{k: v for k, v in (("epochs", args.epochs), ("batches_per_epoch", args.batches_per_epoch)) if v}}
+        self.budget = self.budget_of(args)
         self.data_dir = args.data_dir
         split = prepare_classes(load_config(**self.DATA, **self.budget, data_dir=args.data_dir))
         self.final = prepare_classes(load_config(**{**self.DATA, "n_val_classes": 0}, **self.budget, data_dir=args.data_dir))
@@ -119,7 +126,7 @@ class OmniglotTask(Task):
         from metrickit.datasets.omniglot import load_omniglot, split_classes
         from metrickit.fewshot.episodes import evaluate_episodes, make_episodes
 
-        self.budget = {**self.BUDGET, **{k: v for k, v in (("epochs", args.epochs), ("batches_per_epoch", args.batches_per_epoch)) if v}}
+        self.budget = self.budget_of(args)
         names = {split: split_classes(split, args.data_dir) for split in ("train", "val", "trainval", "test")}
         check_disjoint(fit=names["train"], val=names["val"], test=names["test"])
         check_disjoint(final=names["trainval"], test=names["test"])
@@ -128,7 +135,6 @@ class OmniglotTask(Task):
         self.data = {split: load_omniglot(split, data_dir=args.data_dir) for split in ("train", "val", "trainval", "test")}
         _, codes = np.unique(self.data["test"].labels, return_inverse=True)
         self.episodes = make_episodes(codes, **self.TEST)
-        self.evaluate = evaluate_episodes
         test = self.data["test"]
         self.pixels = {"accuracy_5w1s": evaluate_episodes(test.X.reshape(len(test.X), -1), self.episodes).accuracy}
         self.classes = {"fit": f"train.txt ({len(names['train'])} classes)", "val": f"val.txt ({len(names['val'])})",
@@ -153,10 +159,11 @@ class OmniglotTask(Task):
                 "fit_seconds": sum(h["seconds"] for h in result.history)}
 
     def score(self, config, quiet):
+        from metrickit.fewshot.episodes import evaluate_episodes
         from metrickit.fewshot.train import train_fewshot
 
         result = train_fewshot(config, self.data["trainval"], None, quiet=quiet)
-        report = self.evaluate(result.model.embed(self.data["test"].X), self.episodes)
+        report = evaluate_episodes(result.model.embed(self.data["test"].X), self.episodes)
         return {"fit_seconds": sum(h["seconds"] for h in result.history), "test": {"accuracy_5w1s": report.accuracy, "ci95": report.ci95}}
 
 
@@ -168,10 +175,9 @@ class ReidTask(Task):
         from metrickit.datasets.reid import load_market1501_subset
         from metrickit.reid.train import split_persons
 
-        self.budget = {**self.BUDGET, **{k: v for k, v in (("epochs", args.epochs), ("batches_per_epoch", args.batches_per_epoch)) if v}}
+        self.budget = self.budget_of(args)
         self.data = load_market1501_subset(args.data_dir)
-        self.split = split_persons(self.data.labels, seed=0)  # IdentitySplit checks test, val and fit persons disjoint
-        check_disjoint(fit=self.split.fit, val=self.split.val, test=self.split.test)
+        self.split = split_persons(self.data.labels, seed=0)  # an IdentitySplit: its test, val and fit persons are checked disjoint
         self.test = self.data.of(self.split.test)
         self.pixels = self._scores(self.test.X.reshape(len(self.test.X), -1).astype("float32"))
         self.classes = {"fit": f"{len(self.split.fit)} persons", "val": f"{len(self.split.val)} persons",
@@ -202,23 +208,17 @@ class ReidTask(Task):
         return {"best_epoch": record["best_epoch"], "val": record["val_map"], "fit_seconds": record["train_seconds"]}
 
     def score(self, config, quiet):
-        from dataclasses import replace
-
-        import numpy as np
-
         from metrickit.datasets.labeled import LabeledSet
+        from metrickit.reid.train import deep_train_config, standardised
         from metrickit.training import train
-        from metrickit.training.config import DataConfig, TrainConfig
         from metrickit.training.loop import ClassSplit
 
         persons = sorted(self.split.fit + self.split.val)
         fit = self.data.of(persons)
-        scaled = fit.X.astype(np.float32) * np.float32(fit.preprocessing.scale)  # standardised as train_split does
-        prep = replace(fit.preprocessing, mean=float(scaled.mean()), std=float(scaled.std() or 1.0))
-        train_config = TrainConfig(DataConfig(dataset="market1501_subset", n_val_classes=0), config.embedder, config.objective,
-                                   config.batches, config.loop)
+        prep = standardised(fit)  # as train_split prepares its training persons
         began = time.perf_counter()
-        result = train(train_config, quiet=quiet, split=ClassSplit(LabeledSet(prep.apply(fit.X), fit.labels, prep), None, None, persons, [], []))
+        result = train(deep_train_config(config, config.loop.seed), quiet=quiet,
+                       split=ClassSplit(LabeledSet(prep.apply(fit.X), fit.labels, prep), None, None, persons, [], []))
         seconds = time.perf_counter() - began
         embedder = result.model.embedder.eval()  # as train_split scores its embedder: on standardised inputs
         return {"fit_seconds": seconds, "test": self._scores(embedder.embed(prep.apply(self.test.X)))}

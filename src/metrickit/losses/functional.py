@@ -15,7 +15,7 @@ import torch
 from metrickit.distances.tensor import safe_sqrt
 from metrickit.miners._indices import LabelMasks, positive_slots
 
-__all__ = ["Reduction", "contrastive_loss", "fused_contrastive_loss", "fused_margin_softmax_loss", "fused_triplet_loss", "margin_softmax_loss", "multi_similarity_loss",
+__all__ = ["Reduction", "batch_accuracy", "contrastive_loss", "fused_contrastive_loss", "fused_margin_softmax_loss", "fused_triplet_loss", "margin_softmax_loss", "multi_similarity_loss",
            "ntxent_loss", "proxy_anchor_loss", "reduce_losses", "supcon_loss", "triplet_margin_loss"]
 
 Reduction = Literal["mean_nonzero", "mean", "sum", "none"]
@@ -326,6 +326,12 @@ def fused_margin_softmax_loss(
     return reduce_losses(losses, reduction, embeddings)
 
 
+@torch.no_grad()
+def batch_accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """The fraction of rows whose highest score is their label's: a class head's accuracy on the batch it scored."""
+    return float((scores.argmax(1) == labels).float().mean())
+
+
 def _closest_sub_centres(unit: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Each row's cosine with each class's closest sub-centre (batch, n_classes); which one was chosen, a
     (K, batch, n_classes) boolean, true at the first sub-centre reaching the maximum (``torch.max``'s choice); and the
@@ -363,7 +369,7 @@ class _FusedMarginSoftmax(torch.autograd.Function):
             cosines, chosen, stacked = _closest_sub_centres(unit, unit_weight.view(-1, per_class, unit.shape[1]))
         rows = labels[:, None]
         shifted, slope = _shifted_and_slope(cosines.gather(1, rows), margin, rule)
-        stats["accuracy"] = float((cosines.argmax(1) == labels).float().mean()) if len(labels) else None
+        stats["accuracy"] = batch_accuracy(cosines, labels) if len(labels) else None
         logits = cosines.mul_(scale).scatter_(1, rows, shifted * scale)  # the cosines' buffer, in place
         log_normaliser = torch.logsumexp(logits, dim=1, keepdim=True)
         losses = (log_normaliser - shifted * scale).squeeze(1)

@@ -10,7 +10,7 @@ from torch import nn
 from metrickit._loss_settings import check_loss_margin, check_positive_finite
 from metrickit._tensor_validation import check_embeddings, check_labels, check_reduction
 from metrickit._validation import check_count
-from metrickit.losses.functional import MarginRule, Reduction, fused_margin_softmax_loss
+from metrickit.losses.functional import MarginRule, Reduction, batch_accuracy, fused_margin_softmax_loss
 
 __all__ = ["ArcFaceLoss", "ClassHead", "CosFaceLoss", "SoftmaxLoss", "SubCenterArcFaceLoss"]
 
@@ -34,7 +34,7 @@ class ClassHead(nn.Module):
     def scored(self, cosines: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """``cosines``, after recording the batch's accuracy as a classifier (the class of the highest cosine, as
         :meth:`logits` ranks them), so training reports it without a second pass through the head."""
-        self.accuracy = _accuracy(cosines, labels)
+        self.accuracy = batch_accuracy(cosines, labels)
         return cosines
 
     def check(self, embeddings: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -173,11 +173,5 @@ class SoftmaxLoss(nn.Module):
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         logits = self.head(embeddings)
-        self.accuracy = _accuracy(logits, labels)
+        self.accuracy = batch_accuracy(logits, labels)
         return nn.functional.cross_entropy(logits, labels)
-
-
-@torch.no_grad()
-def _accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:
-    """The fraction of rows whose highest score is their label's."""
-    return float((scores.argmax(1) == labels).float().mean())

@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from metrickit.datasets.identity_split import IdentitySplit
-from metrickit.datasets.labeled import LabeledSet
+from metrickit.datasets.labeled import LabeledSet, Preprocessing
 from metrickit.datasets.reid import reid_queries
 from metrickit.reid.config import BINS, STRIPES, ReidConfig
 
-__all__ = ["final_split", "split_persons", "train_split", "validation_map"]
+if TYPE_CHECKING:
+    from metrickit.training.config import TrainConfig
+
+__all__ = ["deep_train_config", "final_split", "split_persons", "standardised", "train_split", "validation_map"]
 
 
 def split_persons(persons, seed: int, n_test: int = 50, n_val: int = 10) -> IdentitySplit:
@@ -68,8 +71,7 @@ def train_split(data: LabeledSet, split: IdentitySplit, config: ReidConfig, *, q
         prep = data.preprocessing  # histograms need the [0, 1] pixels
         embedder, record = _fit_histogram_lmnn(fit, val, config, split.seed)
     else:
-        scaled = fit.X.astype(np.float32) * np.float32(data.preprocessing.scale)
-        prep = replace(data.preprocessing, mean=float(scaled.mean()), std=float(scaled.std() or 1.0))
+        prep = standardised(fit)
         if config.method == "euclidean":
             from metrickit.models.embedding import Pixels
 
@@ -83,6 +85,21 @@ def train_split(data: LabeledSet, split: IdentitySplit, config: ReidConfig, *, q
                             {"method": config.method, "dataset": "market1501_subset", "split": split.as_dict(), "config": config.as_dict(),
                              "val_map": val_map})
     return model, record
+
+
+def standardised(fit: LabeledSet) -> Preprocessing:
+    """``fit``'s preprocessing with the mean and standard deviation of its scaled pixels: the inputs of the pixel and
+    deep methods."""
+    scaled = fit.X.astype(np.float32) * np.float32(fit.preprocessing.scale)
+    return replace(fit.preprocessing, mean=float(scaled.mean()), std=float(scaled.std() or 1.0))
+
+
+def deep_train_config(config: ReidConfig, seed: int) -> "TrainConfig":
+    """The training loop's config for a deep method of ``config``, seeded with ``seed`` (the split's)."""
+    from metrickit.training.config import DataConfig, TrainConfig
+
+    return TrainConfig(DataConfig(dataset="market1501_subset", n_val_classes=0), config.embedder, config.objective, config.batches,
+                       replace(config.loop, seed=seed))
 
 
 def _fit_histogram_lmnn(fit: LabeledSet, val: LabeledSet, config: ReidConfig, seed: int):
@@ -99,12 +116,9 @@ def _fit_histogram_lmnn(fit: LabeledSet, val: LabeledSet, config: ReidConfig, se
 
 
 def _fit_deep(fit: LabeledSet, val: LabeledSet, prep, config: ReidConfig, seed: int, quiet: bool):
-    from metrickit.training.config import DataConfig, TrainConfig
     from metrickit.training.loop import train_with_validation
 
-    train_config = TrainConfig(DataConfig(dataset="market1501_subset", n_val_classes=0), config.embedder, config.objective, config.batches,
-                               replace(config.loop, seed=seed))
-    result = train_with_validation(train_config, LabeledSet(prep.apply(fit.X), fit.labels, prep),
+    result = train_with_validation(deep_train_config(config, seed), LabeledSet(prep.apply(fit.X), fit.labels, prep),
                                    LabeledSet(prep.apply(val.X), val.labels, prep), lambda Z: validation_map(Z, val), "map",
                                    quiet=quiet)
     return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history}

@@ -22,7 +22,7 @@ FINAL = "final"  # the folder of a protocol's final model, trained after its fol
 SCHEMA_VERSION = 1
 KINDS = (
     # benchmark JSONs (bench/results)
-    "lmnn", "lmnn-mnist-select", "deep-quality", "loss-comparison", "deep-demo-select", "deep-speed", "fewshot-shapes", "fewshot-omniglot",
+    "lmnn", "lmnn-mnist-select", "deep-quality", "loss-comparison", "deep-demo-select", "deep-speed", "ddp-scaling", "fewshot-shapes", "fewshot-omniglot",
     "verify-benchmark", "verify-nested-benchmark", "reid-benchmark",
     # the results.json of metrickit commands
     "demo", "lmnn-fit", "lmnn-evaluate", "training-run", "retrieval-eval", "fewshot-training", "fewshot-eval", "oneshot-eval",
@@ -38,11 +38,14 @@ def tagged(kind: str, results: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_results(path: str | os.PathLike, kind: str, results: dict[str, Any]) -> dict[str, Any]:
-    """Write ``results`` tagged with ``kind`` as JSON at ``path`` (atomically, replacing it); returns what was written."""
+    """Write ``results`` tagged with ``kind`` as JSON at ``path`` (atomically, replacing it); returns what was written.
+    On several processes only rank 0 writes."""
     from metrickit._io import write_json_atomic
+    from metrickit.distributed.context import world
 
     record = tagged(kind, results)
-    write_json_atomic(path, record, overwrite=True)
+    if world().is_main:
+        write_json_atomic(path, record, overwrite=True)
     return record
 
 
@@ -84,8 +87,14 @@ def check_out_dir(out_dir: str | os.PathLike | None, overwrite: bool) -> Path | 
 
 
 def prepare_run_dir(out_dir: str | os.PathLike, *, resume: bool, overwrite: bool) -> tuple[Path, Path]:
-    """``(out, checkpoint)``: ``out`` must be new or empty unless ``overwrite``; ``resume`` needs its checkpoint."""
-    out = Path(out_dir)
+    """``(out, checkpoint)``: ``out`` must be new or empty unless ``overwrite``; ``resume`` needs its checkpoint. On
+    several processes rank 0 checks (the folder it writes) and every rank gets its answer."""
+    from metrickit.distributed.context import on_main
+
+    return on_main(lambda: _check_run_dir(Path(out_dir), resume, overwrite))
+
+
+def _check_run_dir(out: Path, resume: bool, overwrite: bool) -> tuple[Path, Path]:
     checkpoint = out / CHECKPOINT
     if resume and not checkpoint.is_file():
         raise FileNotFoundError(f"cannot resume: {checkpoint} does not exist.")

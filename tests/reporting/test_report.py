@@ -102,3 +102,20 @@ def test_a_result_printed_without_a_folder_or_provenance_shows_neither():
     text = result_text(tagged("verify-eval", {"dataset": "orl", "methods": {"run": {"summary": summary}}}))
     assert text.splitlines()[0] == "Verification: orl"
     assert "None" not in text and "command" not in text
+
+
+def test_the_ddp_section_shows_scaling_and_how_far_each_implementation_is_from_one_process():
+    from metrickit.reporting import result_text
+    from metrickit.runs import tagged
+
+    cell = lambda seconds: {"status": "ok", "median_step_seconds": seconds}  # noqa: E731
+    record = tagged("ddp-scaling", {
+        "model": "conv-4", "steps": 10, "rounds": 2, "threads_per_process": 1,
+        "timing": [{"impl": "metrickit", "global_batch": 1024, "one": cell(2.0), "two": cell(1.1), "speedup": 2.0 / 1.1,
+                    "efficiency": 2.0 / 2.2, "bytes_sent_per_step": 2**20},
+                   {"impl": "pml", "global_batch": 1024, "one": cell(2.5), "two": {"status": "timeout after 600 s"}}],
+        "checks": [{"status": "ok", "impl": "pml", "loss": "arcface", "global_batch": 256, "loss_ratio": 2.0,
+                    "gradient_relative_difference": 1e-12, "head_gradient_ratio": 2.0}, {"status": "failed: boom"}]})
+    text = result_text(record)
+    assert "1.82x" in text and "91%" in text and "1.00" in text and "timeout after 600 s" in text
+    assert "2.000000" in text and "1.0e-12" in text and "failed: boom" in text

@@ -24,6 +24,14 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
+def add_processes(parser: argparse.ArgumentParser) -> None:
+    """Options of training on several processes, which torchrun starts: ``torchrun --nproc-per-node N -m metrickit ...``."""
+    group = parser.add_argument_group("several processes (under torchrun --nproc-per-node N -m metrickit ...)")
+    group.add_argument("--no-sync-bn", dest="sync_bn", action="store_false",
+                       help="normalise BatchNorm by each process's part of the batch (less communication, but no longer equal to "
+                            "one process); by default its statistics are reduced over all processes")
+
+
 def add_data_dir(parser) -> None:
     parser.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
 
@@ -107,6 +115,7 @@ def add_repeat_training(parser, config_cls: type, settings, handler, part: str) 
     parser.add_argument("--no-final", dest="final", action="store_false", help=f"train the {part}s only, no final model")
     add_data_dir(parser)
     add_settings(parser, config_cls, settings)
+    add_processes(parser)
     add_common(parser)
     parser.set_defaults(handler=handler, config_class=config_cls)
 

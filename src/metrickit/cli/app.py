@@ -46,11 +46,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         (parser if args.group is None else parser._subparsers._group_actions[0].choices[args.group]).print_help()
         return 2
+    from metrickit.distributed.context import launched
+
+    rank = ""
     try:
         from metrickit._threads import threads_limited
 
         if args.threads is not None and args.threads < 1:
             raise ValueError(f"`--threads` must be >= 1; got {args.threads}.")
+        if launched():  # one of torchrun's processes: join the group; only rank 0 shows progress and writes
+            from metrickit.distributed import init_from_environment
+
+            here = init_from_environment(args.threads, sync_batchnorm=getattr(args, "sync_bn", True))
+            rank = "" if here.is_main else f" (rank {here.rank})"
+            args.quiet = args.quiet or not here.is_main
         with threads_limited(args.threads):
             return int(handler(args) or 0)
     except ModuleNotFoundError as exc:
@@ -66,5 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "debug", False):
             raise
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"{PROG}: error: {message}", file=sys.stderr)
+        print(f"{PROG}: error{rank}: {message}", file=sys.stderr)
         return 1
+    finally:
+        if launched():
+            from metrickit.distributed import shutdown
+
+            shutdown()

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from metrickit.runs import RESULTS
-from metrickit.cli._options import (DATA_DIR_HELP, add_common, add_data_dir, add_output, add_settings, class_list, emit, objective_settings,
+from metrickit.cli._options import (DATA_DIR_HELP, add_common, add_data_dir, add_processes, add_output, add_settings, class_list, emit, objective_settings,
                                     settings_from_args)
 from metrickit.training.config import ARCHITECTURES, DEEP_LOSSES, TrainConfig
 
@@ -49,6 +49,7 @@ def register(groups) -> None:
     add_output(train, "DIR", "the model, checkpoint, results and curve (new or empty, unless --overwrite/--resume)", required=True)
     train.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.safetensors (exactly)")
     add_settings(train.add_argument_group("settings (override --config)"), TrainConfig, TRAIN_SETTINGS, given_only=True)
+    add_processes(train)
     add_common(train)
     train.set_defaults(handler=train_command, config_class=TrainConfig, given_only=True)
 

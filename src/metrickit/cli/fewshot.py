@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from metrickit.cli._options import (LOSS_FLAGS, add_common, add_data_dir, add_output, add_settings, emit, named_models, objective_settings,
+from metrickit.cli._options import (LOSS_FLAGS, add_common, add_data_dir, add_processes, add_output, add_settings, emit, named_models, objective_settings,
                                     settings_from_args)
 from metrickit.fewshot.config import METHODS, FewShotConfig
 from metrickit.runs import RESULTS
@@ -54,6 +54,7 @@ def register(groups) -> None:
     train.add_argument("--n-val-alphabets", type=int, default=5, help="background alphabets held out for --val-split alphabets")
     add_data_dir(train)
     add_settings(train, FewShotConfig, TRAIN_SETTINGS)
+    add_processes(train)
     add_common(train)
     train.set_defaults(handler=train_command, config_class=FewShotConfig)
 

@@ -54,6 +54,13 @@ class EmbeddingNet(nn.Module):
         """
         if isinstance(inputs, np.ndarray):
             return self.embed(torch.from_numpy(inputs), batch_size).numpy()
+        from metrickit.distributed.sharding import embed_sharded, sharding
+
+        if sharding():  # a training process group's evaluation: each rank embeds its block of the rows
+            return embed_sharded(lambda block: self._embed_local(block, batch_size), inputs)
+        return self._embed_local(inputs, batch_size)
+
+    def _embed_local(self, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
         was_training = self.training
         self.eval()
         try:

@@ -6,6 +6,9 @@ and a progress figure; it may own parameters, such as a classifier head or proxi
 parameter group at ``learning_rate_scale`` times the learning rate, and it may turn each batch into ``views``) and an
 optional validator (scoring the model after each epoch). The loop seeds torch, builds the model and the objective, steps the optimiser and the
 learning-rate schedule, validates, keeps the best epoch's weights and checkpoints every epoch for an exact resume.
+Under torchrun it trains with DistributedDataParallel (:mod:`metrickit.distributed`): each rank embeds its part of
+the global batch one process would draw, the objective sees the gathered global batch, BatchNorm statistics are
+reduced over the ranks, and rank 0 writes the checkpoints, so N processes take the steps of one.
 Metric learning on P x K batches, Prototypical Networks on episodes, the softmax baseline and the verification and
 re-identification protocols all train here.
 """
@@ -21,11 +24,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from metrickit import distributed
 from metrickit._progress import progress
 from metrickit.training.checkpoint import finish_epoch, load_checkpoint, restore_training
 from metrickit.training.config import LoopConfig
 
-__all__ = ["BatchSource", "FitResult", "Validator", "fit"]
+__all__ = ["BatchSource", "FitResult", "Validator", "embed_global_batch", "fit", "parallel_model"]
 
 Validator = Callable[[nn.Module], tuple[float, dict[str, Any]]]
 
@@ -42,11 +46,13 @@ class BatchSource(Protocol):
 
 @dataclass
 class FitResult:
-    """The trained model (best epoch's weights, eval mode, on the CPU), the per-epoch history and the best epoch (1-based)."""
+    """The trained model (best epoch's weights, eval mode, on the CPU), the per-epoch history, the best epoch (1-based)
+    and how the work was split: world size, backend and each rank's count of training inputs embedded."""
 
     model: nn.Module
     history: list[dict[str, Any]]
     best_epoch: int
+    processes: dict[str, Any]
 
 
 def fit(
@@ -70,35 +76,34 @@ def fit(
     score is kept (without a validator, the last). The objective's ``progress_name`` names its progress figure in the
     history. With ``checkpoint``, the state after every epoch is saved there, and ``resume`` continues from it exactly.
     """
-    device = _device(settings.device)
+    here = distributed.init_from_environment()
+    device = _device(settings.device, here)
     torch.manual_seed(settings.seed)
     model = make_model().to(device)
     objective = make_objective(model).to(device)
+    trainer = parallel_model(model, here, device, distributed.sync_batchnorm())
     optimizer = _optimizer(settings, [{"params": list(model.parameters())},
                                       {"params": list(objective.parameters()),
                                        "lr": settings.learning_rate * getattr(objective, "learning_rate_scale", 1.0)}])
     scheduler = _scheduler(settings, optimizer, settings.epochs * len(batches))
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"epoch": -1, "score": -np.inf, "weights": None}
-    start = 0
+    start, seen, batch_size = 0, 0, 0
     if resume:
-        start, history, best = restore_training(load_checkpoint(checkpoint), model, objective, optimizer, scheduler)
+        start, history, best = restore_training(distributed.on_main(lambda: load_checkpoint(checkpoint)), model, objective, optimizer, scheduler)
     progress_name = getattr(objective, "progress_name", "active_fraction")
     views = getattr(objective, "views", None)
     for epoch in range(start, settings.epochs):
         batches.set_epoch(epoch)
-        model.train()
+        trainer.train()
         objective.train()
         began, losses, figures = time.perf_counter(), [], []
-        bar = progress(batches, quiet=quiet, desc=f"epoch {epoch + 1}/{settings.epochs}", unit=unit, leave=False)
+        bar = progress(batches, quiet=quiet or not here.is_main, desc=f"epoch {epoch + 1}/{settings.epochs}", unit=unit, leave=False)
         for batch in bar:
-            batch_inputs, batch_codes = inputs[batch], codes[batch]
-            if settings.augment == "flip":  # torch's generator: seeded above and saved in the checkpoint, so resume stays exact
-                flip = torch.rand(len(batch_inputs)) < 0.5
-                batch_inputs[flip] = batch_inputs[flip].flip(-1)
-            if views is not None:  # two augmented views of each image, labelled by the image (same generator)
-                batch_inputs, batch_codes = views(batch_inputs)
-            loss, figure = objective(model(batch_inputs.to(device)), batch_codes.to(device))
+            embeddings, batch_codes, rows = embed_global_batch(trainer, inputs, codes, batch, here=here, augment=settings.augment,
+                                                               views=views, device=device)
+            seen, batch_size = seen + rows, len(batch)
+            loss, figure = objective(embeddings, batch_codes)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -111,22 +116,68 @@ def fit(
         record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), progress_name: float(np.mean(figures)) if figures else None,
                   "seconds": time.perf_counter() - began}
         if validate is not None:
-            score, metrics = validate(model)
+            with distributed.sharded_evaluation():
+                score, metrics = validate(model)
             record.update(metrics)
         else:
             score = float(epoch)  # without validation the last epoch is kept
-        best = finish_epoch(epoch, record, score, history, best, model, objective, optimizer, scheduler, checkpoint)
+        best = finish_epoch(epoch, record, score, history, best, model, objective, optimizer, scheduler,
+                            checkpoint if here.is_main else None)
     if best["weights"] is not None:
         model.load_state_dict(best["weights"])
-    return FitResult(model.cpu().eval(), history, best["epoch"])
+    counts = distributed.gather_rows(torch.tensor([seen], dtype=torch.int64)).tolist()
+    rows = [distributed.World(rank, here.size).shard(batch_size) for rank in range(here.size)] if batch_size else []
+    processes = {**here.as_dict(), "samples_per_rank": counts, "batch_rows_per_rank": [[r.start, r.stop] for r in rows],
+                 "sync_batchnorm": distributed.sync_batchnorm() if here.active else None}
+    return FitResult(distributed.to_plain_batchnorm(model).cpu().eval(), history, best["epoch"], processes)
 
 
-def _device(name: str) -> torch.device:
+def embed_global_batch(trainer: nn.Module, inputs: torch.Tensor, codes: torch.Tensor, batch, *, here: distributed.World,
+                       augment: str = "none", views=None, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The embeddings and class codes of the global ``batch`` (indices into ``inputs``) as one process computes them,
+    this rank's rows embedded by ``trainer`` and the rest gathered; also the count of inputs drawn here (images, not
+    views).
+
+    Random draws (flips, views) are made for the whole global batch from torch's generator and this rank keeps its
+    rows, so N ranks draw what one process draws.
+    """
+    batch = torch.as_tensor(batch)
+    own = here.shard(len(batch))
+    batch_inputs, batch_codes = inputs[batch[own]], codes[batch]
+    drawn = len(batch_inputs)
+    if augment == "flip":  # torch's generator: seeded by the loop and saved in the checkpoint, so resume stays exact
+        flip = (torch.rand(len(batch)) < 0.5)[own]
+        batch_inputs[flip] = batch_inputs[flip].flip(-1)
+    positions = None
+    if views is not None:  # two augmented views of each image, labelled by the image (same generator)
+        batch_inputs, _, positions = views.part(batch_inputs, own, len(batch))
+        batch_codes = torch.arange(len(batch)).repeat(2)
+    embeddings = distributed.gather_batch(trainer(batch_inputs.to(device)))
+    if positions is not None and here.active:  # back to the single-process layout of the views
+        embeddings = embeddings[torch.argsort(distributed.gather_rows(positions)).to(embeddings.device)]
+    return embeddings, batch_codes.to(embeddings.device), drawn
+
+
+def parallel_model(model: nn.Module, here: distributed.World, device: torch.device, sync_batchnorm: bool) -> nn.Module:
+    """What the loop calls in training: the model itself for one process; else the model (with BatchNorm over the
+    global batch, unless told not to) in DistributedDataParallel, which averages its gradients over the ranks."""
+    if not here.active:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    if sync_batchnorm:
+        distributed.to_distributed_batchnorm(model)
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                   forward_sync_buffers=not sync_batchnorm)  # reduced BatchNorm keeps the ranks' buffers equal
+
+
+def _device(name: str, here: distributed.World) -> torch.device:
+    """The device named (``auto``: CUDA when present); on several processes, CUDA means this rank's local GPU."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError("`device` is 'cuda' but no CUDA device is available; use --device cpu or auto.")
-    return torch.device(name)
+    return torch.device("cuda", here.local_rank) if name == "cuda" and here.active else torch.device(name)
 
 
 def _optimizer(settings: LoopConfig, parameters: list[dict[str, Any]]) -> torch.optim.Optimizer:

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from metrickit import distributed
 from metrickit.datasets.labeled import LabeledSet, load_labeled, split_by_classes
 from metrickit.evaluation.retrieval import RetrievalReport, retrieval_metrics
 from metrickit.models.artifact import DeepMetricModel
@@ -47,6 +48,7 @@ class TrainResult:
     best_epoch: int
     test: RetrievalReport | None
     split: ClassSplit
+    processes: dict[str, Any]  # world size, backend, each rank's count of training inputs (FitResult.processes)
 
 
 def prepare_classes(config: TrainConfig) -> ClassSplit:
@@ -127,13 +129,14 @@ def train(
                  torch.from_numpy(split.fit.X), codes, validate=(lambda model: validate(model, split.val)) if split.val is not None else None,
                  checkpoint=checkpoint, resume=resume, quiet=quiet)
     model = fitted.model
-    test = _evaluate(model, split.test) if split.test is not None else None
+    with distributed.sharded_evaluation():
+        test = _evaluate(model, split.test) if split.test is not None else None
     artifact = DeepMetricModel(
         model, split.fit.preprocessing, "euclidean", None, split.fit_classes,
         {"config": config.as_dict(), "best_epoch": fitted.best_epoch, "val_classes": split.val_classes, "test_classes": split.test_classes,
          "test": test.as_dict() if test is not None else None},
     )
-    return TrainResult(artifact, fitted.history, fitted.best_epoch, test, split)
+    return TrainResult(artifact, fitted.history, fitted.best_epoch, test, split, fitted.processes)
 
 
 def train_with_validation(

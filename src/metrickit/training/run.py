@@ -45,10 +45,14 @@ def train_repeats(
 
 
 def _save_trained(folder: Path, model, record: dict[str, Any]) -> dict[str, Any]:
-    """Write a model (and its training curve, when the record has a history) into ``folder``; returns the record."""
+    """Write a model (and its training curve, when the record has a history) into ``folder`` (rank 0 only, on several
+    processes); returns the record."""
+    from metrickit.distributed.context import world
     from metrickit.models.artifact import save_deep_model
     from metrickit.plotting import plot_training_curve
 
+    if not world().is_main:
+        return record
     save_deep_model(model, folder / MODEL, overwrite=True)
     if record.get("history"):
         plot_training_curve(record["history"], folder / CURVE, overwrite=True)
@@ -56,13 +60,16 @@ def _save_trained(folder: Path, model, record: dict[str, Any]) -> dict[str, Any]
 
 
 def write_run(out: Path, kind: str, model, history: list[dict], results: dict[str, Any]) -> dict[str, Any]:
-    """Write the model file, the training curve and ``results.json`` (a ``kind`` result, with file list and provenance) into ``out``."""
+    """Write the model file, the training curve and ``results.json`` (a ``kind`` result, with file list and provenance)
+    into ``out`` (rank 0 only, on several processes; every rank gets the results)."""
     from metrickit._provenance import provenance
+    from metrickit.distributed.context import world
     from metrickit.models.artifact import save_deep_model
     from metrickit.plotting import plot_training_curve
 
-    save_deep_model(model, out / MODEL, overwrite=True)
-    plot_training_curve(history, out / CURVE, overwrite=True)
+    if world().is_main:
+        save_deep_model(model, out / MODEL, overwrite=True)
+        plot_training_curve(history, out / CURVE, overwrite=True)
     return write_results(out / RESULTS, kind, {**results, "files": [MODEL, CHECKPOINT, RESULTS, CURVE], "provenance": provenance()})
 
 
@@ -75,7 +82,6 @@ def run_training(config: TrainConfig, out_dir: str | os.PathLike, *, resume: boo
     from metrickit.training.loop import train
 
     out, checkpoint = prepare_run_dir(out_dir, resume=resume, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     result = train(config, checkpoint=checkpoint, resume=resume, quiet=quiet)
     seconds = time.perf_counter() - began
@@ -86,5 +92,6 @@ def run_training(config: TrainConfig, out_dir: str | os.PathLike, *, resume: boo
         "history": result.history,
         "test": result.test.as_dict(),
         "train_seconds": seconds,
+        "processes": result.processes,
     }
     return write_run(out, "training-run", result.model, result.history, results)

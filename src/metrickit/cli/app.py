@@ -5,6 +5,8 @@ Nothing here imports torch, so ``--help`` is fast; commands import what they nee
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 from typing import Sequence
 
@@ -60,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             here = init_from_environment(args.threads, sync_batchnorm=getattr(args, "sync_bn", True))
             rank = "" if here.is_main else f" (rank {here.rank})"
             args.quiet = args.quiet or not here.is_main
-        with threads_limited(args.threads):
-            return int(handler(args) or 0)
+        with threads_limited(args.threads), (contextlib.redirect_stdout(io.StringIO()) if rank else contextlib.nullcontext()):
+            return int(handler(args) or 0)  # only rank 0 prints results
     except ModuleNotFoundError as exc:
         if getattr(args, "debug", False) or exc.name not in EXTRAS:
             raise

@@ -143,7 +143,7 @@ def _train_stage(
                "best_epoch": result.best_epoch, "selected_episodes": result.best_epoch * config.loop.batches_per_epoch,
                "history": result.history, "load_seconds": load_seconds,
                "train_seconds": sum(h["seconds"] for h in result.history),
-               "val_seconds": sum(h.get("val_seconds", 0.0) for h in result.history)}
+               "val_seconds": sum(h.get("val_seconds", 0.0) for h in result.history), "processes": result.processes}
     return write_run(out, "fewshot-training", model, result.history, results)
 
 

@@ -43,6 +43,7 @@ class FewShotResult:
     model: EmbeddingNet
     history: list[dict[str, Any]]
     best_epoch: int
+    processes: dict[str, Any]  # world size, backend, each rank's count of training images (FitResult.processes)
 
 
 def train_fewshot(
@@ -73,4 +74,4 @@ def train_fewshot(
                  lambda model: Objective(config.objective, model.embedding_dim, len(classes), seed, input_shape=train.preprocessing.shape,
                                          episode=episode), sampler, torch.from_numpy(train.X),
                  torch.from_numpy(codes), validate=validate, checkpoint=checkpoint, resume=resume, quiet=quiet, unit="episode")
-    return FewShotResult(fitted.model, fitted.history, fitted.best_epoch)
+    return FewShotResult(fitted.model, fitted.history, fitted.best_epoch, fitted.processes)

@@ -121,4 +121,4 @@ def _fit_deep(fit: LabeledSet, val: LabeledSet, prep, config: ReidConfig, seed: 
     result = train_with_validation(deep_train_config(config, seed), LabeledSet(prep.apply(fit.X), fit.labels, prep),
                                    LabeledSet(prep.apply(val.X), val.labels, prep), lambda Z: validation_map(Z, val), "map",
                                    quiet=quiet)
-    return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history}
+    return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history, "processes": result.processes}

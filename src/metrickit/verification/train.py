@@ -94,4 +94,4 @@ def _fit_deep(fit: LabeledSet, val: LabeledSet, prep, config: VerifyConfig, quie
     result = train_with_validation(train_config, LabeledSet(prep.apply(fit.X), training_classes(fit), prep),
                                    LabeledSet(prep.apply(val.X), training_classes(val), prep), lambda Z: roc_auc(*genuine_impostor_distances(Z, val)),
                                    "roc_auc", quiet=quiet)
-    return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history}
+    return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history, "processes": result.processes}

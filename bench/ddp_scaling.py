@@ -37,7 +37,7 @@ def run_cell(mode: str, impl: str, loss: str, batch: int, processes: int, steps:
         out = Path(tmp) / "cell.json"
         worker = [str(HERE / "_ddp_worker.py"), mode, impl, loss, str(batch), str(steps), str(out)]
         launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes)] if processes > 1 else [sys.executable]
-        status = run_limited([*launch, *worker], out, timeout, mem_gb * processes)
+        status = run_limited([*launch, *worker], out, timeout, mem_gb)  # the address-space limit applies to each process
         return {"status": status} if status is not None else {"status": "ok", **json.loads(out.read_text())}
 
 
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=10, help="timed steps per cell (after 3 warm-ups)")
     parser.add_argument("--rounds", type=int, default=2, help="fresh runs per implementation and cell, alternating; the median counts")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per cell")
-    parser.add_argument("--mem-gb", type=float, default=6.0, help="address-space limit per process")
+    parser.add_argument("--mem-gb", type=float, default=10.0, help="address-space limit per process")
     parser.add_argument("--out", default=str(HERE / "results" / "ddp-scaling.json"))
     args = parser.parse_args(argv)
     limit_threads(1)  # the parent only waits

@@ -17,34 +17,49 @@ __all__ = ["DistributedBatchNorm", "to_distributed_batchnorm", "to_plain_batchno
 
 
 class _GlobalBatchNorm(torch.autograd.Function):
-    """y = x_hat * weight + bias with x_hat from the global batch's mean and (biased) variance per channel."""
+    """y = x_hat * weight + bias with x_hat from the global batch's mean and (biased) variance per channel.
+
+    Built from torch's fused CPU/GPU kernels: each rank's per-channel mean and variance (BatchNorm's one-pass kernel), combined over the
+    ranks exactly (Chan et al.'s pooled variance); the normalisation is BatchNorm's inference kernel with those
+    statistics; backward gets the local sums of dy and dy * x_hat from BatchNorm's own backward reduction, sums them
+    over the ranks and forms dx as a per-channel affine function of dy and x.
+    """
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps: float):
-        dims = [d for d in range(x.ndim) if d != 1]
-        shape = [1, -1] + [1] * (x.ndim - 2)
-        local = torch.cat([x.sum(dims), (x * x).sum(dims), x.new_full((1,), x.numel() / x.shape[1])])
-        sums = all_sum(local)
-        channels = x.shape[1]
-        count = sums[-1]
-        mean = sums[:channels] / count
-        var = (sums[channels : 2 * channels] / count - mean * mean).clamp_min(0)
+        here = world()
+        mean, var = torch.batch_norm_update_stats(x, None, None, 0.0)  # BatchNorm's own one-pass kernel (biased variance)
+        channels, count = x.shape[1], x.numel() / x.shape[1]
+        local = torch.cat([mean, var, x.new_full((1,), count)])
+        parts = [torch.empty_like(local) for _ in range(here.size)]
+        torch.distributed.all_gather(parts, local)
+        stats = torch.stack(parts)  # (ranks, 2 C + 1)
+        counts = stats[:, -1:]
+        total = counts.sum()
+        mean = (stats[:, :channels] * counts).sum(0) / total
+        var = ((stats[:, channels : 2 * channels] + (stats[:, :channels] - mean) ** 2) * counts).sum(0) / total
         invstd = torch.rsqrt(var + eps)
-        x_hat = (x - mean.view(shape)) * invstd.view(shape)
-        ctx.save_for_backward(x_hat, weight, invstd, count)
-        ctx.dims, ctx.shape = dims, shape
-        ctx.mark_non_differentiable(mean, var, count)
-        return x_hat * weight.view(shape) + bias.view(shape), mean, var, count
+        y = torch.batch_norm(x, weight, bias, mean, var, False, 0.0, eps, torch.backends.cudnn.enabled)
+        ctx.save_for_backward(x, weight, mean, invstd, total)
+        ctx.eps = eps
+        ctx.mark_non_differentiable(mean, var, total)
+        return y, mean, var, total
 
     @staticmethod
     def backward(ctx, dy, _mean, _var, _count):
-        x_hat, weight, invstd, count = ctx.saved_tensors
-        dims, shape = ctx.dims, ctx.shape
-        sum_dy, sum_dy_xhat = dy.sum(dims), (dy * x_hat).sum(dims)
+        x, weight, mean, invstd, total = ctx.saved_tensors
+        shape = [1, -1] + [1] * (x.ndim - 2)
+        dy = dy.contiguous(memory_format=torch.channels_last) if x.is_contiguous(memory_format=torch.channels_last) and x.ndim == 4 else dy
+        _, sum_dy_xhat, sum_dy = torch.ops.aten.native_batch_norm_backward(dy, x, weight, None, None, mean, invstd, True, ctx.eps,
+                                                                            [False, True, True])
         channels = len(sum_dy)
-        total = all_sum(torch.cat([sum_dy, sum_dy_xhat]))
-        mean_dy, mean_dy_xhat = total[:channels] / count, total[channels:] / count
-        dx = (weight * invstd).view(shape) * (dy - mean_dy.view(shape) - x_hat * mean_dy_xhat.view(shape))
+        sums = all_sum(torch.cat([sum_dy, sum_dy_xhat]))
+        mean_dy, mean_dy_xhat = sums[:channels] / total, sums[channels:] / total
+        scale = weight * invstd
+        slope = -scale * invstd * mean_dy_xhat  # dx = scale * dy + slope * x + offset, per channel
+        offset = -scale * mean_dy - slope * mean
+        dx = torch.addcmul(offset.view(shape), dy, scale.view(shape))
+        dx.addcmul_(x, slope.view(shape))
         return dx, sum_dy_xhat, sum_dy, None  # the affine gradients are this rank's; DDP averages them
 
 

@@ -12,13 +12,14 @@ gradients included: 2 (N - 1) / N x the tensor). Check (float64, so that roundin
 step on 2 processes, the reported loss and the gradients (model after DDP's average; the class vectors of ArcFace) as a
 ratio or relative difference to one process on the same global batch from the same weights.
 
-    python bench/ddp_scaling.py [--batches 256,1024] [--steps 10] [--rounds 2] [--timeout 600]
+    python bench/ddp_scaling.py [--batches 256,1024] [--steps 10] [--rounds 3] [--timeout 600]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -45,8 +46,8 @@ def _median(runs: list[dict]) -> dict:
     failed = [r for r in runs if r["status"] != "ok"]
     if failed:
         return failed[0]
-    middle = sorted(r["median_step_seconds"] for r in runs)[len(runs) // 2]
-    return {**runs[0], "median_step_seconds": middle, "round_seconds": [r["median_step_seconds"] for r in runs]}
+    rounds = [r["median_step_seconds"] for r in runs]
+    return {**runs[0], "median_step_seconds": statistics.median(rounds), "round_seconds": rounds}
 
 
 def main(argv=None) -> int:
@@ -56,7 +57,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", default="256,1024")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per cell (after 3 warm-ups)")
-    parser.add_argument("--rounds", type=int, default=2, help="fresh runs per implementation and cell, alternating; the median counts")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh runs per implementation and cell, alternating; the median counts")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per cell")
     parser.add_argument("--mem-gb", type=float, default=10.0, help="address-space limit per process")
     parser.add_argument("--out", default=str(HERE / "results" / "ddp-scaling.json"))

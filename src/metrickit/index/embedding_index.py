@@ -1,0 +1,267 @@
+"""A gallery of embeddings, searchable with faiss: exact (``flat``) or approximate (``hnsw``, ``ivf``, ``ivfpq``).
+
+The distance follows the model: squared Euclidean distance, or inner product for L2-normalised embeddings (the same
+ranking, faster); a learned Mahalanobis metric is applied by the model that makes the embeddings. Defaults follow
+faiss's guidelines: exact search up to 50,000 vectors, IVF with 4 sqrt(N) lists below a million (an HNSW coarse
+quantiser above), product quantisation with dim / 4 one-byte codes. Ids and labels stay with the index; ``tune``
+picks the least search effort that reaches a recall target, measured against exact search on held-out queries.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metrickit._validation import check_array_2d, check_positive_int, validate_choice
+
+__all__ = ["KINDS", "EmbeddingIndex", "IndexSettings", "index_settings"]
+
+KINDS = ("flat", "hnsw", "ivf", "ivfpq")
+INDEX_FILE, SIDECAR, IDS_FILE = "index.faiss", "index.json", "ids.npz"
+FORMAT = "metrickit.index/1"
+_EFFORT = {"hnsw": "efSearch", "ivf": "nprobe", "ivfpq": "nprobe"}
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """What faiss builds: ``kind``, its factory string and the build parameters (lists, codes, graph degree)."""
+
+    kind: str
+    factory: str
+    parameters: dict[str, int] = field(default_factory=dict)
+
+
+def index_settings(n: int, dim: int, kind: str = "auto", *, nlist: int | None = None, pq_m: int | None = None,
+                   hnsw_m: int = 32) -> IndexSettings:
+    """The index for ``n`` vectors of ``dim``: ``kind`` 'auto' is exact up to 50,000 vectors, else IVF."""
+    validate_choice(kind, "kind", ("auto", *KINDS))
+    if kind == "auto":
+        kind = "flat" if n <= 50_000 else "ivf"
+    if kind == "flat":
+        return IndexSettings(kind, "IDMap2,Flat")
+    if kind == "hnsw":
+        return IndexSettings(kind, f"IDMap2,HNSW{hnsw_m}", {"hnsw_m": hnsw_m})
+    lists = nlist if nlist is not None else int(min(max(1, round(4 * math.sqrt(n))), max(1, n // 39)))  # faiss wants >= 39 points a list
+    lists = check_positive_int(lists, "nlist", maximum=max(1, n))
+    coarse = f"IVF{lists}_HNSW32" if n > 1_000_000 else f"IVF{lists}"
+    if kind == "ivf":
+        return IndexSettings(kind, f"{coarse},Flat", {"nlist": lists})
+    m = pq_m if pq_m is not None else max(d for d in range(1, max(1, dim // 4) + 1) if dim % d == 0)
+    if dim % m:
+        raise ValueError(f"`pq_m` ({m}) must divide the embedding dimension ({dim}).")
+    return IndexSettings(kind, f"{coarse},PQ{m}", {"nlist": lists, "pq_m": m})
+
+
+class EmbeddingIndex:
+    """Embeddings (n, dim) with ids and optional labels in a faiss index; see the module docstring.
+
+    Build with :meth:`build` (trains IVF quantisers on a sample of at most ``train_size`` rows), extend with
+    :meth:`add`, :meth:`remove` ids (flat and IVF kinds; HNSW graphs cannot drop nodes), :meth:`search`, :meth:`tune`
+    the search effort to a recall target, :meth:`save` and :meth:`load` with a JSON sidecar that ties the index to the
+    model file that made its embeddings.
+    """
+
+    def __init__(self, index, settings: IndexSettings, *, dim: int, inner_product: bool, model_sha256: str | None = None):
+        self.index, self.settings, self.dim, self.inner_product = index, settings, int(dim), bool(inner_product)
+        self.model_sha256 = model_sha256
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.labels: np.ndarray | None = None
+        self.search_effort: int | None = None
+        self.recall: dict[str, Any] | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.settings.kind
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    @classmethod
+    def build(cls, embeddings, *, ids=None, labels=None, kind: str = "auto", normalized: bool = False, model_sha256: str | None = None,
+              train_size: int = 100_000, seed: int = 0, **settings) -> "EmbeddingIndex":
+        """An index over ``embeddings`` (ids default to 0..n-1); ``normalized`` embeddings are searched by inner product."""
+        faiss = _faiss()
+        embeddings = _embeddings(embeddings, "embeddings")
+        if not len(embeddings):
+            raise ValueError("`embeddings` is empty: an index needs at least one gallery embedding.")
+        chosen = index_settings(len(embeddings), embeddings.shape[1], kind, **settings)
+        metric = faiss.METRIC_INNER_PRODUCT if normalized else faiss.METRIC_L2
+        index = cls(faiss.index_factory(embeddings.shape[1], chosen.factory, metric), chosen, dim=embeddings.shape[1],
+                    inner_product=normalized, model_sha256=model_sha256)
+        if not index.index.is_trained:
+            rows = np.random.default_rng(seed).choice(len(embeddings), min(train_size, len(embeddings)), replace=False)
+            index.index.train(embeddings[np.sort(rows)])
+        index.add(embeddings, ids=ids, labels=labels)
+        return index
+
+    def add(self, embeddings, *, ids=None, labels=None) -> None:
+        """Add embeddings with their ``ids`` (default: after the largest id so far) and ``labels`` (if the index has them)."""
+        embeddings = _embeddings(embeddings, "embeddings", self.dim)
+        start = int(self.ids.max()) + 1 if len(self.ids) else 0
+        ids = np.arange(start, start + len(embeddings), dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64).ravel()
+        if len(ids) != len(embeddings):
+            raise ValueError(f"`ids` has {len(ids)} entries for {len(embeddings)} embeddings.")
+        if len(np.unique(ids)) != len(ids) or np.isin(ids, self.ids).any():
+            raise ValueError("`ids` must be unique and not already in the index.")
+        if len(self.ids) and (labels is None) != (self.labels is None):
+            raise ValueError(f"`labels` must be given for every addition or for none (the index has {'' if self.labels is not None else 'no '}labels).")
+        if labels is not None:
+            labels = np.asarray(labels).ravel()
+            if len(labels) != len(embeddings):
+                raise ValueError(f"`labels` has {len(labels)} entries for {len(embeddings)} embeddings.")
+            self.labels = labels if self.labels is None else np.concatenate([self.labels, labels])
+        self.index.add_with_ids(embeddings, ids)
+        self.ids = np.concatenate([self.ids, ids])
+
+    def remove(self, ids) -> int:
+        """Remove ``ids`` (those present); returns how many were removed. HNSW graphs cannot remove: rebuild instead."""
+        if self.kind == "hnsw":
+            raise ValueError("an 'hnsw' index cannot remove vectors (faiss's HNSW graph has no deletion): rebuild it, or use 'flat' or 'ivf'.")
+        ids = np.asarray(ids, dtype=np.int64).ravel()
+        removed = int(self.index.remove_ids(ids))
+        keep = ~np.isin(self.ids, ids)
+        self.ids = self.ids[keep]
+        if self.labels is not None:
+            self.labels = self.labels[keep]
+        return removed
+
+    def search(self, queries, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores, ids)`` of each query's ``k`` nearest gallery entries, nearest first: squared distances, or inner
+        products for a normalised index."""
+        queries = _embeddings(queries, "queries", self.dim)
+        if not len(self):
+            raise ValueError("the index is empty: add gallery embeddings before searching.")
+        k = check_positive_int(k, "k", maximum=len(self))
+        return self.index.search(queries, k)
+
+    def labels_of(self, ids: np.ndarray) -> np.ndarray:
+        """The labels of ``ids`` (as :meth:`search` returns them)."""
+        if self.labels is None:
+            raise ValueError("this index was built without labels.")
+        position = {int(i): p for p, i in enumerate(self.ids)}
+        return self.labels[np.vectorize(position.__getitem__, otypes=[np.intp])(ids)]
+
+    def set_effort(self, value: int) -> None:
+        """The search effort: ``nprobe`` lists for IVF kinds, ``efSearch`` for HNSW (no effect on 'flat')."""
+        if self.kind == "flat":
+            return
+        value = check_positive_int(value, _EFFORT[self.kind])
+        if self.kind == "hnsw":
+            _faiss().downcast_index(self.index.index).hnsw.efSearch = value
+        else:
+            _faiss().extract_index_ivf(self.index).nprobe = min(value, self.settings.parameters["nlist"])
+        self.search_effort = value
+
+    def efforts(self) -> list[int]:
+        """The efforts :meth:`tune` tries, smallest first."""
+        if self.kind == "flat":
+            return []
+        if self.kind == "hnsw":
+            return [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048]
+        lists = self.settings.parameters["nlist"]
+        return sorted({min(lists, 2**i) for i in range(int(math.log2(lists)) + 2)})
+
+    def tune(self, queries, gallery, *, target_recall: float = 0.95, k: int = 10) -> dict[str, Any]:
+        """Set the least effort whose recall@``k`` on ``queries`` (held out: not in the index) reaches ``target_recall``,
+        against exact search over ``gallery`` (the indexed embeddings, in the order of :attr:`ids`). Records and
+        returns what was measured; if no effort reaches the target, the largest is kept and ``reached`` is False."""
+        queries, gallery = _embeddings(queries, "queries", self.dim), _embeddings(gallery, "gallery", self.dim)
+        if len(gallery) != len(self):
+            raise ValueError(f"`gallery` has {len(gallery)} rows; the index holds {len(self)}.")
+        if not 0 < target_recall <= 1:
+            raise ValueError(f"`target_recall` must be in (0, 1]; got {target_recall!r}.")
+        from metrickit.index.recall import exact_top_k, recall_at_k
+
+        exact = self.ids[exact_top_k(queries.astype(np.float64), gallery.astype(np.float64), k, inner_product=self.inner_product)]
+        tried = []
+        for effort in self.efforts() or [None]:
+            if effort is not None:
+                self.set_effort(effort)
+            found = self.search(queries, k)[1]
+            tried.append({"effort": effort, f"recall_at_{k}": recall_at_k(found, exact, k), "recall_at_1": recall_at_k(found, exact, 1)})
+            if tried[-1][f"recall_at_{k}"] >= target_recall:
+                break
+        best = tried[-1]
+        self.recall = {"k": k, "target": target_recall, "reached": best[f"recall_at_{k}"] >= target_recall, "effort_name": _EFFORT.get(self.kind),
+                       "effort": best["effort"], f"recall_at_{k}": best[f"recall_at_{k}"], "recall_at_1": best["recall_at_1"],
+                       "n_queries": len(queries), "tried": tried}
+        return self.recall
+
+    def save(self, folder: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write ``folder/index.faiss`` (faiss's own format), ``ids.npz`` and the sidecar ``index.json`` last, each
+        atomically; the sidecar records the files' sha256, so a truncated or swapped file is refused on load."""
+        from metrickit import __version__
+        from metrickit._io import atomic_path, file_sha256, write_json_atomic
+
+        faiss = _faiss()
+        folder = Path(folder)
+        if (folder / SIDECAR).exists() and not overwrite:
+            raise FileExistsError(f"{folder} already holds an index; pass overwrite=True (--overwrite) or choose another folder.")
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(folder / INDEX_FILE, overwrite=True) as tmp:
+            faiss.write_index(self.index, str(tmp))
+        with atomic_path(folder / IDS_FILE, overwrite=True) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, ids=self.ids, **({"labels": self.labels} if self.labels is not None else {}))
+        sidecar = {"format": FORMAT, "kind": self.kind, "factory": self.settings.factory, "parameters": self.settings.parameters,
+                   "dim": self.dim, "metric": "inner_product" if self.inner_product else "squared_l2", "normalized": self.inner_product,
+                   "count": len(self), "labels": self.labels is not None, "search_effort": self.search_effort, "recall": self.recall,
+                   "model_sha256": self.model_sha256, "faiss_version": faiss.__version__, "metrickit_version": __version__,
+                   "files": {name: file_sha256(folder / name) for name in (INDEX_FILE, IDS_FILE)}}
+        write_json_atomic(folder / SIDECAR, sidecar, overwrite=True)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, *, model_sha256: str | None = None) -> "EmbeddingIndex":
+        """The index saved in ``folder``; with ``model_sha256`` (of the model that embeds the queries), an index built
+        from another model's embeddings is refused."""
+        from metrickit._io import file_sha256
+
+        faiss = _faiss()
+        folder = Path(folder)
+        if not (folder / SIDECAR).is_file():
+            raise FileNotFoundError(f"{folder} holds no metrickit index ({SIDECAR} is missing).")
+        try:
+            sidecar = json.loads((folder / SIDECAR).read_text())
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{folder / SIDECAR} is not readable JSON: {error}") from None
+        if sidecar.get("format") != FORMAT:
+            raise ValueError(f"{folder / SIDECAR} is not a {FORMAT} sidecar.")
+        for name, digest in sidecar["files"].items():
+            if not (folder / name).is_file() or file_sha256(folder / name) != digest:
+                raise ValueError(f"{folder / name} is missing, truncated or not the file this index was saved with (sha256 mismatch).")
+        if model_sha256 is not None and sidecar["model_sha256"] not in (None, model_sha256):
+            raise ValueError(f"the index in {folder} was built from another model's embeddings (model sha256 "
+                             f"{sidecar['model_sha256'][:12]}..., queries from {model_sha256[:12]}...): rebuild it with this model.")
+        settings = IndexSettings(sidecar["kind"], sidecar["factory"], sidecar["parameters"])
+        index = cls(faiss.read_index(str(folder / INDEX_FILE)), settings, dim=sidecar["dim"], inner_product=sidecar["normalized"],
+                    model_sha256=sidecar["model_sha256"])
+        with np.load(folder / IDS_FILE, allow_pickle=False) as stored:
+            index.ids = stored["ids"]
+            index.labels = stored["labels"] if "labels" in stored.files else None
+        if sidecar["search_effort"] is not None:
+            index.set_effort(sidecar["search_effort"])
+        index.recall = sidecar["recall"]
+        return index
+
+
+def _embeddings(values, name: str, dim: int | None = None) -> np.ndarray:
+    """A C-contiguous float32 matrix of finite values (faiss's input), or a one-line error naming ``name``."""
+    array = check_array_2d(values, name, dtype=np.float32, n_features=dim)
+    return np.ascontiguousarray(array)
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError as error:
+        from metrickit.exceptions import MissingDependencyError
+
+        raise MissingDependencyError('indexes need faiss: pip install "metrickit[faiss]"') from error
+    return faiss

@@ -71,9 +71,11 @@ class EmbeddingIndex:
         self.index, self.settings, self.dim, self.inner_product = index, settings, int(dim), bool(inner_product)
         self.model_sha256 = model_sha256
         self.ids = np.zeros(0, dtype=np.int64)
-        self.labels: np.ndarray | None = None
+        self.labels: np.ndarray | None = None  # one per id, in the order of ids
+        self.names: np.ndarray | None = None  # the gallery items' own names (file paths), one per id
         self.search_effort: int | None = None
         self.recall: dict[str, Any] | None = None
+        self.build_seconds: float | None = None
 
     @property
     def kind(self) -> str:
@@ -86,22 +88,37 @@ class EmbeddingIndex:
     def build(cls, embeddings, *, ids=None, labels=None, kind: str = "auto", normalized: bool = False, model_sha256: str | None = None,
               train_size: int = 100_000, seed: int = 0, **settings) -> "EmbeddingIndex":
         """An index over ``embeddings`` (ids default to 0..n-1); ``normalized`` embeddings are searched by inner product."""
-        faiss = _faiss()
         embeddings = _embeddings(embeddings, "embeddings")
         if not len(embeddings):
             raise ValueError("`embeddings` is empty: an index needs at least one gallery embedding.")
-        chosen = index_settings(len(embeddings), embeddings.shape[1], kind, **settings)
-        metric = faiss.METRIC_INNER_PRODUCT if normalized else faiss.METRIC_L2
-        index = cls(faiss.index_factory(embeddings.shape[1], chosen.factory, metric), chosen, dim=embeddings.shape[1],
-                    inner_product=normalized, model_sha256=model_sha256)
+        index = cls.empty(len(embeddings), embeddings.shape[1], kind=kind, normalized=normalized, model_sha256=model_sha256, **settings)
         if not index.index.is_trained:
             rows = np.random.default_rng(seed).choice(len(embeddings), min(train_size, len(embeddings)), replace=False)
-            index.index.train(embeddings[np.sort(rows)])
+            index.train(embeddings[np.sort(rows)])
         index.add(embeddings, ids=ids, labels=labels)
         return index
 
-    def add(self, embeddings, *, ids=None, labels=None) -> None:
-        """Add embeddings with their ``ids`` (default: after the largest id so far) and ``labels`` (if the index has them)."""
+    @classmethod
+    def empty(cls, n_expected: int, dim: int, *, kind: str = "auto", normalized: bool = False, model_sha256: str | None = None,
+              **settings) -> "EmbeddingIndex":
+        """An index sized for about ``n_expected`` vectors of ``dim``, to :meth:`train` (IVF kinds) and fill by :meth:`add`
+        (for streaming builds)."""
+        faiss = _faiss()
+        chosen = index_settings(check_positive_int(n_expected, "n_expected"), check_positive_int(dim, "dim"), kind, **settings)
+        metric = faiss.METRIC_INNER_PRODUCT if normalized else faiss.METRIC_L2
+        return cls(faiss.index_factory(dim, chosen.factory, metric), chosen, dim=dim, inner_product=normalized, model_sha256=model_sha256)
+
+    def train(self, sample) -> None:
+        """Train the coarse quantiser (and product quantiser) on ``sample`` rows (at least one per list)."""
+        sample = _embeddings(sample, "sample", self.dim)
+        lists = self.settings.parameters.get("nlist", 1)
+        if len(sample) < lists:
+            raise ValueError(f"`sample` has {len(sample)} rows; training {lists} lists needs at least that many (faiss wants 39 per list).")
+        self.index.train(sample)
+
+    def add(self, embeddings, *, ids=None, labels=None, names=None) -> None:
+        """Add embeddings with their ``ids`` (default: after the largest id so far), ``labels`` and ``names`` (each given
+        for every addition or for none)."""
         embeddings = _embeddings(embeddings, "embeddings", self.dim)
         start = int(self.ids.max()) + 1 if len(self.ids) else 0
         ids = np.arange(start, start + len(embeddings), dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64).ravel()
@@ -109,14 +126,19 @@ class EmbeddingIndex:
             raise ValueError(f"`ids` has {len(ids)} entries for {len(embeddings)} embeddings.")
         if len(np.unique(ids)) != len(ids) or np.isin(ids, self.ids).any():
             raise ValueError("`ids` must be unique and not already in the index.")
-        if len(self.ids) and (labels is None) != (self.labels is None):
-            raise ValueError(f"`labels` must be given for every addition or for none (the index has {'' if self.labels is not None else 'no '}labels).")
-        if labels is not None:
-            labels = np.asarray(labels).ravel()
-            if len(labels) != len(embeddings):
-                raise ValueError(f"`labels` has {len(labels)} entries for {len(embeddings)} embeddings.")
-            self.labels = labels if self.labels is None else np.concatenate([self.labels, labels])
+        extra = {}
+        for name, values in (("labels", labels), ("names", names)):
+            held = getattr(self, name)
+            if len(self.ids) and (values is None) != (held is None):
+                raise ValueError(f"`{name}` must be given for every addition or for none (the index has {'' if held is not None else 'no '}{name}).")
+            if values is not None:
+                values = np.asarray(values).ravel()
+                if len(values) != len(embeddings):
+                    raise ValueError(f"`{name}` has {len(values)} entries for {len(embeddings)} embeddings.")
+                extra[name] = values if held is None else np.concatenate([held, values])
         self.index.add_with_ids(embeddings, ids)
+        for name, values in extra.items():
+            setattr(self, name, values)
         self.ids = np.concatenate([self.ids, ids])
 
     def remove(self, ids) -> int:
@@ -127,8 +149,8 @@ class EmbeddingIndex:
         removed = int(self.index.remove_ids(ids))
         keep = ~np.isin(self.ids, ids)
         self.ids = self.ids[keep]
-        if self.labels is not None:
-            self.labels = self.labels[keep]
+        self.labels = self.labels[keep] if self.labels is not None else None
+        self.names = self.names[keep] if self.names is not None else None
         return removed
 
     def search(self, queries, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -142,10 +164,22 @@ class EmbeddingIndex:
 
     def labels_of(self, ids: np.ndarray) -> np.ndarray:
         """The labels of ``ids`` (as :meth:`search` returns them)."""
-        if self.labels is None:
-            raise ValueError("this index was built without labels.")
-        position = {int(i): p for p, i in enumerate(self.ids)}
-        return self.labels[np.vectorize(position.__getitem__, otypes=[np.intp])(ids)]
+        return self._of("labels", ids)
+
+    def names_of(self, ids: np.ndarray) -> np.ndarray:
+        """The names (file paths) of ``ids``."""
+        return self._of("names", ids)
+
+    def _of(self, name: str, ids: np.ndarray) -> np.ndarray:
+        values = getattr(self, name)
+        if values is None:
+            raise ValueError(f"this index was built without {name}.")
+        order = np.argsort(self.ids, kind="stable")
+        ids = np.asarray(ids, dtype=np.int64)
+        found = np.clip(np.searchsorted(self.ids[order], ids), 0, len(order) - 1)
+        if not np.array_equal(self.ids[order][found], ids):
+            raise ValueError("some ids are not in the index (a search that found fewer than k neighbours returns -1).")
+        return values[order[found]]
 
     def set_effort(self, value: int) -> None:
         """The search effort: ``nprobe`` lists for IVF kinds, ``efSearch`` for HNSW (no effect on 'flat')."""
@@ -208,10 +242,10 @@ class EmbeddingIndex:
             faiss.write_index(self.index, str(tmp))
         with atomic_path(folder / IDS_FILE, overwrite=True) as tmp:
             with open(tmp, "wb") as handle:
-                np.savez(handle, ids=self.ids, **({"labels": self.labels} if self.labels is not None else {}))
+                np.savez(handle, ids=self.ids, **{name: getattr(self, name) for name in ("labels", "names") if getattr(self, name) is not None})
         sidecar = {"format": FORMAT, "kind": self.kind, "factory": self.settings.factory, "parameters": self.settings.parameters,
                    "dim": self.dim, "metric": "inner_product" if self.inner_product else "squared_l2", "normalized": self.inner_product,
-                   "count": len(self), "labels": self.labels is not None, "search_effort": self.search_effort, "recall": self.recall,
+                   "count": len(self), "labels": self.labels is not None, "search_effort": self.search_effort, "recall": self.recall, "build_seconds": self.build_seconds,
                    "model_sha256": self.model_sha256, "faiss_version": faiss.__version__, "metrickit_version": __version__,
                    "files": {name: file_sha256(folder / name) for name in (INDEX_FILE, IDS_FILE)}}
         write_json_atomic(folder / SIDECAR, sidecar, overwrite=True)
@@ -245,9 +279,10 @@ class EmbeddingIndex:
         with np.load(folder / IDS_FILE, allow_pickle=False) as stored:
             index.ids = stored["ids"]
             index.labels = stored["labels"] if "labels" in stored.files else None
+            index.names = stored["names"] if "names" in stored.files else None
         if sidecar["search_effort"] is not None:
             index.set_effort(sidecar["search_effort"])
-        index.recall = sidecar["recall"]
+        index.recall, index.build_seconds = sidecar["recall"], sidecar.get("build_seconds")
         return index
 
 

@@ -1,0 +1,185 @@
+"""What ``metrickit index build|search|tune|eval`` do: galleries from embedding files (streamed in chunks from
+memory-mapped ``.npy`` or from ``.npz`` files such as ``metrickit embed`` writes) or from images through a model."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from metrickit.index.embedding_index import SIDECAR, EmbeddingIndex
+
+__all__ = ["build_index", "evaluate_index", "read_embeddings", "search_index", "tune_index"]
+
+NORM_TOLERANCE = 1e-3  # rows within this of unit length count as L2-normalised
+
+
+def read_embeddings(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """``embeddings`` (memory-mapped for ``.npy``) and, from an ``.npz``, its ``ids`` (as names) and ``labels``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"embeddings file {path} does not exist.")
+    if path.suffix.lower() == ".npy":
+        return {"embeddings": np.load(path, mmap_mode="r", allow_pickle=False)}
+    if path.suffix.lower() != ".npz":
+        raise ValueError(f"embeddings file {path} must be .npy or .npz (arrays embeddings, ids, labels); got {path.suffix or 'no suffix'!r}.")
+    with np.load(path, allow_pickle=False) as stored:
+        if "embeddings" not in stored.files:
+            raise ValueError(f"{path} has no array 'embeddings' (it has {', '.join(stored.files) or 'none'}).")
+        out = {"embeddings": stored["embeddings"]}
+        if "ids" in stored.files:
+            out["names"] = stored["ids"].astype(str)
+        if "labels" in stored.files:
+            out["labels"] = stored["labels"]
+    return out
+
+
+def _model_facts(model_path: str | os.PathLike | None) -> tuple[str | None, bool | None]:
+    """The model file's sha256 and whether its embeddings are L2-normalised (None: unknown)."""
+    if model_path is None:
+        return None, None
+    from metrickit._io import file_sha256
+    from metrickit.models.base import load_model
+    from metrickit.runs import final_model
+
+    model = load_model(model_path)
+    embedder = getattr(model, "embedder", None)
+    return file_sha256(final_model(model_path)), (bool(embedder.normalize) if embedder is not None else False)
+
+
+def _normalised(sample: np.ndarray) -> bool:
+    return bool(len(sample)) and bool(np.all(np.abs(np.linalg.norm(sample, axis=1) - 1) < NORM_TOLERANCE))
+
+
+def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLike] = (), images: str | os.PathLike | None = None,
+                model: str | os.PathLike | None = None, kind: str = "auto", chunk_rows: int = 65_536, train_size: int = 100_000,
+                overwrite: bool = False, quiet: bool = False, seed: int = 0, **settings) -> dict[str, Any]:
+    """Build an index into ``out`` from embedding files (added chunk by chunk, so memory stays near the index's own size)
+    or from the images under ``images`` embedded by ``model``; ids are the rows in order."""
+    from metrickit._progress import progress
+
+    if bool(embeddings) == (images is not None):
+        raise ValueError("give embedding files or an image folder (with --model), not both and not neither.")
+    if (Path(out) / SIDECAR).exists() and not overwrite:
+        raise FileExistsError(f"{out} already holds an index; pass --overwrite or choose another --out.")
+    began = time.perf_counter()
+    model_sha256, normalized = _model_facts(model)
+    if images is not None:
+        if model is None:
+            raise ValueError("building from images needs --model (the model that embeds them).")
+        from metrickit.evaluation.models import embed_path
+
+        arrays = embed_path(images, model)
+        sources = [{"embeddings": arrays["embeddings"], "names": arrays["ids"], **({"labels": arrays["labels"]} if "labels" in arrays else {})}]
+    else:
+        sources = [read_embeddings(path) for path in embeddings]
+    sizes = [len(s["embeddings"]) for s in sources]
+    dims = {s["embeddings"].shape[1] for s in sources if s["embeddings"].ndim == 2}
+    if len(dims) != 1 or any(s["embeddings"].ndim != 2 for s in sources):
+        raise ValueError(f"every embeddings file must hold one (n, dim) matrix of the same dim; got dims {sorted(dims)}.")
+    for key in ("names", "labels"):
+        if 0 < sum(key in s for s in sources) < len(sources):
+            raise ValueError(f"some embedding files have {key} and some do not: give all or none.")
+    total, dim = sum(sizes), dims.pop()
+    if not total:
+        raise ValueError("the gallery is empty: no embeddings to index.")
+    rows = np.sort(np.random.default_rng(seed).choice(total, min(train_size, total), replace=False))
+    starts = np.cumsum([0, *sizes])
+    sample = np.concatenate([np.asarray(s["embeddings"][rows[(rows >= a) & (rows < b)] - a], dtype=np.float32)
+                             for s, a, b in zip(sources, starts[:-1], starts[1:])])
+    if normalized is None:
+        normalized = _normalised(sample)
+    index = EmbeddingIndex.empty(total, dim, kind=kind, normalized=normalized, model_sha256=model_sha256, **settings)
+    if not index.index.is_trained:
+        index.train(sample)
+    chunks = [(s, start) for s in sources for start in range(0, len(s["embeddings"]), chunk_rows)]
+    for source, start in progress(chunks, quiet=quiet, desc="indexing", unit="chunk"):
+        stop = start + chunk_rows
+        index.add(np.asarray(source["embeddings"][start:stop], dtype=np.float32), labels=source["labels"][start:stop] if "labels" in source else None,
+                  names=source["names"][start:stop] if "names" in source else None)
+    seconds = time.perf_counter() - began
+    index.build_seconds = seconds
+    index.save(out, overwrite=overwrite)
+    return {"out": str(out), "kind": index.kind, "factory": index.settings.factory, "count": len(index), "dim": dim,
+            "normalized": normalized, "build_seconds": seconds, "index_bytes": (Path(out) / "index.faiss").stat().st_size}
+
+
+def _queries(embeddings: str | os.PathLike | None, images: str | os.PathLike | None, model: str | os.PathLike | None) -> dict[str, np.ndarray]:
+    if (embeddings is None) == (images is None):
+        raise ValueError("give query embeddings or query images (with --model), not both and not neither.")
+    if images is not None:
+        if model is None:
+            raise ValueError("query images need --model (the model the index was built with).")
+        from metrickit.evaluation.models import embed_path
+
+        arrays = embed_path(images, model)
+        return {"embeddings": arrays["embeddings"], "names": arrays["ids"]}
+    return read_embeddings(embeddings)
+
+
+def search_index(index_dir: str | os.PathLike, out: str | os.PathLike, *, embeddings=None, images=None, model=None, k: int = 10,
+                 overwrite: bool = False) -> dict[str, Any]:
+    """Search the index in ``index_dir`` with query embeddings or images; write a CSV of query, rank, id, name, label,
+    score (squared distance, or inner product) at ``out``."""
+    import csv
+    import io
+
+    from metrickit._io import atomic_path, check_can_write
+
+    check_can_write(out, overwrite=overwrite)
+    model_sha256 = _model_facts(model)[0] if model is not None else None
+    index = EmbeddingIndex.load(index_dir, model_sha256=model_sha256)
+    queries = _queries(embeddings, images, model)
+    scores, ids = index.search(np.asarray(queries["embeddings"], dtype=np.float32), k)
+    names = queries.get("names", np.arange(len(ids)).astype(str))
+    gallery_names = index.names_of(ids) if index.names is not None else ids.astype(str)
+    labels = index.labels_of(ids) if index.labels is not None else np.full(ids.shape, "")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["query", "rank", "id", "name", "label", "inner_product" if index.inner_product else "squared_distance"])
+    for q in range(len(ids)):
+        for rank in range(ids.shape[1]):
+            writer.writerow([names[q], rank + 1, int(ids[q, rank]), gallery_names[q, rank], labels[q, rank], f"{scores[q, rank]:.6g}"])
+    with atomic_path(out, overwrite=overwrite) as tmp:
+        tmp.write_text(buffer.getvalue())
+    return {"out": str(out), "queries": len(ids), "k": k}
+
+
+def _gallery(paths: Sequence[str | os.PathLike]) -> np.ndarray:
+    return np.concatenate([np.asarray(read_embeddings(p)["embeddings"], dtype=np.float32) for p in paths])
+
+
+def tune_index(index_dir: str | os.PathLike, queries: str | os.PathLike, gallery: Sequence[str | os.PathLike], *,
+               target_recall: float = 0.95, k: int = 10) -> dict[str, Any]:
+    """Tune the saved index's search effort on held-out query embeddings against exact search over the gallery files
+    it was built from (in the same order), and save it with the measured recall."""
+    index = EmbeddingIndex.load(index_dir)
+    report = index.tune(np.asarray(read_embeddings(queries)["embeddings"], dtype=np.float32), _gallery(gallery), target_recall=target_recall, k=k)
+    index.save(index_dir, overwrite=True)
+    return report
+
+
+def evaluate_index(index_dir: str | os.PathLike, queries: str | os.PathLike, gallery: Sequence[str | os.PathLike], *, k: int = 10,
+                   single_queries: int = 200) -> dict[str, Any]:
+    """Recall@1 and @k against exact search, queries per second one at a time (the first ``single_queries``) and all at
+    once, the index file's size and its build time."""
+    from metrickit.index.recall import exact_top_k, recall_at_k
+
+    index = EmbeddingIndex.load(index_dir)
+    query = np.asarray(read_embeddings(queries)["embeddings"], dtype=np.float32)
+    exact = index.ids[exact_top_k(query.astype(np.float64), _gallery(gallery).astype(np.float64), k, inner_product=index.inner_product)]
+    began = time.perf_counter()
+    found = index.search(query, k)[1]
+    batch_qps = len(query) / (time.perf_counter() - began)
+    one = query[:single_queries]
+    began = time.perf_counter()
+    for row in range(len(one)):
+        index.search(one[row : row + 1], k)
+    single_qps = len(one) / (time.perf_counter() - began)
+    return {"kind": index.kind, "count": len(index), "k": k, "recall_at_1": recall_at_k(found, exact, 1),
+            f"recall_at_{k}": recall_at_k(found, exact, k), "queries_per_second_batch": batch_qps, "queries_per_second_single": single_qps,
+            "search_effort": index.search_effort, "index_bytes": (Path(index_dir) / "index.faiss").stat().st_size,
+            "build_seconds": index.build_seconds}

@@ -10,14 +10,15 @@ import io
 import sys
 from typing import Sequence
 
-from metrickit.cli import deep, demo, fewshot, index, lmnn, reid, report, verify
+from metrickit.cli import deep, demo, export, fewshot, index, lmnn, reid, report, verify
 from metrickit.cli._options import show_defaults
 
 __all__ = ["GROUPS", "build_parser", "main"]
 
 PROG = "metrickit"
-GROUPS = (demo, lmnn, deep, fewshot, verify, reid, index, report)  # in the order `metrickit --help` lists them
-EXTRAS = {"torch": "torch", "safetensors": "torch", "yaml": "torch", "faiss": "faiss"}  # a missing module -> the extra that has it
+GROUPS = (demo, lmnn, deep, fewshot, verify, reid, index, export, report)  # in the order `metrickit --help` lists them
+EXTRAS = {"torch": "torch", "safetensors": "torch", "yaml": "torch", "faiss": "faiss", "onnx": "export", "onnxruntime": "export",
+          "onnxscript": "export"}  # a missing module -> the extra that has it
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from metrickit.datasets.labeled import Preprocessing
 
 __all__ = ["MODEL_SUFFIXES", "EuclideanModel", "MetricModel", "load_model"]
 
-MODEL_SUFFIXES = (".safetensors", ".npz")
+MODEL_SUFFIXES = (".safetensors", ".npz", ".onnx")
 
 
 @runtime_checkable
@@ -63,7 +63,8 @@ class EuclideanModel:
 
 
 def load_model(path: str | os.PathLike) -> MetricModel:
-    """The model in a file (``.safetensors``: deep; ``.npz``: linear, from ``lmnn fit``) or a run folder's final model.
+    """The model in a file (``.safetensors``: deep; ``.npz``: linear, from ``lmnn fit``; ``.onnx``: from ``metrickit
+    export``, run by onnxruntime) or a run folder's final model.
 
     Neither format unpickles anything; a missing, corrupt or foreign file raises naming it.
     """
@@ -77,6 +78,10 @@ def load_model(path: str | os.PathLike) -> MetricModel:
         from metrickit.models.artifact import load_deep_model
 
         return load_deep_model(path)
+    if suffix == ".onnx":
+        from metrickit.models.onnx_model import load_onnx_model
+
+        return load_onnx_model(path)
     if suffix == ".npz":
         from metrickit.linear.io import load_model as load_linear
 

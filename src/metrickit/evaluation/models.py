@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["embed_path", "embed_to_file", "evaluate_model"]
+__all__ = ["embed_path", "embed_to_file", "evaluate_model", "image_folder"]
 
 
 def evaluate_model(
@@ -44,39 +44,49 @@ def evaluate_model(
                                      **report.as_dict()})
 
 
-def embed_path(path: str | os.PathLike, model_path: str | os.PathLike, *, label_depth: int | None = None) -> dict[str, np.ndarray]:
-    """Embeddings of every image under a folder, of one image file, or of a features file.
-
-    Returns ``embeddings`` (n, embedding_dim), ``ids`` (file names relative to ``path``, or row numbers) and,
-    for labelled folders or files, ``labels``. An image under a folder is labelled by the first ``label_depth``
-    folders below ``path`` (``user12/genuine/x.png`` is ``user12`` at depth 1, ``user12/genuine`` at depth 2);
-    by default 1 when every image lies in a sub-folder, else no labels; 0 means no labels.
-    """
+def image_folder(path: str | os.PathLike, label_depth: int | None = None) -> tuple[list[Path], np.ndarray, np.ndarray | None]:
+    """The image files under ``path`` (sorted), their ids (paths relative to ``path``) and labels: the first
+    ``label_depth`` folders below ``path`` (``user12/genuine/x.png`` is ``user12`` at depth 1, ``user12/genuine`` at
+    depth 2); by default 1 when every image lies in a sub-folder, else no labels (None); 0 means no labels."""
     from metrickit._validation import check_positive_int
+    from metrickit.datasets.labeled import IMAGE_SUFFIXES
+    from metrickit.exceptions import DatasetNotFoundError
+
+    if label_depth is not None:
+        label_depth = check_positive_int(label_depth, "label_depth", minimum=0)
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DatasetNotFoundError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
+    relative = [p.relative_to(path) for p in files]
+    depth = label_depth if label_depth is not None else int(all(len(r.parts) > 1 for r in relative))
+    labels = None
+    if depth:
+        shallow = next((r for r in relative if len(r.parts) <= depth), None)
+        if shallow is not None:
+            raise ValueError(f"`label_depth` ({depth}) labels images by the {depth} folder(s) below {path}, but {shallow} lies "
+                             "higher; lower --label-depth or move it.")
+        labels = np.array(["/".join(r.parts[:depth]) for r in relative])
+    return files, np.array([str(r) for r in relative]), labels
+
+
+def embed_path(path: str | os.PathLike, model_path: str | os.PathLike, *, label_depth: int | None = None) -> dict[str, np.ndarray]:
+    """Embeddings of every image under a folder (see :func:`image_folder` for ids and labels), of one image file, or of
+    a features file: ``embeddings`` (n, embedding_dim), ``ids`` (file names relative to ``path``, or row numbers) and,
+    for labelled folders or files, ``labels``."""
     from metrickit.datasets.labeled import IMAGE_SUFFIXES
     from metrickit.datasets.tabular import load_features
     from metrickit.exceptions import DatasetNotFoundError
     from metrickit.models.base import load_model
 
-    if label_depth is not None:
-        label_depth = check_positive_int(label_depth, "label_depth", minimum=0)
     model = load_model(model_path)
     path = Path(path)
     out: dict[str, np.ndarray] = {}
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise DatasetNotFoundError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
+        files, out["ids"], labels = image_folder(path, label_depth)
         raw = model.preprocessing.read_images(files)
-        relative = [p.relative_to(path) for p in files]
-        out["ids"] = np.array([str(r) for r in relative])
-        depth = label_depth if label_depth is not None else int(all(len(r.parts) > 1 for r in relative))
-        if depth:
-            shallow = next((r for r in relative if len(r.parts) <= depth), None)
-            if shallow is not None:
-                raise ValueError(f"`label_depth` ({depth}) labels images by the {depth} folder(s) below {path}, but {shallow} lies "
-                                 "higher; lower --label-depth or move it.")
-            out["labels"] = np.array(["/".join(r.parts[:depth]) for r in relative])
+        if labels is not None:
+            out["labels"] = labels
     elif path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
         raw = model.preprocessing.read_images([path])
         out["ids"] = np.array([path.name])

@@ -15,6 +15,7 @@ from metrickit.index.embedding_index import SIDECAR, EmbeddingIndex
 __all__ = ["build_index", "evaluate_index", "read_embeddings", "search_index", "tune_index"]
 
 NORM_TOLERANCE = 1e-3  # rows within this of unit length count as L2-normalised
+IMAGE_CHUNK = 1_024  # images decoded and embedded at a time
 
 
 def read_embeddings(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -58,7 +59,8 @@ def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLik
                 model: str | os.PathLike | None = None, kind: str = "auto", chunk_rows: int = 65_536, train_size: int = 100_000,
                 overwrite: bool = False, quiet: bool = False, seed: int = 0, **settings) -> dict[str, Any]:
     """Build an index into ``out`` from embedding files (added chunk by chunk, so memory stays near the index's own size)
-    or from the images under ``images`` embedded by ``model``; ids are the rows in order."""
+    or from the images under ``images`` embedded by ``model`` (decoded and embedded ``IMAGE_CHUNK`` at a time, after a
+    training sample of at most ``train_size``); ids are the rows in order."""
     from metrickit._progress import progress
 
     if bool(embeddings) == (images is not None):
@@ -70,10 +72,10 @@ def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLik
     if images is not None:
         if model is None:
             raise ValueError("building from images needs --model (the model that embeds them).")
-        from metrickit.evaluation.models import embed_path
+        from metrickit.evaluation.models import image_folder
 
-        arrays = embed_path(images, model)
-        sources = [{"embeddings": arrays["embeddings"], "names": arrays["ids"], **({"labels": arrays["labels"]} if "labels" in arrays else {})}]
+        files, names, labels = image_folder(images)
+        sources = [{"embeddings": _EmbeddedImages(files, model), "names": names, **({"labels": labels} if labels is not None else {})}]
     else:
         sources = [read_embeddings(path) for path in embeddings]
     sizes = [len(s["embeddings"]) for s in sources]
@@ -95,9 +97,10 @@ def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLik
     index = EmbeddingIndex.empty(total, dim, kind=kind, normalized=normalized, model_sha256=model_sha256, **settings)
     if not index.index.is_trained:
         index.train(sample)
-    chunks = [(s, start) for s in sources for start in range(0, len(s["embeddings"]), chunk_rows)]
+    step = {id(s): min(chunk_rows, IMAGE_CHUNK) if isinstance(s["embeddings"], _EmbeddedImages) else chunk_rows for s in sources}
+    chunks = [(s, start) for s in sources for start in range(0, len(s["embeddings"]), step[id(s)])]
     for source, start in progress(chunks, quiet=quiet, desc="indexing", unit="chunk"):
-        stop = start + chunk_rows
+        stop = start + step[id(source)]
         index.add(np.asarray(source["embeddings"][start:stop], dtype=np.float32), labels=source["labels"][start:stop] if "labels" in source else None,
                   names=source["names"][start:stop] if "names" in source else None)
     seconds = time.perf_counter() - began
@@ -105,6 +108,29 @@ def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLik
     index.save(out, overwrite=overwrite)
     return {"out": str(out), "kind": index.kind, "factory": index.settings.factory, "count": len(index), "dim": dim,
             "normalized": normalized, "build_seconds": seconds, "index_bytes": (Path(out) / "index.faiss").stat().st_size}
+
+
+class _EmbeddedImages:
+    """Image files as a lazy (n, dim) matrix: rows are read and embedded by the model when indexed, so a build holds
+    one chunk of images at a time."""
+
+    def __init__(self, files: list[Path], model_path: str | os.PathLike):
+        from metrickit.models.base import load_model
+
+        self.files, self.model = files, load_model(model_path)
+        self.shape = (len(files), self[:1].shape[1])
+        self.ndim = 2
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, rows) -> np.ndarray:
+        chosen = self.files[rows] if isinstance(rows, slice) else [self.files[int(i)] for i in np.asarray(rows).ravel()]
+        if not chosen:
+            return np.zeros((0, self.shape[1]), dtype=np.float32)
+        blocks = [self.model.embed(self.model.preprocessing.read_images(chosen[start : start + IMAGE_CHUNK]))
+                  for start in range(0, len(chosen), IMAGE_CHUNK)]  # a training sample of many images: a block at a time
+        return np.concatenate(blocks).astype(np.float32, copy=False)
 
 
 def _queries(embeddings: str | os.PathLike | None, images: str | os.PathLike | None, model: str | os.PathLike | None) -> dict[str, np.ndarray]:

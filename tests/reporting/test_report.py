@@ -119,3 +119,19 @@ def test_the_ddp_section_shows_scaling_and_how_far_each_implementation_is_from_o
     text = result_text(record)
     assert "1.82x" in text and "91%" in text and "1.00" in text and "timeout after 600 s" in text
     assert "2.000000" in text and "1.0e-12" in text and "failed: boom" in text
+
+
+def test_the_index_section_reports_recall_speed_memory_and_overhead():
+    from metrickit.reporting import result_text
+    from metrickit.runs import tagged
+
+    row = lambda kind, qps, size: {"kind": kind, "factory": kind.upper(), "build_seconds": 1.0, "index_bytes": size,  # noqa: E731
+                                   "effort": None if kind == "flat" else 8, "effort_name": None if kind == "flat" else "nprobe",
+                                   "recall_at_1": 0.99, "recall_at_10": 0.97, "qps_batch_1": qps, "qps_batch_1000": qps * 10,
+                                   "overhead_batch_1": 0.02, "overhead_batch_1000": -0.01, "speedup_vs_flat_batch_1": qps / 100,
+                                   "speedup_vs_flat_batch_1000": qps / 100, "memory_vs_flat": size / 2**30}
+    record = tagged("index-search", {"gallery": {"n": 1_000_000, "dim": 128, "clusters": 10_000, "spread": 0.5, "generator": "g"},
+                                     "queries": {"validation": 2000, "test": 10000}, "target": 0.95, "threads": 2,
+                                     "top10_crossing_clusters": 0.25, "rows": [row("flat", 100, 2**30), row("ivf", 3000, 2**30)]})
+    text = result_text(record)
+    assert "1,000,000 x 128" in text and "25% of the" in text and "nprobe 8" in text and "30.0x / 30.0x" in text and "+2.0% / -1.0%" in text

@@ -1,0 +1,34 @@
+"""Sections for searchable galleries: faiss indexes against exact search and raw faiss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from metrickit.reporting._common import provenance_bullets
+from metrickit.reporting.document import Paragraph, Section, Table
+
+__all__ = ["BUILDERS"]
+
+
+def _index_search(record: dict, path: Path) -> list[Section]:
+    gallery = record["gallery"]
+    rows = [[r["kind"], r["factory"], f"{r['build_seconds']:.1f}", f"{r['index_bytes'] / 2**20:.0f}",
+             f"{r['effort_name']} {r['effort']}" if r["effort"] is not None else "exact",
+             f"{r['recall_at_1']:.4f}", f"{r['recall_at_10']:.4f}", f"{r['qps_batch_1']:,.0f}", f"{r['qps_batch_1000']:,.0f}",
+             f"{r.get('speedup_vs_flat_batch_1', float('nan')):.1f}x / {r.get('speedup_vs_flat_batch_1000', float('nan')):.1f}x",
+             f"{r.get('memory_vs_flat', float('nan')):.3f}", f"{r['overhead_batch_1']:+.1%} / {r['overhead_batch_1000']:+.1%}"]
+            for r in record["rows"]]
+    return [Section(f"Search: {gallery['n']:,} x {gallery['dim']} embeddings, faiss indexes through metrickit", [
+        Paragraph(f"Gallery: a mixture of {gallery['clusters']:,} Gaussian clusters ({gallery['generator']}, spread "
+                  f"{gallery['spread']}); the exact top 10 spans more than one cluster for {record['top10_crossing_clusters']:.0%} of the "
+                  f"test queries. Each kind's search effort is tuned on {record['queries']['validation']:,} validation queries to "
+                  f"recall@10 >= {record['target']}; recall and speed are measured on {record['queries']['test']:,} other test queries "
+                  f"(none indexed), {record['threads']} threads. Speed-up and memory are against the flat (exact) index; overhead "
+                  "compares metrickit's search with the same faiss index called directly (one at a time / batches of 1,000)."),
+        provenance_bullets(record),
+        Table(["kind", "faiss index", "build (s)", "size (MiB)", "effort", "recall@1", "recall@10", "queries/s (1)",
+               "queries/s (1,000)", "speed-up vs flat (1 / 1,000)", "memory vs flat", "overhead vs raw faiss"], rows),
+    ])]
+
+
+BUILDERS = {"index-search": _index_search}

@@ -1,8 +1,8 @@
 """BatchNorm over the global batch on any backend (torch's SyncBatchNorm runs on CUDA only).
 
-In training, the per-channel count, sum and sum of squares are summed over all ranks in the forward pass, and the
-sums of dy and dy * x_hat in the backward pass, so outputs, input gradients and running statistics equal
-``nn.BatchNorm`` on the concatenated batch. In eval mode (and for one process) it is ``nn.BatchNorm`` itself.
+In training, each rank's per-channel count, mean and variance are gathered and pooled in the forward pass, and the
+sums of dy and dy * x_hat are summed over all ranks in the backward pass, so outputs, input gradients and running
+statistics equal ``nn.BatchNorm`` on the concatenated batch. In eval mode (and for one process) it is ``nn.BatchNorm`` itself.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ __all__ = ["DistributedBatchNorm", "to_distributed_batchnorm", "to_plain_batchno
 class _GlobalBatchNorm(torch.autograd.Function):
     """y = x_hat * weight + bias with x_hat from the global batch's mean and (biased) variance per channel.
 
-    Built from torch's fused CPU/GPU kernels: each rank's per-channel mean and variance (BatchNorm's one-pass kernel), combined over the
-    ranks exactly (Chan et al.'s pooled variance); the normalisation is BatchNorm's inference kernel with those
+    Built from torch's fused CPU/GPU kernels: each rank's per-channel mean and variance (BatchNorm's one-pass kernel),
+    combined over the ranks exactly (Chan et al.'s pooled variance); the normalisation is BatchNorm's inference kernel with those
     statistics; backward gets the local sums of dy and dy * x_hat from BatchNorm's own backward reduction, sums them
     over the ranks and forms dx as a per-channel affine function of dy and x.
     """

@@ -80,8 +80,8 @@ def init_from_environment(threads: int | None = None, *, sync_batchnorm: bool | 
                           announce: bool = True) -> World:
     """Join the process group torchrun describes (a no-op for one process or when already joined).
 
-    ``sync_batchnorm`` (when given) sets :func:`sync_batchnorm` for the runs that follow. The backend is nccl when CUDA is available, else gloo. Each rank uses ``threads`` torch/BLAS threads, by default
-    floor(cores / ranks on this machine); rank 0 prints the layout once. A peer that dies makes the collectives fail
+    ``sync_batchnorm`` (when given) sets :func:`sync_batchnorm` for the runs that follow. The backend is nccl when CUDA
+    is available, else gloo. Each rank uses ``threads`` torch/BLAS threads, by default floor(cores / ranks on this machine); rank 0 prints the layout once. A peer that dies makes the collectives fail
     (torchrun then ends the job) rather than wait past ``timeout_minutes``.
     """
     import torch

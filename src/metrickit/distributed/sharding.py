@@ -34,9 +34,9 @@ def sharding() -> bool:
 
 
 def embed_sharded(embed: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor) -> torch.Tensor:
-    """``embed(inputs)`` with the rows split into one contiguous block per rank (np.array_split's blocks), gathered
-    back in row order on every rank."""
+    """``embed(inputs)`` with the rows split into one contiguous block per rank (sizes differing by at most one),
+    gathered back in row order on every rank."""
     here = world()
-    bounds = np.linspace(0, len(inputs), here.size + 1).round().astype(int) if here.active else np.array([0, len(inputs)])
+    bounds = np.linspace(0, len(inputs), here.size + 1).round().astype(int)
     start, stop = int(bounds[here.rank]), int(bounds[here.rank + 1])
     return gather_rows(embed(inputs[start:stop]))

@@ -38,17 +38,14 @@ def read_embeddings(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return out
 
 
-def _model_facts(model_path: str | os.PathLike | None) -> tuple[str | None, bool | None]:
-    """The model file's sha256 and whether its embeddings are L2-normalised (None: unknown)."""
+def _model_sha256(model_path: str | os.PathLike | None) -> str | None:
+    """The sha256 of the model file (a run folder's final model) that makes the embeddings, or None."""
     if model_path is None:
-        return None, None
+        return None
     from metrickit._io import file_sha256
-    from metrickit.models.base import load_model
     from metrickit.runs import final_model
 
-    model = load_model(model_path)
-    embedder = getattr(model, "embedder", None)
-    return file_sha256(final_model(model_path)), (bool(embedder.normalize) if embedder is not None else False)
+    return file_sha256(final_model(model_path))
 
 
 def _normalised(sample: np.ndarray) -> bool:
@@ -68,14 +65,20 @@ def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLik
     if (Path(out) / SIDECAR).exists() and not overwrite:
         raise FileExistsError(f"{out} already holds an index; pass --overwrite or choose another --out.")
     began = time.perf_counter()
-    model_sha256, normalized = _model_facts(model)
+    model_sha256, normalized, loaded = _model_sha256(model), None, None
+    if model is not None:
+        from metrickit.models.base import load_model
+
+        loaded = load_model(model)
+        embedder = getattr(loaded, "embedder", None)  # a deep model says whether it L2-normalises; others do not
+        normalized = bool(embedder.normalize) if embedder is not None else False
     if images is not None:
         if model is None:
             raise ValueError("building from images needs --model (the model that embeds them).")
         from metrickit.evaluation.models import image_folder
 
         files, names, labels = image_folder(images)
-        sources = [{"embeddings": _EmbeddedImages(files, model), "names": names, **({"labels": labels} if labels is not None else {})}]
+        sources = [{"embeddings": _EmbeddedImages(files, loaded), "names": names, **({"labels": labels} if labels is not None else {})}]
     else:
         sources = [read_embeddings(path) for path in embeddings]
     sizes = [len(s["embeddings"]) for s in sources]
@@ -114,10 +117,8 @@ class _EmbeddedImages:
     """Image files as a lazy (n, dim) matrix: rows are read and embedded by the model when indexed, so a build holds
     one chunk of images at a time."""
 
-    def __init__(self, files: list[Path], model_path: str | os.PathLike):
-        from metrickit.models.base import load_model
-
-        self.files, self.model = files, load_model(model_path)
+    def __init__(self, files: list[Path], model):
+        self.files, self.model = files, model
         self.shape = (len(files), self[:1].shape[1])
         self.ndim = 2
 
@@ -156,7 +157,7 @@ def search_index(index_dir: str | os.PathLike, out: str | os.PathLike, *, embedd
     from metrickit._io import atomic_path, check_can_write
 
     check_can_write(out, overwrite=overwrite)
-    model_sha256 = _model_facts(model)[0] if model is not None else None
+    model_sha256 = _model_sha256(model)
     index = EmbeddingIndex.load(index_dir, model_sha256=model_sha256)
     queries = _queries(embeddings, images, model)
     scores, ids = index.search(np.asarray(queries["embeddings"], dtype=np.float32), k)

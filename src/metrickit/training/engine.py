@@ -153,8 +153,10 @@ def embed_global_batch(trainer: nn.Module, inputs: torch.Tensor, codes: torch.Te
         batch_inputs, _, positions = views.part(batch_inputs, own, len(batch))
         batch_codes = torch.arange(len(batch)).repeat(2)
     embeddings = distributed.gather_batch(trainer(batch_inputs.to(device)))
-    if positions is not None and here.active:  # back to the single-process layout of the views
-        embeddings = embeddings[torch.argsort(distributed.gather_rows(positions)).to(embeddings.device)]
+    if positions is not None and here.active:  # back to the single-process layout: rank r's views sit (r - rank) shards away
+        part = len(batch) // here.size
+        everyone = torch.cat([positions + (rank - here.rank) * part for rank in range(here.size)])
+        embeddings = embeddings[torch.argsort(everyone).to(embeddings.device)]
     return embeddings, batch_codes.to(embeddings.device), drawn
 
 

@@ -20,6 +20,17 @@ def test_defaults_follow_faiss_guidelines():
     assert index_settings(100, 8, "ivf").parameters["nlist"] == 2  # at least 39 training points per list
     with pytest.raises(ValueError, match=r"`pq_m` \(5\) must divide the embedding dimension \(16\)"):
         index_settings(10_000, 16, "ivfpq", pq_m=5)
+    million = index_settings(1_000_000, 128, "ivf")
+    assert million.training_rows(1_000_000, 100_000) == 40 * million.parameters["nlist"] == 160_000  # 40 a list, above the default
+    assert ivf.training_rows(200_000, 100_000) == 100_000 and ivf.training_rows(50_000, 100_000) == 50_000
+    assert index_settings(10_000, 128, "flat").training_rows(10_000, 100_000) == 0
+
+
+def test_ivfpq_skips_polysemous_training_which_its_search_never_uses():
+    import faiss
+
+    index = EmbeddingIndex.build(_clusters(3_000, seed=5), kind="ivfpq", nlist=8, pq_m=8)
+    assert not faiss.downcast_index(faiss.extract_index_ivf(index.index)).do_polysemous_training
 
 
 @pytest.mark.parametrize("normalized", [False, True])
@@ -47,6 +58,19 @@ def test_tuning_picks_the_least_effort_that_reaches_the_target_on_held_out_queri
     if len(report["tried"]) > 1:  # the effort before the chosen one fell short
         assert report["tried"][-2]["recall_at_10"] < target
     assert index.search_effort == report["effort"]
+
+
+def test_tuning_against_precomputed_exact_neighbours_matches_tuning_that_computes_them():
+    from metrickit.index import exact_top_k
+
+    data = _clusters(6_000, seed=4)
+    gallery, queries = data[:5_000], data[5_000:5_150]
+    computed = EmbeddingIndex.build(gallery, kind="ivf", nlist=32).tune(queries, gallery, target_recall=0.95)
+    given = EmbeddingIndex.build(gallery, kind="ivf", nlist=32)
+    report = given.tune(queries, gallery, target_recall=0.95, exact=exact_top_k(queries, gallery, 20))
+    assert report["tried"] == computed["tried"] and given.search_effort == computed["effort"]
+    with pytest.raises(ValueError, match="`exact` must hold 150 rows of at least 10"):
+        given.tune(queries, gallery, exact=exact_top_k(queries, gallery, 5))
 
 
 def test_add_remove_save_load_and_refusals(tmp_path):

@@ -135,3 +135,19 @@ def test_the_index_section_reports_recall_speed_memory_and_overhead():
                                      "top10_crossing_clusters": 0.25, "rows": [row("flat", 100, 2**30), row("ivf", 3000, 2**30)]})
     text = result_text(record)
     assert "1,000,000 x 128" in text and "25% of the" in text and "nprobe 8" in text and "30.0x / 30.0x" in text and "+2.0% / -1.0%" in text
+
+
+def test_the_index_section_describes_a_trained_models_mnist_gallery():
+    from metrickit.reporting import result_text
+    from metrickit.runs import tagged
+
+    row = {"kind": "flat", "factory": "Flat", "build_seconds": 0.1, "index_bytes": 2**20, "effort": None, "effort_name": None,
+           "recall_at_1": 1.0, "recall_at_10": 1.0, "qps_batch_1": 900.0, "qps_batch_1000": 9000.0, "overhead_batch_1": 0.01,
+           "overhead_batch_1000": 0.0}
+    gallery = {"source": "mnist", "n": 58_000, "dim": 128, "normalized": True, "generator": "g",
+               "model": {"path": "runs/m/model.safetensors", "sha256": "ab" * 32, "name": "conv4", "training_classes": [0, 1, 2, 3, 4]}}
+    record = tagged("index-search", {"gallery": gallery, "queries": {"validation": 2000, "test": 10000}, "target": 0.95, "threads": 2,
+                                     "top10_crossing_groups": 0.03, "rows": [row]})
+    text = " ".join(result_text(record).split())  # the paragraph is wrapped
+    assert "58,000 MNIST embeddings (128-d)" in text and "digits 0, 1, 2, 3, 4" in text and "inner product" in text
+    assert "more than one digit for 3% of the test queries" in text and "abababababab" in text

@@ -36,6 +36,12 @@ class IndexSettings:
     factory: str
     parameters: dict[str, int] = field(default_factory=dict)
 
+    def training_rows(self, n: int, train_size: int) -> int:
+        """How many of ``n`` rows train the quantisers: ``train_size``, raised to 40 per IVF list (faiss warns below
+        39), never more than ``n``; 0 for kinds that need no training."""
+        lists = self.parameters.get("nlist")
+        return 0 if lists is None else min(n, max(train_size, 40 * lists))
+
 
 def index_settings(n: int, dim: int, kind: str = "auto", *, nlist: int | None = None, pq_m: int | None = None,
                    hnsw_m: int = 32) -> IndexSettings:
@@ -87,13 +93,14 @@ class EmbeddingIndex:
     @classmethod
     def build(cls, embeddings, *, ids=None, labels=None, kind: str = "auto", normalized: bool = False, model_sha256: str | None = None,
               train_size: int = 100_000, seed: int = 0, **settings) -> "EmbeddingIndex":
-        """An index over ``embeddings`` (ids default to 0..n-1); ``normalized`` embeddings are searched by inner product."""
+        """An index over ``embeddings`` (ids default to 0..n-1); ``normalized`` embeddings are searched by inner product.
+        IVF kinds train on a seeded sample of ``train_size`` rows (at least 40 per list)."""
         embeddings = _embeddings(embeddings, "embeddings")
         if not len(embeddings):
             raise ValueError("`embeddings` is empty: an index needs at least one gallery embedding.")
         index = cls.empty(len(embeddings), embeddings.shape[1], kind=kind, normalized=normalized, model_sha256=model_sha256, **settings)
         if not index.index.is_trained:
-            rows = np.random.default_rng(seed).choice(len(embeddings), min(train_size, len(embeddings)), replace=False)
+            rows = np.random.default_rng(seed).choice(len(embeddings), index.settings.training_rows(len(embeddings), train_size), replace=False)
             index.train(embeddings[np.sort(rows)])
         index.add(embeddings, ids=ids, labels=labels)
         return index
@@ -106,7 +113,10 @@ class EmbeddingIndex:
         faiss = _faiss()
         chosen = index_settings(check_positive_int(n_expected, "n_expected"), check_positive_int(dim, "dim"), kind, **settings)
         metric = faiss.METRIC_INNER_PRODUCT if normalized else faiss.METRIC_L2
-        return cls(faiss.index_factory(dim, chosen.factory, metric), chosen, dim=dim, inner_product=normalized, model_sha256=model_sha256)
+        index = faiss.index_factory(dim, chosen.factory, metric)
+        if chosen.kind == "ivfpq":  # the factory's polysemous training serves Hamming-filtered search, which is not used here
+            faiss.downcast_index(faiss.extract_index_ivf(index)).do_polysemous_training = False
+        return cls(index, chosen, dim=dim, inner_product=normalized, model_sha256=model_sha256)
 
     def train(self, sample) -> None:
         """Train the coarse quantiser (and product quantiser) on ``sample`` rows (at least one per list)."""
@@ -201,10 +211,12 @@ class EmbeddingIndex:
         lists = self.settings.parameters["nlist"]
         return sorted({min(lists, 2**i) for i in range(int(math.log2(lists)) + 2)})
 
-    def tune(self, queries, gallery, *, target_recall: float = 0.95, k: int = 10) -> dict[str, Any]:
+    def tune(self, queries, gallery, *, target_recall: float = 0.95, k: int = 10, exact: np.ndarray | None = None) -> dict[str, Any]:
         """Set the least effort whose recall@``k`` on ``queries`` (held out: not in the index) reaches ``target_recall``,
-        against exact search over ``gallery`` (the indexed embeddings, in the order of :attr:`ids`). Records and
-        returns what was measured; if no effort reaches the target, the largest is kept and ``reached`` is False."""
+        against exact search over ``gallery`` (the indexed embeddings, in the order of :attr:`ids`), or against
+        ``exact``, the gallery positions of each query's exact top ``k`` when already known (``gallery`` is then only
+        checked for its size). Records and returns what was measured; if no effort reaches the target, the largest is
+        kept and ``reached`` is False."""
         queries, gallery = _embeddings(queries, "queries", self.dim), _embeddings(gallery, "gallery", self.dim)
         if len(gallery) != len(self):
             raise ValueError(f"`gallery` has {len(gallery)} rows; the index holds {len(self)}.")
@@ -212,7 +224,11 @@ class EmbeddingIndex:
             raise ValueError(f"`target_recall` must be in (0, 1]; got {target_recall!r}.")
         from metrickit.index.recall import exact_top_k, recall_at_k
 
-        exact = self.ids[exact_top_k(queries.astype(np.float64), gallery.astype(np.float64), k, inner_product=self.inner_product)]
+        if exact is None:
+            exact = exact_top_k(queries.astype(np.float64), gallery.astype(np.float64), k, inner_product=self.inner_product)
+        elif np.shape(exact)[:1] != (len(queries),) or np.ndim(exact) != 2 or np.shape(exact)[1] < k:
+            raise ValueError(f"`exact` must hold {len(queries)} rows of at least {k} gallery positions; got shape {np.shape(exact)}.")
+        exact = self.ids[np.asarray(exact)[:, :k]]
         tried = []
         for effort in self.efforts() or [None]:
             if effort is not None:

@@ -10,11 +10,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from metrickit.index.embedding_index import SIDECAR, EmbeddingIndex
+from metrickit.index.embedding_index import SIDECAR, EmbeddingIndex, index_settings
 
 __all__ = ["build_index", "evaluate_index", "read_embeddings", "search_index", "tune_index"]
 
 NORM_TOLERANCE = 1e-3  # rows within this of unit length count as L2-normalised
+NORM_SAMPLE = 10_000  # rows of embedding files read to tell whether they are L2-normalised
 IMAGE_CHUNK = 1_024  # images decoded and embedded at a time
 
 
@@ -56,8 +57,8 @@ def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLik
                 model: str | os.PathLike | None = None, kind: str = "auto", chunk_rows: int = 65_536, train_size: int = 100_000,
                 overwrite: bool = False, quiet: bool = False, seed: int = 0, **settings) -> dict[str, Any]:
     """Build an index into ``out`` from embedding files (added chunk by chunk, so memory stays near the index's own size)
-    or from the images under ``images`` embedded by ``model`` (decoded and embedded ``IMAGE_CHUNK`` at a time, after a
-    training sample of at most ``train_size``); ids are the rows in order."""
+    or from the images under ``images`` embedded by ``model`` (decoded and embedded ``IMAGE_CHUNK`` at a time, after
+    IVF kinds' training sample of ``train_size`` rows, at least 40 per list); ids are the rows in order."""
     from metrickit._progress import progress
 
     if bool(embeddings) == (images is not None):
@@ -91,15 +92,18 @@ def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLik
     total, dim = sum(sizes), dims.pop()
     if not total:
         raise ValueError("the gallery is empty: no embeddings to index.")
-    rows = np.sort(np.random.default_rng(seed).choice(total, min(train_size, total), replace=False))
+    training_rows = index_settings(total, dim, kind, **settings).training_rows(total, train_size)
+    if normalized is None:  # embedding files: whether rows are unit length is read from the sample
+        training_rows = max(training_rows, min(total, NORM_SAMPLE))
+    rows = np.sort(np.random.default_rng(seed).choice(total, training_rows, replace=False))
     starts = np.cumsum([0, *sizes])
-    sample = np.concatenate([np.asarray(s["embeddings"][rows[(rows >= a) & (rows < b)] - a], dtype=np.float32)
-                             for s, a, b in zip(sources, starts[:-1], starts[1:])])
+    sample = [np.asarray(s["embeddings"][rows[(rows >= a) & (rows < b)] - a], dtype=np.float32)
+              for s, a, b in zip(sources, starts[:-1], starts[1:]) if ((rows >= a) & (rows < b)).any()]
     if normalized is None:
-        normalized = _normalised(sample)
+        normalized = _normalised(np.concatenate(sample))
     index = EmbeddingIndex.empty(total, dim, kind=kind, normalized=normalized, model_sha256=model_sha256, **settings)
     if not index.index.is_trained:
-        index.train(sample)
+        index.train(np.concatenate(sample))
     step = {id(s): min(chunk_rows, IMAGE_CHUNK) if isinstance(s["embeddings"], _EmbeddedImages) else chunk_rows for s in sources}
     chunks = [(s, start) for s in sources for start in range(0, len(s["embeddings"]), step[id(s)])]
     for source, start in progress(chunks, quiet=quiet, desc="indexing", unit="chunk"):

@@ -18,10 +18,21 @@ def _index_search(record: dict, path: Path) -> list[Section]:
              f"{r.get('speedup_vs_flat_batch_1', float('nan')):.1f}x / {r.get('speedup_vs_flat_batch_1000', float('nan')):.1f}x",
              f"{r.get('memory_vs_flat', float('nan')):.3f}", f"{r['overhead_batch_1']:+.1%} / {r['overhead_batch_1000']:+.1%}"]
             for r in record["rows"]]
-    return [Section(f"Search: {gallery['n']:,} x {gallery['dim']} embeddings, faiss indexes through metrickit", [
-        Paragraph(f"Gallery: a mixture of {gallery['clusters']:,} Gaussian clusters ({gallery['generator']}, spread "
-                  f"{gallery['spread']}); the exact top 10 spans more than one cluster for {record['top10_crossing_clusters']:.0%} of the "
-                  f"test queries. Each kind's search effort is tuned on {record['queries']['validation']:,} validation queries to "
+    crossing = record.get("top10_crossing_groups", record.get("top10_crossing_clusters"))
+    metric = "inner product (the model L2-normalises)" if gallery.get("normalized") else "squared Euclidean distance"
+    if gallery.get("source") == "mnist":
+        model = gallery["model"]
+        title = f"Search: {gallery['n']:,} MNIST embeddings ({gallery['dim']}-d), faiss indexes through metrickit"
+        described = (f"Gallery: a trained {model['name']} model's embeddings ({Path(model['path']).name}, sha256 {model['sha256'][:12]}, "
+                     f"trained on digits {', '.join(map(str, model['training_classes']))}) of the MNIST training images less "
+                     f"{record['queries']['validation']:,} validation queries; test queries are the MNIST test images; searched by {metric}. "
+                     f"The exact top 10 holds more than one digit for {crossing:.0%} of the test queries.")
+    else:
+        title = f"Search: {gallery['n']:,} x {gallery['dim']} embeddings, faiss indexes through metrickit"
+        described = (f"Gallery: a mixture of {gallery['clusters']:,} Gaussian clusters ({gallery['generator']}, spread "
+                     f"{gallery['spread']}); the exact top 10 spans more than one cluster for {crossing:.0%} of the test queries.")
+    return [Section(title, [
+        Paragraph(described + f" Each kind's search effort is tuned on {record['queries']['validation']:,} validation queries to "
                   f"recall@10 >= {record['target']}; recall and speed are measured on {record['queries']['test']:,} other test queries "
                   f"(none indexed), {record['threads']} threads. Speed-up and memory are against the flat (exact) index; overhead "
                   "compares metrickit's search with the same faiss index called directly (one at a time / batches of 1,000)."),

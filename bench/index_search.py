@@ -18,6 +18,9 @@ overhead).
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -96,6 +99,48 @@ def paired_qps(ours, theirs, queries: np.ndarray, batch: int, limit: int | None,
     return best[0], best[1]
 
 
+_PEAK_WRAPPER = """
+import runpy, sys
+try:
+    sys.argv = sys.argv[1:]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+finally:
+    print([line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")][0], file=sys.stderr)
+"""
+
+
+def peak_rss(module_and_arguments: list[str]) -> tuple[int, float]:
+    """Peak resident memory (bytes, the process's own VmHWM: a forked child's ru_maxrss would include this process's
+    peak) and seconds of ``python -m module arguments...`` in a child process; fails if the command does."""
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *module_and_arguments], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(module_and_arguments)} failed with exit code {done.returncode}: {done.stderr[-2000:]}")
+    return int(done.stderr.split()[-1]) * 1024, time.perf_counter() - began
+
+
+def streaming_builds(gallery: np.ndarray, kinds: list[str], threads: int, shards: int = 4) -> dict:
+    """``metrickit index build`` from ``shards`` .npy files of the gallery, each kind in its own process: peak memory
+    against the budget of the index's size + 1 GiB, beside the peak of the same command's imports alone."""
+    with tempfile.TemporaryDirectory(prefix="index-stream-") as folder:
+        files = []
+        for part, rows in enumerate(np.array_split(np.arange(len(gallery)), shards)):
+            files.append(str(Path(folder) / f"shard{part}.npy"))
+            np.save(files[-1], gallery[rows[0] : rows[-1] + 1])
+        base = ["metrickit", "index", "build", "--threads", str(threads), "--quiet"]
+        imports, _ = peak_rss(base + ["--help"])
+        rows = []
+        for kind in kinds:
+            out = Path(folder) / kind
+            peak, seconds = peak_rss(base + ["--embeddings", *files, "--kind", kind, "--out", str(out)])
+            size = (out / "index.faiss").stat().st_size
+            rows.append({"kind": kind, "peak_rss_bytes": peak, "index_bytes": size, "budget_bytes": size + 2**30,
+                         "within_budget": peak <= size + 2**30, "seconds": seconds})
+            print(f"streaming build {kind}: {rows[-1]}", flush=True)
+    return {"shards": shards, "gallery_bytes": int(gallery.nbytes), "imports_peak_rss_bytes": imports, "rows": rows}
+
+
 def main(argv=None) -> int:
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
@@ -111,6 +156,8 @@ def main(argv=None) -> int:
     parser.add_argument("--spread", type=float, default=1.25, help="cluster spread; 1.25 makes 25%% of exact top-10s cross clusters at the defaults")
     parser.add_argument("--queries", type=int, default=10_000)
     parser.add_argument("--kinds", default="flat,hnsw,ivf,ivfpq")
+    parser.add_argument("--streaming-kinds", default="flat,ivfpq",
+                        help="kinds also built by `metrickit index build` from .npy shards, peak memory measured ('' for none)")
     parser.add_argument("--target", type=float, default=0.95)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="timing rounds, metrickit and raw faiss alternating (best kept)")
@@ -149,6 +196,7 @@ def main(argv=None) -> int:
             row[f"overhead_batch_{batch}"] = theirs / ours - 1
         rows.append(row)
         print(f"{kind}: {row}", flush=True)
+    streaming = streaming_builds(gallery, args.streaming_kinds.split(","), args.threads) if args.streaming_kinds else None
     flat = next((r for r in rows if r["kind"] == "flat"), None)
     for row in rows:
         if flat is not None:
@@ -157,7 +205,7 @@ def main(argv=None) -> int:
             row["memory_vs_flat"] = row["index_bytes"] / flat["index_bytes"]
     record = {"benchmark": "index-search", "gallery": data["description"],
               "queries": {"validation": len(validation), "test": len(test)}, "target": args.target, "threads": args.threads, "timing_repeats": args.repeats,
-              "top10_crossing_groups": crossing, "exact_seconds": exact_seconds, "rows": rows, "provenance": provenance(),
+              "top10_crossing_groups": crossing, "streaming_builds": streaming, "exact_seconds": exact_seconds, "rows": rows, "provenance": provenance(),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     publish(args.out, "index-search", record)
     return 0

@@ -148,6 +148,10 @@ def test_the_index_section_describes_a_trained_models_mnist_gallery():
                "model": {"path": "runs/m/model.safetensors", "sha256": "ab" * 32, "name": "conv4", "training_classes": [0, 1, 2, 3, 4]}}
     record = tagged("index-search", {"gallery": gallery, "queries": {"validation": 2000, "test": 10000}, "target": 0.95, "threads": 2,
                                      "top10_crossing_groups": 0.03, "rows": [row]})
+    record["streaming_builds"] = {"shards": 4, "gallery_bytes": 512 * 2**20, "imports_peak_rss_bytes": 80 * 2**20,
+                                  "rows": [{"kind": "flat", "index_bytes": 520 * 2**20, "peak_rss_bytes": 700 * 2**20,
+                                            "budget_bytes": 1544 * 2**20, "within_budget": True, "seconds": 12.0}]}
     text = " ".join(result_text(record).split())  # the paragraph is wrapped
+    assert "Streaming index builds" in text and "4 memory-mapped .npy shards" in text and "flat 520 700 1,544 yes 12.0" in text
     assert "58,000 MNIST embeddings (128-d)" in text and "digits 0, 1, 2, 3, 4" in text and "inner product" in text
     assert "more than one digit for 3% of the test queries" in text and "abababababab" in text

@@ -3,6 +3,7 @@ memory-mapped ``.npy`` or from ``.npz`` files such as ``metrickit embed`` writes
 
 from __future__ import annotations
 
+import mmap
 import os
 import time
 from pathlib import Path
@@ -110,11 +111,20 @@ def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLik
         stop = start + step[id(source)]
         index.add(np.asarray(source["embeddings"][start:stop], dtype=np.float32), labels=source["labels"][start:stop] if "labels" in source else None,
                   names=source["names"][start:stop] if "names" in source else None)
+        _release_pages(source["embeddings"])
     seconds = time.perf_counter() - began
     index.build_seconds = seconds
     index.save(out, overwrite=overwrite)
     return {"out": str(out), "kind": index.kind, "factory": index.settings.factory, "count": len(index), "dim": dim,
             "normalized": normalized, "build_seconds": seconds, "index_bytes": (Path(out) / "index.faiss").stat().st_size}
+
+
+def _release_pages(rows) -> None:
+    """Unmap the pages a memory-mapped ``.npy`` has read so far (they stay in the page cache, not in this process), so
+    a streaming build holds the index and one chunk, not every chunk it has read."""
+    mapped = getattr(rows, "_mmap", None)
+    if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
+        mapped.madvise(mmap.MADV_DONTNEED)
 
 
 class _EmbeddedImages:

@@ -39,6 +39,21 @@ def _index_search(record: dict, path: Path) -> list[Section]:
         provenance_bullets(record),
         Table(["kind", "faiss index", "build (s)", "size (MiB)", "effort", "recall@1", "recall@10", "queries/s (1)",
                "queries/s (1,000)", "speed-up vs flat (1 / 1,000)", "memory vs flat", "overhead vs raw faiss"], rows),
+    ]), *_streaming(record.get("streaming_builds"))]
+
+
+def _streaming(streaming: dict | None) -> list[Section]:
+    if not streaming:
+        return []
+    mib = lambda value: f"{value / 2**20:,.0f}"  # noqa: E731
+    rows = [[r["kind"], mib(r["index_bytes"]), mib(r["peak_rss_bytes"]), mib(r["budget_bytes"]), "yes" if r["within_budget"] else "NO",
+             f"{r['seconds']:.1f}"] for r in streaming["rows"]]
+    return [Section("Streaming index builds: peak memory", [
+        Paragraph(f"`metrickit index build` from {streaming['shards']} memory-mapped .npy shards of the gallery above "
+                  f"({mib(streaming['gallery_bytes'])} MiB in all), each kind in its own process; peak resident memory is the "
+                  f"process's own high-water mark (the interpreter and the command's imports alone: "
+                  f"{mib(streaming['imports_peak_rss_bytes'])} MiB). Budget: the index's size + 1 GiB."),
+        Table(["kind", "index (MiB)", "peak memory (MiB)", "budget (MiB)", "within budget", "seconds"], rows),
     ])]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 __all__ = ["cpu_name", "git_sha", "package_versions", "provenance"]
 
-_PACKAGES = ("metrickit", "numpy", "scipy", "scikit-learn", "cvxpy", "torch", "faiss-cpu", "matplotlib", "safetensors", "pytorch-metric-learning")
+_PACKAGES = ("metrickit", "numpy", "scipy", "scikit-learn", "cvxpy", "torch", "faiss-cpu", "matplotlib", "safetensors", "pytorch-metric-learning", "onnxruntime", "dtaidistance")
 
 
 def package_versions(packages: tuple[str, ...] = _PACKAGES) -> dict[str, str]:

@@ -155,3 +155,20 @@ def test_the_index_section_describes_a_trained_models_mnist_gallery():
     assert "Streaming index builds" in text and "4 memory-mapped .npy shards" in text and "flat 520 700 1,544 yes 12.0" in text
     assert "58,000 MNIST embeddings (128-d)" in text and "digits 0, 1, 2, 3, 4" in text and "inner product" in text
     assert "more than one digit for 3% of the test queries" in text and "abababababab" in text
+
+
+def test_the_signature_section_reports_both_forgery_kinds_the_global_threshold_and_the_library_choice():
+    from metrickit.reporting import result_text
+    from metrickit.runs import tagged
+
+    summary = {"eer_skilled": {"mean": 0.0372, "sd": 0.0287}, "eer_random": {"mean": 0.0, "sd": 0.0}, "global_frr": 0.103,
+               "global_far_skilled": 0.1032, "global_far_random": 0.0}
+    record = tagged("signature-online", {
+        "dataset": "svc2004_online (Task 2, users 1-30)", "trials": 10, "seed": 0, "window": 20, "threads": 1, "folds": "users 1-10, ...",
+        "competition": {"task1_best_skilled_eer": 0.0284, "task2_best_skilled_eer": 0.0289, "source": "Yeung et al."},
+        "rows": [{"method": "dtw", "summary": summary, "protocol_seconds": 11.8, "seconds_per_verification": 0.00051, "folds": []}],
+        "libraries": {"pairs": 400, "dtaidistance_seconds_per_pair": 52e-6, "tslearn_seconds_per_pair": 414e-6, "speedup": 7.9,
+                      "max_abs_difference": 0.0, "tslearn_version": "0.10.0", "tslearn_status": "ok"}})
+    text = " ".join(result_text(record).split())
+    assert "DTW on per-point features 3.72% ± 2.87% 0.00% ± 0.00% 10.30% / 10.32% / 0.00% 0.51 11.8" in text
+    assert "2.89% (Task 2)" in text and "52 µs vs 414 µs a pair (7.9x)" in text

@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from metrickit.datasets.labeled import LabeledSet, Preprocessing
-from metrickit.datasets.paths import dataset_dir
-from metrickit.exceptions import DatasetNotFoundError
+from metrickit.datasets.paths import dataset_dir, open_archive
 
 __all__ = ["ORL_PREPROCESSING", "SVC_PREPROCESSING", "VERIFICATION_DATASETS", "load_identities", "load_orl", "load_svc2004", "training_classes"]
 
@@ -40,15 +39,6 @@ def training_classes(data: LabeledSet) -> np.ndarray:
     identities = data.labels.astype(str)
     forged = data.extra.get("forged", np.zeros(len(identities), dtype=bool))
     return np.where(forged, np.char.add(identities, "/forged"), identities)
-
-
-def _open_archive(path: Path, expected: str) -> zipfile.ZipFile:
-    if not path.is_file():
-        raise DatasetNotFoundError(f"archive {path} does not exist (expected {expected}).")
-    try:
-        return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise ValueError(f"{path} is not a readable zip archive ({error}); expected {expected}.") from None
 
 
 def _decode_members(archive: zipfile.ZipFile, path: Path, members: list[str], preprocessing: Preprocessing) -> np.ndarray:
@@ -70,7 +60,7 @@ def load_orl(data_dir: str | os.PathLike | None = None) -> LabeledSet:
     """ORL faces s1-s30 (identities 's1'..'s30', samples 1..10), decoded by :data:`ORL_PREPROCESSING`."""
     path = dataset_dir("orl_faces", data_dir) / "att_faces_s1-s30.zip"
     expected = "the AT&T/ORL archive with att_faces/sN/M.pgm"
-    with _open_archive(path, expected) as archive:
+    with open_archive(path, expected) as archive:
         entries = sorted(((int(m.group(1)), int(m.group(2)), name) for name in archive.namelist() if (m := _ORL.match(name))))
         if not entries:
             raise ValueError(f"{path} holds no images named sN/M.pgm; expected {expected}.")
@@ -84,7 +74,7 @@ def load_svc2004(data_dir: str | os.PathLike | None = None) -> LabeledSet:
     """SVC2004 users 1-30 (identities 'user1'..'user30'; samples 1..40, forged from 21), decoded by :data:`SVC_PREPROCESSING`."""
     path = dataset_dir("svc2004_signatures", data_dir) / "svc2004_users1-30.zip"
     expected = "the SVC2004 archive with SVC2004/user<u>/{genuine,forged}/U<u>S<s>.png"
-    with _open_archive(path, expected) as archive:
+    with open_archive(path, expected) as archive:
         entries = []
         for name in archive.namelist():
             match = _SVC.match(name)

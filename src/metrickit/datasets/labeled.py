@@ -129,6 +129,9 @@ class LabeledSet:
     ``prepared`` says whether ``X`` already went through ``preprocessing.apply`` (network-ready floats: MNIST, digits,
     image folders, Omniglot) or holds the decoded images (uint8), as the verification and re-identification loaders
     give them, whose standardisation is fitted on each training part.
+
+    Variable-length sequences (pen trajectories) are zero-padded into ``X`` (n, longest, len(channels)), with each
+    one's ``lengths`` and the ``channels`` named; :attr:`mask` marks the real points.
     """
 
     X: np.ndarray
@@ -138,12 +141,28 @@ class LabeledSet:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     name: str = ""
     prepared: bool = True
+    lengths: np.ndarray | None = None  # (n,) real points of each padded sequence
+    channels: tuple[str, ...] = ()  # the names of a sequence's last axis
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(n, longest) booleans: True at each sequence's real points (all True for fixed-size inputs)."""
+        if self.lengths is None:
+            return np.ones(self.X.shape[:2], dtype=bool)
+        return np.arange(self.X.shape[1]) < self.lengths[:, None]
+
+    def sequences(self) -> list[np.ndarray]:
+        """Each sample's sequence without its padding, (length, channels)."""
+        lengths = self.lengths if self.lengths is not None else np.full(len(self.X), self.X.shape[1])
+        return [x[:n] for x, n in zip(self.X, lengths)]
 
     def subset(self, mask: np.ndarray) -> "LabeledSet":
         """The samples where ``mask`` is true."""
         mask = np.asarray(mask, dtype=bool)
         ids = [i for i, keep in zip(self.ids, mask) if keep] if self.ids else []
-        return replace(self, X=self.X[mask], labels=self.labels[mask], ids=ids, extra={k: v[mask] for k, v in self.extra.items()})
+        lengths = self.lengths[mask] if self.lengths is not None else None
+        return replace(self, X=self.X[mask], labels=self.labels[mask], ids=ids, extra={k: v[mask] for k, v in self.extra.items()},
+                       lengths=lengths)
 
     def of(self, labels: Sequence) -> "LabeledSet":
         """The samples of the given labels (raises naming any that do not occur)."""

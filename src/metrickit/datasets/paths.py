@@ -7,11 +7,12 @@ alone; otherwise the first of the last two that holds the dataset wins, and a mi
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 from metrickit.exceptions import DatasetNotFoundError
 
-__all__ = ["data_roots", "dataset_dir", "default_data_dir"]
+__all__ = ["data_roots", "dataset_dir", "default_data_dir", "open_archive"]
 
 ENV_VAR = "METRICKIT_DATA"
 
@@ -54,3 +55,13 @@ def dataset_dir(name: str, data_dir: str | os.PathLike | None = None) -> Path:
     tried = ", ".join(str(root / name) for root in roots)
     raise DatasetNotFoundError(f"Dataset folder '{name}/' not found; tried {tried}. Pass --data-dir (or data_dir=), or set {ENV_VAR}, "
                                f"to a folder that contains '{name}/'.")
+
+
+def open_archive(path: Path, expected: str) -> zipfile.ZipFile:
+    """A dataset's zip archive, opened; a missing file or a file that is not a zip raises naming it and ``expected``."""
+    if not path.is_file():
+        raise DatasetNotFoundError(f"archive {path} does not exist (expected {expected}).")
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"{path} is not a readable zip archive ({error}); expected {expected}.") from None

@@ -12,14 +12,12 @@ from __future__ import annotations
 import io
 import os
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from metrickit.datasets.labeled import LabeledSet, Preprocessing
-from metrickit.datasets.paths import dataset_dir
-from metrickit.exceptions import DatasetNotFoundError
+from metrickit.datasets.paths import dataset_dir, open_archive
 
 __all__ = ["MARKET_PREPROCESSING", "load_market1501_subset", "parse_market1501_name", "reid_queries"]
 
@@ -48,13 +46,7 @@ def reid_queries(data: LabeledSet) -> np.ndarray:
 def load_market1501_subset(data_dir: str | os.PathLike | None = None) -> LabeledSet:
     """The shared Market-1501 subset (``market1501_subset/market1501_subset_100ids.zip``: 100 persons, 854 images)."""
     path = dataset_dir("market1501_subset", data_dir) / "market1501_subset_100ids.zip"
-    if not path.is_file():
-        raise DatasetNotFoundError(f"archive {path} does not exist (expected the Market-1501 subset of JPEG crops).")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise ValueError(f"{path} is not a readable zip archive ({error}).") from None
-    with archive:
+    with open_archive(path, "the Market-1501 subset of JPEG crops") as archive:
         names = sorted(n for n in archive.namelist() if n.lower().endswith(".jpg") and not Path(n).name.startswith("-1_"))
         if not names:
             raise ValueError(f"{path} holds no .jpg images; expected Market-1501 crops named PPPP_cCsS_FFFFFF_BB.jpg.")

@@ -3,13 +3,17 @@
 Writers in 3 folds of 10 (users 1-10, 11-20, 21-30); per user 10 seeded trials of 5 enrolment signatures from
 S1-S10, tested on genuine S11-S20, skilled forgeries S21-S40 and 20 random forgeries (genuine signatures of the same
 fold's other users), identical for every method. EER per user and trial, averaged, mean +/- sd over the 30 fold x
-trial averages; a global threshold calibrated on the next fold's writers, its FRR and FARs on the test fold.
-Methods: DTW on per-point features (banded, window --window points), Euclidean on the features resampled to 64
-points. Also: seconds per verification (one probe's features and its distances to 5 references) and for the whole
-protocol; with --peer-python (an interpreter with tslearn), the DTW library choice: dtaidistance (ours) against
-tslearn on the same pairs, unbanded, distances compared, in a subprocess with time and memory limits.
+trial averages, and each method's difference from DTW paired by fold and trial. For each test fold the validation
+writers are the first half of the next fold and the training writers the other 15; a learned method trains on the
+15, its settings are chosen on the validation writers' trials (nested: the test writers choose nothing), and the
+global threshold is calibrated there too. Methods: DTW on per-point features (banded, --window points); Euclidean on
+the features resampled to 64 points; DTW with a local Mahalanobis cost learned by LMNN from aligned training
+signatures (grid: full or diagonal M, push weight 0.5 or 0.9). Also seconds per verification (one probe's features
+and its distances to 5 references) and for the whole protocol; with --peer-python (an interpreter with tslearn), the
+DTW library choice: dtaidistance (ours) against tslearn on the same pairs, unbanded, distances compared, in a
+subprocess with time and memory limits.
 
-    python bench/signature_online.py [--methods dtw,euclidean] [--peer-python /path/to/python-with-tslearn]
+    python bench/signature_online.py [--methods dtw,euclidean,dtw-lmnn] [--peer-python /path/to/python-with-tslearn]
 """
 
 from __future__ import annotations
@@ -32,13 +36,43 @@ COMPETITION = {"task1_best_skilled_eer": 0.0284, "task2_best_skilled_eer": 0.028
                "source": "Yeung et al., SVC2004, ICBA 2004 (LNCS 3072) abstract; user set not named there (probably the 60 unreleased users)"}
 
 
-def method(name: str, window: int):
-    from metrickit.signatures.evaluate import dtw_method, euclidean_resampled_method
-
-    return {"dtw": lambda: dtw_method(window=window), "euclidean": lambda: euclidean_resampled_method(64)}[name]()
+LMNN_GRID = {f"{'diagonal' if diagonal else 'full'} M, mu {mu}": {"diagonal": diagonal, "push_weight": mu}
+             for diagonal in (False, True) for mu in (0.5, 0.9)}
 
 
-def seconds_per_verification(data, name: str, window: int, repeats: int = 200) -> float:
+def learner(name: str, args):
+    """A function from training writers' signatures to a distance method, or several by name (chosen per fold on the
+    validation writers)."""
+    from metrickit.signatures.dtw_lmnn import DTWMetricLearner
+    from metrickit.signatures.evaluate import dtw_method, euclidean_resampled_method, features_of
+
+    def dtw_lmnn(settings: dict):
+        def fit(training):
+            learned = DTWMetricLearner(args.window, n_alignments=2, random_state=args.seed, **settings).fit(
+                features_of(training), training.labels, training.extra["sample"], training.extra["forged"])
+            return dtw_method(window=args.window, transform=learned.components_)
+
+        return fit
+
+    if name == "dtw-lmnn":
+        return {label: dtw_lmnn(settings) for label, settings in LMNN_GRID.items()}
+    fixed = {"dtw": lambda: dtw_method(window=args.window), "euclidean": lambda: euclidean_resampled_method(64)}
+    return lambda training: fixed[name]()
+
+
+def transform_for_timing(data, name: str, args):
+    """The local cost a method's verification uses (dtw-lmnn: one learned on users 11-30, for timing only)."""
+    if name != "dtw-lmnn":
+        return None
+    from metrickit.signatures.dtw_lmnn import DTWMetricLearner
+    from metrickit.signatures.evaluate import features_of
+
+    training = data.of([f"user{u}" for u in range(11, 31)])
+    return DTWMetricLearner(args.window, n_alignments=1, max_iter=50).fit(features_of(training), training.labels, training.extra["sample"],
+                                                                          training.extra["forged"]).components_
+
+
+def seconds_per_verification(data, name: str, window: int, transform=None, repeats: int = 200) -> float:
     """One probe: its features, then its distances to 5 references (whose features are enrolled beforehand)."""
     from metrickit.datasets.trajectories import Trajectory
     from metrickit.signatures.dtw import dtw_cross_distances
@@ -50,12 +84,28 @@ def seconds_per_verification(data, name: str, window: int, repeats: int = 200) -
     began = time.perf_counter()
     for k in range(repeats):
         probe = signature_features(Trajectory(sequences[5 + k % (len(sequences) - 5)].astype(np.float64), data.channels))
-        if name == "dtw":
-            dtw_cross_distances([probe], references, window=window)
+        if name.startswith("dtw"):
+            dtw_cross_distances([probe], references, window=window, transform=transform)
         else:
             flat = resample(probe, 64).ravel()
             np.linalg.norm(np.stack([resample(r, 64).ravel() for r in references]) - flat, axis=1)
     return (time.perf_counter() - began) / repeats
+
+
+def paired_difference(rows: list[dict], baseline: str = "dtw") -> None:
+    """Each method's skilled and random EER minus the baseline's, paired by fold and trial: mean and standard error."""
+    base = next((r for r in rows if r["method"] == baseline), None)
+    if base is None:
+        return
+    for row in rows:
+        if row is base:
+            continue
+        for kind in ("skilled", "random"):
+            ours = np.array([t[f"eer_{kind}"] for f in row["folds"] for t in f["per_trial"]])
+            theirs = np.array([t[f"eer_{kind}"] for f in base["folds"] for t in f["per_trial"]])
+            by_fold = (ours - theirs).reshape(len(row["folds"]), -1).mean(1)
+            row[f"vs_{baseline}_{kind}"] = {"mean": float((ours - theirs).mean()), "per_fold": by_fold.tolist(),
+                                            "se_over_folds": float(by_fold.std(ddof=1) / np.sqrt(len(by_fold)))}
 
 
 def library_comparison(data, peer_python: str, limit_s: float = 600, mem_gb: float = 4) -> dict:
@@ -93,7 +143,7 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", help="root of the shared datasets (default: $METRICKIT_DATA, else ../shared/data)")
-    parser.add_argument("--methods", default="dtw,euclidean")
+    parser.add_argument("--methods", default="dtw,euclidean,dtw-lmnn")
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--window", type=int, default=20, help="DTW band in points (Sakoe-Chiba, widened by the length difference)")
@@ -106,15 +156,19 @@ def main(argv=None) -> int:
     rows = []
     for name in args.methods.split(","):
         began = time.perf_counter()
-        result = run_protocol(data, method(name, args.window), n_trials=args.trials, seed=args.seed)
+        result = run_protocol(data, learner(name, args), n_trials=args.trials, seed=args.seed)
         seconds = time.perf_counter() - began
-        row = {"method": name, "protocol_seconds": seconds, "seconds_per_verification": seconds_per_verification(data, name, args.window),
+        timing = seconds_per_verification(data, name, args.window, transform_for_timing(data, name, args))
+        row = {"method": name, "protocol_seconds": seconds, "seconds_per_verification": timing,
                "summary": result["summary"], "folds": [{key: fold[key] for key in ("fold", "test_writers", "validation_writers", "per_trial",
-                                                                                   "per_user", "global_threshold")} for fold in result["folds"]]}
+                                                                                   "training_writers", "chosen", "validation_eer_skilled", "failed", "per_user",
+                                                                                   "global_threshold")}
+                                                  for fold in result["folds"]]}
         rows.append(row)
         print(f"{name}: {row['summary']} ({seconds:.1f} s)", flush=True)
+    paired_difference(rows)
     record = {"benchmark": "signature-online", "dataset": "svc2004_online (Task 2, users 1-30)", "trials": args.trials, "seed": args.seed,
-              "window": args.window, "threads": args.threads, "folds": "users 1-10, 11-20, 21-30; validation writers: the next fold",
+              "window": args.window, "threads": args.threads, "folds": "users 1-10, 11-20, 21-30; validation writers: the first half of the next fold; training: the other 15",
               "competition": COMPETITION, "rows": rows,
               "libraries": library_comparison(data, args.peer_python) if args.peer_python else None,
               "provenance": provenance(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -166,9 +166,13 @@ def test_the_signature_section_reports_both_forgery_kinds_the_global_threshold_a
     record = tagged("signature-online", {
         "dataset": "svc2004_online (Task 2, users 1-30)", "trials": 10, "seed": 0, "window": 20, "threads": 1, "folds": "users 1-10, ...",
         "competition": {"task1_best_skilled_eer": 0.0284, "task2_best_skilled_eer": 0.0289, "source": "Yeung et al."},
-        "rows": [{"method": "dtw", "summary": summary, "protocol_seconds": 11.8, "seconds_per_verification": 0.00051, "folds": []}],
+        "rows": [{"method": "dtw", "summary": summary, "protocol_seconds": 11.8, "seconds_per_verification": 0.00051, "folds": []},
+                 {"method": "dtw-lmnn", "summary": summary, "protocol_seconds": 90.0, "seconds_per_verification": 0.0006,
+                  "folds": [{"chosen": "full M, mu 0.9"}, {"chosen": "diagonal M, mu 0.9"}],
+                  "vs_dtw_skilled": {"mean": -0.0117, "se_over_folds": 0.004, "per_fold": []}}],
         "libraries": {"pairs": 400, "dtaidistance_seconds_per_pair": 52e-6, "tslearn_seconds_per_pair": 414e-6, "speedup": 7.9,
                       "max_abs_difference": 0.0, "tslearn_version": "0.10.0", "tslearn_status": "ok"}})
     text = " ".join(result_text(record).split())
-    assert "DTW on per-point features 3.72% ± 2.87% 0.00% ± 0.00% 10.30% / 10.32% / 0.00% 0.51 11.8" in text
+    assert "DTW on per-point features 3.72% ± 2.87% 0.00% ± 0.00% 10.30% / 10.32% / 0.00% - - 0.51 11.8" in text
+    assert "-1.17 ± 0.40 points full M, mu 0.9, diagonal M, mu 0.9 0.60 90.0" in text
     assert "2.89% (Task 2)" in text and "52 µs vs 414 µs a pair (7.9x)" in text

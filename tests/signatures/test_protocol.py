@@ -73,16 +73,23 @@ def test_scores_are_the_least_reference_distance_over_the_references_spread():
         trial_scores(distances, trial)
 
 
-def test_the_protocol_separates_forgeries_and_refuses_a_method_trained_on_test_writers():
-    data = _svc_like(6)
-    result = run_protocol(data, dtw_method(window=10), n_trials=3)
-    assert [f["test_writers"] for f in result["folds"]] == [["user1", "user2"], ["user3", "user4"], ["user5", "user6"]]
-    assert [f["validation_writers"] for f in result["folds"]] == [["user3", "user4"], ["user5", "user6"], ["user1", "user2"]]
-    assert result["summary"]["eer_skilled"]["mean"] < 0.25 and len(result["folds"][0]["per_user"]) == 2
-    euclidean = run_protocol(data, euclidean_resampled_method(16), n_trials=3)
+def test_the_protocol_separates_forgeries_and_keeps_training_validation_and_test_writers_apart():
+    data = _svc_like(12)
+    seen = []
+
+    def fit(training):
+        seen.append(sorted(set(training.labels.tolist())))
+        return dtw_method(window=10)
+
+    result = run_protocol(data, fit, n_trials=3)
+    assert [f["test_writers"] for f in result["folds"]] == [[f"user{u}" for u in range(a, a + 4)] for a in (1, 5, 9)]
+    assert [f["validation_writers"] for f in result["folds"]] == [["user5", "user6"], ["user9", "user10"], ["user1", "user2"]]
+    for fold, training in zip(result["folds"], seen):
+        assert training == sorted(fold["training_writers"]) and len(training) == 6
+        assert not set(training) & (set(fold["test_writers"]) | set(fold["validation_writers"]))
+    assert result["summary"]["eer_skilled"]["mean"] < 0.25 and len(result["folds"][0]["per_user"]) == 4
+    euclidean = run_protocol(data, lambda training: euclidean_resampled_method(16), n_trials=3)
     assert set(euclidean["summary"]) == set(result["summary"])
-    with pytest.raises(ValueError, match=r"test fold 0: the method trained on \['user3'\]"):
-        run_protocol(data, dtw_method(), n_trials=1, trained_on=[["user3"], [], []])
 
 
 def test_resampling_keeps_the_ends_and_interpolates_between():
@@ -96,6 +103,6 @@ def test_dtw_on_the_real_task2_files_runs_the_protocol(svc2004_online_dir):
     from metrickit.datasets.trajectories import load_svc2004_online
 
     data = load_svc2004_online(svc2004_online_dir.parent)
-    result = run_protocol(data.of([f"user{u}" for u in range(1, 7)]), dtw_method(), n_trials=2)
+    result = run_protocol(data.of([f"user{u}" for u in range(1, 13)]), lambda training: dtw_method(), n_trials=2)
     summary = result["summary"]
     assert 0 <= summary["eer_skilled"]["mean"] <= 1 and 0 <= summary["eer_random"]["mean"] <= 1 and len(result["folds"]) == 3

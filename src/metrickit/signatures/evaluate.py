@@ -1,14 +1,16 @@
 """SVC2004's protocol run end to end for a distance between signatures: folds, trials, EERs, a global threshold.
 
-A method is a function from a fold's signatures (a :class:`~metrickit.datasets.labeled.LabeledSet` of trajectories)
-to their (n, n) distance matrix, of which only the rows of genuine S1-S10 (the enrolment pool) are read. Each test
-fold's global threshold is calibrated on the trials of the next fold's writers (validation writers) and applied to
-the test fold; a learned method must not have trained on either (:func:`run_protocol` checks what it is told).
+A method is a function from a set of signatures (a :class:`~metrickit.datasets.labeled.LabeledSet` of trajectories)
+to their (n, n) distance matrix, of which only the rows of genuine S1-S10 (the enrolment pool) are read. A learner
+(``fit``) makes a method from training writers' signatures (genuine and skilled forgeries). For each test fold: the
+validation writers are the first half of the next fold, the training writers every other writer; the three groups are
+checked disjoint, the learner sees only the training writers, the global threshold is calibrated on the validation
+writers' trials (their random forgeries from the other validation writers) and applied to the test fold.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -18,7 +20,7 @@ from metrickit.signatures.dtw import DEFAULT_WINDOW, dtw_cross_distances
 from metrickit.signatures.features import signature_features
 from metrickit.signatures.protocol import ENROLMENT_POOL, calibrated_threshold, evaluate_trials, rates_at_threshold, svc_folds, svc_trials
 
-__all__ = ["dtw_method", "euclidean_resampled_method", "features_of", "resample", "run_protocol"]
+__all__ = ["Method", "dtw_method", "enrolment_rows", "euclidean_resampled_method", "features_of", "resample", "run_protocol"]
 
 Method = Callable[[LabeledSet], np.ndarray]
 
@@ -64,36 +66,53 @@ def euclidean_resampled_method(length: int = 64) -> Method:
     return distances
 
 
-def run_protocol(data: LabeledSet, method: Method, *, n_folds: int = 3, n_trials: int = 10, seed: int = 0,
-                 trained_on: Sequence[Sequence[str]] | None = None) -> dict[str, Any]:
-    """Every fold as test fold: per-user/trial EERs (skilled, random) and the global threshold's error rates.
-    ``trained_on[k]``: the writers the method for test fold k learned from (refused if they meet its test or
-    validation writers)."""
+def run_protocol(data: LabeledSet, fit: Callable[[LabeledSet], Method] | Mapping[str, Callable[[LabeledSet], Method]], *,
+                 n_folds: int = 3, n_trials: int = 10, seed: int = 0) -> dict[str, Any]:
+    """Every fold as test fold: ``fit`` on the training writers, per-user/trial EERs (skilled, random) on the test fold
+    and the error rates of the threshold calibrated on the validation writers. Given several learners by name, each
+    fold keeps the one whose validation writers' mean skilled EER is lowest (nested: test writers choose nothing)."""
+    candidates = dict(fit) if isinstance(fit, Mapping) else {"": fit}
     users = sorted(set(data.labels.astype(str).tolist()), key=lambda u: (len(u), u))
     folds = svc_folds(users, n_folds)
-    rows_by_fold = []
-    for fold in folds:
-        part = data.of(fold)
-        trials = svc_trials(part.labels, part.extra["sample"], part.extra["forged"], fold, n_trials=n_trials, seed=seed)
-        rows_by_fold.append(evaluate_trials(method(part), trials))
     results = []
     for k, fold in enumerate(folds):
-        validation = folds[(k + 1) % n_folds]
-        if trained_on is not None:
-            leaked = sorted(set(trained_on[k]) & (set(fold) | set(validation)))
-            if leaked:
-                raise ValueError(f"test fold {k}: the method trained on {leaked[:5]}, which are its test or validation writers.")
-        threshold = calibrated_threshold(rows_by_fold[(k + 1) % n_folds])
-        rows = rows_by_fold[k]
+        following = folds[(k + 1) % n_folds]
+        validation = following[: max(2, len(following) // 2)]
+        training = [u for u in users if u not in fold and u not in validation]
+        if set(training) & set(fold) or set(training) & set(validation) or set(fold) & set(validation):
+            raise AssertionError(f"fold {k}: training, validation and test writers overlap.")
+        tried, failed = {}, {}
+        for name, learner in candidates.items():
+            try:
+                method = learner(data.of(training))
+            except ValueError as error:  # a setting that cannot learn from these writers (a collapsed metric) is not chosen
+                if len(candidates) == 1:
+                    raise
+                failed[name] = str(error)
+                continue
+            rows = _trial_rows(data.of(validation), validation, method, n_trials, seed)
+            tried[name] = {"method": method, "validation_rows": rows, "validation_eer_skilled": float(np.mean([r["eer_skilled"] for r in rows]))}
+        if not tried:
+            raise ValueError(f"fold {k}: every learner failed on its training writers: {failed}")
+        chosen = min(tried, key=lambda name: tried[name]["validation_eer_skilled"])
+        rows = _trial_rows(data.of(fold), fold, tried[chosen]["method"], n_trials, seed)
+        threshold = calibrated_threshold(tried[chosen]["validation_rows"])
         per_trial = [{"trial": t, "eer_skilled": float(np.mean([r["eer_skilled"] for r in rows if r["trial"] == t])),
                       "eer_random": float(np.mean([r["eer_random"] for r in rows if r["trial"] == t]))} for t in range(n_trials)]
-        results.append({"fold": k, "test_writers": fold, "validation_writers": validation, "per_trial": per_trial,
-                        "per_user": _per_user(rows), "global_threshold": rates_at_threshold(rows, threshold)})
+        results.append({"fold": k, "test_writers": fold, "validation_writers": validation, "training_writers": training,
+                        "chosen": chosen, "validation_eer_skilled": {name: t["validation_eer_skilled"] for name, t in tried.items()},
+                        "failed": failed,
+                        "per_trial": per_trial, "per_user": _per_user(rows), "global_threshold": rates_at_threshold(rows, threshold)})
     values = {kind: [t[f"eer_{kind}"] for r in results for t in r["per_trial"]] for kind in ("skilled", "random")}
     summary = {f"eer_{kind}": {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1))} for kind, v in values.items()}
     for key in ("frr", "far_skilled", "far_random"):
         summary[f"global_{key}"] = float(np.mean([r["global_threshold"][key] for r in results]))
     return {"folds": results, "summary": summary, "n_trials": n_trials, "seed": seed}
+
+
+def _trial_rows(part: LabeledSet, writers: Sequence[str], method: Method, n_trials: int, seed: int) -> list[dict[str, Any]]:
+    trials = svc_trials(part.labels, part.extra["sample"], part.extra["forged"], writers, n_trials=n_trials, seed=seed)
+    return evaluate_trials(method(part), trials)
 
 
 def _per_user(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

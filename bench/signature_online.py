@@ -8,12 +8,13 @@ writers are the first half of the next fold and the training writers the other 1
 15, its settings are chosen on the validation writers' trials (nested: the test writers choose nothing), and the
 global threshold is calibrated there too. Methods: DTW on per-point features (banded, --window points); Euclidean on
 the features resampled to 64 points; DTW with a local Mahalanobis cost learned by LMNN from aligned training
-signatures (grid: full or diagonal M, push weight 0.5 or 0.9). Also seconds per verification (one probe's features
+signatures (grid: full or diagonal M, push weight 0.5 or 0.9); a 1-D convolutional sequence embedder trained with
+contrastive or triplet loss (chosen per fold), forgeries negatives for their own writer only. Also seconds per verification (one probe's features
 and its distances to 5 references) and for the whole protocol; with --peer-python (an interpreter with tslearn), the
 DTW library choice: dtaidistance (ours) against tslearn on the same pairs, unbanded, distances compared, in a
 subprocess with time and memory limits.
 
-    python bench/signature_online.py [--methods dtw,euclidean,dtw-lmnn] [--peer-python /path/to/python-with-tslearn]
+    python bench/signature_online.py [--methods dtw,euclidean,dtw-lmnn,embedder] [--peer-python /path/to/python-with-tslearn]
 """
 
 from __future__ import annotations
@@ -54,14 +55,35 @@ def learner(name: str, args):
 
         return fit
 
+    def embedder(loss: str):
+        def fit(training):
+            import torch
+
+            from metrickit.signatures.embedder import embedder_method, fit_sequence_embedder
+
+            torch.set_num_threads(args.threads)
+            model, _ = fit_sequence_embedder(features_of(training), training.labels, training.extra["forged"], loss=loss,
+                                             epochs=args.embedder_epochs, seed=args.seed)
+            return embedder_method(model)
+
+        return fit
+
     if name == "dtw-lmnn":
         return {label: dtw_lmnn(settings) for label, settings in LMNN_GRID.items()}
+    if name == "embedder":
+        return {loss: embedder(loss) for loss in ("contrastive", "triplet")}
     fixed = {"dtw": lambda: dtw_method(window=args.window), "euclidean": lambda: euclidean_resampled_method(64)}
     return lambda training: fixed[name]()
 
 
 def transform_for_timing(data, name: str, args):
-    """The local cost a method's verification uses (dtw-lmnn: one learned on users 11-30, for timing only)."""
+    """The local cost a method's verification uses (dtw-lmnn: one learned on users 11-30, for timing only; the
+    embedder: an untrained network of the same shape, as fast as a trained one)."""
+    if name == "embedder":
+        from metrickit.signatures.embedder import SequenceEmbedder
+        from metrickit.signatures.features import feature_names
+
+        return SequenceEmbedder(len(feature_names(data.channels)))
     if name != "dtw-lmnn":
         return None
     from metrickit.signatures.dtw_lmnn import DTWMetricLearner
@@ -86,6 +108,12 @@ def seconds_per_verification(data, name: str, window: int, transform=None, repea
         probe = signature_features(Trajectory(sequences[5 + k % (len(sequences) - 5)].astype(np.float64), data.channels))
         if name.startswith("dtw"):
             dtw_cross_distances([probe], references, window=window, transform=transform)
+        elif name == "embedder":
+            from metrickit.signatures.embedder import embed_features
+
+            if k == 0:
+                enrolled = embed_features(transform, references)
+            np.linalg.norm(enrolled - embed_features(transform, [probe]), axis=1)
         else:
             flat = resample(probe, 64).ravel()
             np.linalg.norm(np.stack([resample(r, 64).ravel() for r in references]) - flat, axis=1)
@@ -143,7 +171,8 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", help="root of the shared datasets (default: $METRICKIT_DATA, else ../shared/data)")
-    parser.add_argument("--methods", default="dtw,euclidean,dtw-lmnn")
+    parser.add_argument("--methods", default="dtw,euclidean,dtw-lmnn,embedder")
+    parser.add_argument("--embedder-epochs", type=int, default=30, help="epochs of 20 writer-balanced batches")
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--window", type=int, default=20, help="DTW band in points (Sakoe-Chiba, widened by the length difference)")

@@ -10,7 +10,7 @@ from metrickit.reporting.document import Paragraph, Section, Table
 __all__ = ["BUILDERS"]
 
 _NAMES = {"dtw": "DTW on per-point features", "euclidean": "Euclidean, features resampled to 64 points",
-          "dtw-lmnn": "DTW, local cost learned by LMNN"}
+          "dtw-lmnn": "DTW, local cost learned by LMNN", "embedder": "1-D conv embedder (contrastive / triplet)"}
 
 
 def _signature_online(record: dict, path: Path) -> list[Section]:

@@ -37,43 +37,14 @@ COMPETITION = {"task1_best_skilled_eer": 0.0284, "task2_best_skilled_eer": 0.028
                "source": "Yeung et al., SVC2004, ICBA 2004 (LNCS 3072) abstract; user set not named there (probably the 60 unreleased users)"}
 
 
-LMNN_GRID = {f"{'diagonal' if diagonal else 'full'} M, mu {mu}": {"diagonal": diagonal, "push_weight": mu}
-             for diagonal in (False, True) for mu in (0.5, 0.9)}
-
-
 def learner(name: str, args):
-    """A function from training writers' signatures to a distance method, or several by name (chosen per fold on the
-    validation writers)."""
-    from metrickit.signatures.dtw_lmnn import DTWMetricLearner
-    from metrickit.signatures.evaluate import dtw_method, euclidean_resampled_method, features_of
+    """Setting name -> learner (chosen per fold on the validation writers); the resampled-Euclidean baseline learns nothing."""
+    from metrickit.signatures.evaluate import euclidean_resampled_method
+    from metrickit.signatures.learners import signature_learners
 
-    def dtw_lmnn(settings: dict):
-        def fit(training):
-            learned = DTWMetricLearner(args.window, n_alignments=2, random_state=args.seed, **settings).fit(
-                features_of(training), training.labels, training.extra["sample"], training.extra["forged"])
-            return dtw_method(window=args.window, transform=learned.components_)
-
-        return fit
-
-    def embedder(loss: str):
-        def fit(training):
-            import torch
-
-            from metrickit.signatures.embedder import embedder_method, fit_sequence_embedder
-
-            torch.set_num_threads(args.threads)
-            model, _ = fit_sequence_embedder(features_of(training), training.labels, training.extra["forged"], loss=loss,
-                                             epochs=args.embedder_epochs, seed=args.seed)
-            return embedder_method(model)
-
-        return fit
-
-    if name == "dtw-lmnn":
-        return {label: dtw_lmnn(settings) for label, settings in LMNN_GRID.items()}
-    if name == "embedder":
-        return {loss: embedder(loss) for loss in ("contrastive", "triplet")}
-    fixed = {"dtw": lambda: dtw_method(window=args.window), "euclidean": lambda: euclidean_resampled_method(64)}
-    return lambda training: fixed[name]()
+    if name == "euclidean":
+        return {"plain": lambda training: euclidean_resampled_method(64)}
+    return signature_learners(name, window=args.window, seed=args.seed, embedder_epochs=args.embedder_epochs, threads=args.threads)
 
 
 def transform_for_timing(data, name: str, args):

@@ -89,3 +89,22 @@ def fake_market(root, persons=24, cameras=3, per_camera=2):
                     frame = 100 * c + 7 * k + 1
                     archive.writestr(f"market1501_subset/{p:04d}_c{c}s1_{frame:06d}_0{k + 1}.jpg", _encode(pixels, "JPEG"))
     return folder
+
+
+def fake_svc2004_online(root, users=12, points=40):
+    """A miniature SVC2004 Task 2 folder (``svc2004_online/svc2004_task2_users1-30.zip``): each user's genuine
+    trajectories S1-S20 are small variations of one curve, the skilled forgeries S21-S40 larger ones."""
+    folder = root / "svc2004_online"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(folder / "svc2004_task2_users1-30.zip", "w") as archive:
+        for u in range(1, users + 1):
+            freq = rng.uniform(1, 4, size=2)
+            for s in range(1, 41):
+                wobble = 0.05 if s <= 20 else 0.5
+                t = np.linspace(0, 1, points)
+                x = 5000 + 1000 * np.sin(2 * np.pi * (freq[0] + wobble * rng.normal()) * t)
+                y = 3000 + 800 * np.cos(2 * np.pi * (freq[1] + wobble * rng.normal()) * t)
+                rows = [f"{int(a)} {int(b)} {1000 + 10 * k} {0 if k == 0 else 1} 900 600 {300 + k}" for k, (a, b) in enumerate(zip(x, y))]
+                archive.writestr(f"SVC2004/Task2/U{u}S{s}.TXT", "\n".join([str(points), *rows]) + "\n")
+    return folder

@@ -57,4 +57,30 @@ def _paired(row: dict) -> str:
     return f"{100 * difference['mean']:+.2f} ± {100 * difference['se_over_folds']:.2f} points"
 
 
-BUILDERS = {"signature-online": _signature_online}
+def _fold_rows(folds: list[dict]) -> list[list[str]]:
+    pct = lambda value: f"{100 * value:.2f}%"  # noqa: E731
+    rows = []
+    for fold in folds:
+        skilled = sum(t["eer_skilled"] for t in fold["per_trial"]) / len(fold["per_trial"])
+        random = sum(t["eer_random"] for t in fold["per_trial"]) / len(fold["per_trial"])
+        rates = fold["global_threshold"]
+        rows.append([str(fold.get("fold")), str(fold.get("chosen") or fold.get("method") or "-"), ", ".join(fold.get("test_writers") or []) or "-",
+                     pct(skilled), pct(random), f"{pct(rates['frr'])} / {pct(rates['far_skilled'])} / {pct(rates['far_random'])}"])
+    return rows
+
+
+def _signature_folds(record: dict, path: Path) -> list[Section]:
+    folds = record.get("repeats") or record.get("folds") or []
+    summary = record["summary"]
+    title = (f"SVC2004 Task 2: {record.get('method', 'signature models')} by the competition's protocol"
+             if record.get("kind") == "signature-training" else "SVC2004 Task 2: signature models on their own test writers")
+    return [Section(title, [
+        Paragraph(f"Skilled-forgery EER {100 * summary['eer_skilled']['mean']:.2f}% ± {100 * summary['eer_skilled']['sd']:.2f}%, random "
+                  f"{100 * summary['eer_random']['mean']:.2f}% ± {100 * summary['eer_random']['sd']:.2f}% (per user and trial, averaged; "
+                  "± sd over folds x trials). Global threshold (set on validation writers): FRR / FAR skilled / FAR random."),
+        Table(["fold", "setting", "test writers", "skilled EER", "random EER", "global threshold"], [
+            [row[0], row[1], row[2] if len(row[2]) < 40 else row[2][:37] + "...", *row[3:]] for row in _fold_rows(folds)]),
+    ])]
+
+
+BUILDERS = {"signature-online": _signature_online, "signature-training": _signature_folds, "signature-eval": _signature_folds}

@@ -7,3 +7,7 @@
 - :mod:`~metrickit.signatures.protocol`: SVC2004's trials (5 enrolment signatures of S1-S10, genuine S11-S20, skilled
   S21-S40, 20 seeded random forgeries from the same fold), scores normalised by the references' spread, EER per user.
 """
+
+__all__ = ["SIGNATURE_METHODS"]
+
+SIGNATURE_METHODS = ("dtw", "dtw-lmnn", "embedder")  # what `verify train --dataset svc2004-online` learns (imports nothing heavy)

@@ -20,7 +20,8 @@ from metrickit.signatures.dtw import DEFAULT_WINDOW, dtw_cross_distances
 from metrickit.signatures.features import signature_features
 from metrickit.signatures.protocol import ENROLMENT_POOL, calibrated_threshold, evaluate_trials, rates_at_threshold, svc_folds, svc_trials
 
-__all__ = ["Method", "dtw_method", "enrolment_rows", "euclidean_resampled_method", "features_of", "resample", "run_protocol"]
+__all__ = ["Method", "choose_on_validation", "dtw_method", "enrolment_rows", "euclidean_resampled_method", "features_of", "resample",
+           "run_protocol", "score_writers", "summarise_folds", "writer_layout"]
 
 Method = Callable[[LabeledSet], np.ndarray]
 
@@ -66,6 +67,61 @@ def euclidean_resampled_method(length: int = 64) -> Method:
     return distances
 
 
+def writer_layout(users: Sequence[str], n_folds: int = 3) -> list[dict[str, list[str]]]:
+    """Per test fold: its ``test`` writers, the ``validation`` writers (the first half of the next fold) and the
+    ``training`` writers (every other one), checked disjoint."""
+    folds = svc_folds(list(users), n_folds)
+    layout = []
+    for k, fold in enumerate(folds):
+        following = folds[(k + 1) % n_folds]
+        validation = following[: max(2, len(following) // 2)]
+        training = [u for u in users if u not in fold and u not in validation]
+        if set(training) & set(fold) or set(training) & set(validation) or set(fold) & set(validation):
+            raise AssertionError(f"fold {k}: training, validation and test writers overlap.")
+        layout.append({"test": list(fold), "validation": validation, "training": training})
+    return layout
+
+
+def choose_on_validation(candidates: Mapping[str, Callable[[LabeledSet], Method]], data: LabeledSet, training: Sequence[str],
+                         validation: Sequence[str], *, n_trials: int = 10, seed: int = 0) -> dict[str, Any]:
+    """Fit every candidate on the ``training`` writers; keep the one with the lowest mean skilled EER on the
+    ``validation`` writers' trials, and its global threshold (their EER threshold against skilled forgeries)."""
+    tried, failed = {}, {}
+    for name, learner in candidates.items():
+        try:
+            method = learner(data.of(training))
+        except ValueError as error:  # a setting that cannot learn from these writers (a collapsed metric) is not chosen
+            if len(candidates) == 1:
+                raise
+            failed[name] = str(error)
+            continue
+        rows = _trial_rows(data.of(validation), validation, method, n_trials, seed)
+        tried[name] = {"method": method, "rows": rows, "eer": float(np.mean([r["eer_skilled"] for r in rows]))}
+    if not tried:
+        raise ValueError(f"every learner failed on the training writers: {failed}")
+    chosen = min(tried, key=lambda name: tried[name]["eer"])
+    return {"chosen": chosen, "method": tried[chosen]["method"], "threshold": calibrated_threshold(tried[chosen]["rows"]),
+            "validation_eer_skilled": {name: t["eer"] for name, t in tried.items()}, "failed": failed}
+
+
+def score_writers(data: LabeledSet, writers: Sequence[str], method: Method, threshold: float, *, n_trials: int = 10,
+                  seed: int = 0) -> dict[str, Any]:
+    """The protocol on ``writers``: per-trial and per-user EERs (skilled, random) and the rates at ``threshold``."""
+    rows = _trial_rows(data.of(writers), writers, method, n_trials, seed)
+    per_trial = [{"trial": t, "eer_skilled": float(np.mean([r["eer_skilled"] for r in rows if r["trial"] == t])),
+                  "eer_random": float(np.mean([r["eer_random"] for r in rows if r["trial"] == t]))} for t in range(n_trials)]
+    return {"per_trial": per_trial, "per_user": _per_user(rows), "global_threshold": rates_at_threshold(rows, threshold)}
+
+
+def summarise_folds(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and sd of the skilled and random EERs over every fold's trials; the global threshold's mean rates."""
+    values = {kind: [t[f"eer_{kind}"] for r in results for t in r["per_trial"]] for kind in ("skilled", "random")}
+    summary = {f"eer_{kind}": {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0} for kind, v in values.items()}
+    for key in ("frr", "far_skilled", "far_random"):
+        summary[f"global_{key}"] = float(np.mean([r["global_threshold"][key] for r in results]))
+    return summary
+
+
 def run_protocol(data: LabeledSet, fit: Callable[[LabeledSet], Method] | Mapping[str, Callable[[LabeledSet], Method]], *,
                  n_folds: int = 3, n_trials: int = 10, seed: int = 0) -> dict[str, Any]:
     """Every fold as test fold: ``fit`` on the training writers, per-user/trial EERs (skilled, random) on the test fold
@@ -73,41 +129,14 @@ def run_protocol(data: LabeledSet, fit: Callable[[LabeledSet], Method] | Mapping
     fold keeps the one whose validation writers' mean skilled EER is lowest (nested: test writers choose nothing)."""
     candidates = dict(fit) if isinstance(fit, Mapping) else {"": fit}
     users = sorted(set(data.labels.astype(str).tolist()), key=lambda u: (len(u), u))
-    folds = svc_folds(users, n_folds)
     results = []
-    for k, fold in enumerate(folds):
-        following = folds[(k + 1) % n_folds]
-        validation = following[: max(2, len(following) // 2)]
-        training = [u for u in users if u not in fold and u not in validation]
-        if set(training) & set(fold) or set(training) & set(validation) or set(fold) & set(validation):
-            raise AssertionError(f"fold {k}: training, validation and test writers overlap.")
-        tried, failed = {}, {}
-        for name, learner in candidates.items():
-            try:
-                method = learner(data.of(training))
-            except ValueError as error:  # a setting that cannot learn from these writers (a collapsed metric) is not chosen
-                if len(candidates) == 1:
-                    raise
-                failed[name] = str(error)
-                continue
-            rows = _trial_rows(data.of(validation), validation, method, n_trials, seed)
-            tried[name] = {"method": method, "validation_rows": rows, "validation_eer_skilled": float(np.mean([r["eer_skilled"] for r in rows]))}
-        if not tried:
-            raise ValueError(f"fold {k}: every learner failed on its training writers: {failed}")
-        chosen = min(tried, key=lambda name: tried[name]["validation_eer_skilled"])
-        rows = _trial_rows(data.of(fold), fold, tried[chosen]["method"], n_trials, seed)
-        threshold = calibrated_threshold(tried[chosen]["validation_rows"])
-        per_trial = [{"trial": t, "eer_skilled": float(np.mean([r["eer_skilled"] for r in rows if r["trial"] == t])),
-                      "eer_random": float(np.mean([r["eer_random"] for r in rows if r["trial"] == t]))} for t in range(n_trials)]
-        results.append({"fold": k, "test_writers": fold, "validation_writers": validation, "training_writers": training,
-                        "chosen": chosen, "validation_eer_skilled": {name: t["validation_eer_skilled"] for name, t in tried.items()},
-                        "failed": failed,
-                        "per_trial": per_trial, "per_user": _per_user(rows), "global_threshold": rates_at_threshold(rows, threshold)})
-    values = {kind: [t[f"eer_{kind}"] for r in results for t in r["per_trial"]] for kind in ("skilled", "random")}
-    summary = {f"eer_{kind}": {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1))} for kind, v in values.items()}
-    for key in ("frr", "far_skilled", "far_random"):
-        summary[f"global_{key}"] = float(np.mean([r["global_threshold"][key] for r in results]))
-    return {"folds": results, "summary": summary, "n_trials": n_trials, "seed": seed}
+    for k, writers in enumerate(writer_layout(users, n_folds)):
+        choice = choose_on_validation(candidates, data, writers["training"], writers["validation"], n_trials=n_trials, seed=seed)
+        scored = score_writers(data, writers["test"], choice["method"], choice["threshold"], n_trials=n_trials, seed=seed)
+        results.append({"fold": k, "test_writers": writers["test"], "validation_writers": writers["validation"],
+                        "training_writers": writers["training"], "chosen": choice["chosen"],
+                        "validation_eer_skilled": choice["validation_eer_skilled"], "failed": choice["failed"], **scored})
+    return {"folds": results, "summary": summarise_folds(results), "n_trials": n_trials, "seed": seed}
 
 
 def _trial_rows(part: LabeledSet, writers: Sequence[str], method: Method, n_trials: int, seed: int) -> list[dict[str, Any]]:

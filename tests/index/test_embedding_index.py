@@ -115,3 +115,16 @@ def test_bad_input_gets_one_line_errors():
         index.add(gallery[:2], ids=[0, 1])
     with pytest.raises(ValueError, match="`labels` must be given for every addition or for none"):
         index.add(gallery[:2], labels=[1, 2])
+
+
+def test_ready_float32_queries_pass_without_a_copy_and_bad_ones_still_get_the_named_error():
+    from metrickit.index.embedding_index import _embeddings
+
+    ready = np.ones((3, 8), dtype=np.float32)
+    assert _embeddings(ready, "queries", 8) is ready
+    assert _embeddings(ready.astype(np.float64), "queries", 8).dtype == np.float32
+    ready[1, 2] = np.nan
+    with pytest.raises(ValueError, match="`queries` must contain only finite values; found 1 NaN"):
+        _embeddings(ready, "queries", 8)
+    with pytest.raises(ValueError, match="`queries` has 8 features but 4 were expected"):
+        _embeddings(np.ones((2, 8), np.float32), "queries", 4)

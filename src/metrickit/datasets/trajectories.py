@@ -31,8 +31,8 @@ import numpy as np
 from metrickit.datasets.labeled import LabeledSet, Preprocessing
 from metrickit.datasets.paths import dataset_dir, open_archive
 
-__all__ = ["CHANNELS", "TRAJECTORY_SUFFIXES", "Trajectory", "load_svc2004_online", "load_trajectory_files", "pad_trajectories",
-           "parse_svc_text", "read_trajectory"]
+__all__ = ["CHANNELS", "TRAJECTORY_SUFFIXES", "Trajectory", "load_svc2004_online", "load_trajectory_files", "pad_sequences",
+           "pad_trajectories", "parse_svc_text", "read_trajectory"]
 
 CHANNELS = ("x", "y", "t", "stroke_start", "pressure", "azimuth", "altitude")
 TRAJECTORY_SUFFIXES = (".txt", ".csv")
@@ -168,11 +168,17 @@ def pad_trajectories(trajectories: Sequence[Trajectory]) -> tuple[np.ndarray, np
         if trajectory.channels != channels:
             raise ValueError(f"{trajectory.name} has channels {', '.join(trajectory.channels)} but {trajectories[0].name} has "
                              f"{', '.join(channels)}: mix Task 1 and Task 2 files (or CSVs with other columns) in separate sets.")
-    lengths = np.array([len(t) for t in trajectories], dtype=np.int64)
-    X = np.zeros((len(trajectories), int(lengths.max()), len(channels)), dtype=np.float32)
-    for row, trajectory in enumerate(trajectories):
-        X[row, : len(trajectory)] = trajectory.points
+    X, lengths = pad_sequences([t.points for t in trajectories], np.float32)
     return X, lengths, channels
+
+
+def pad_sequences(sequences: Sequence[np.ndarray], dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """(n, longest, width) zero-padded copies of (length, width) sequences, in ``dtype``, and their lengths (n,)."""
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    out = np.zeros((len(sequences), int(lengths.max()), np.shape(sequences[0])[1]), dtype=dtype)
+    for row, sequence in enumerate(sequences):  # one copy per sequence into the padded block
+        out[row, : len(sequence)] = sequence
+    return out, lengths
 
 
 def trajectory_set(trajectories: Sequence[Trajectory], labels: np.ndarray, ids: list[str], extra: dict[str, np.ndarray],

@@ -20,12 +20,10 @@ __all__ = ["aligned_scatters"]
 
 def _block(a: list[np.ndarray], b: list[np.ndarray], window: int, transform: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distances (B,), path scatters (B, d, d) and path lengths (B,) of one block of pairs."""
-    n = np.array([len(x) for x in a])
-    m = np.array([len(y) for y in b])
-    B, N, M, d = len(a), int(n.max()), int(m.max()), a[0].shape[1]
-    A, Bq = np.zeros((B, N, d)), np.zeros((B, M, d))
-    for k in range(B):  # copies into the padded block
-        A[k, : n[k]], Bq[k, : m[k]] = a[k], b[k]
+    from metrickit.datasets.trajectories import pad_sequences
+
+    (A, n), (Bq, m) = pad_sequences(a), pad_sequences(b)
+    B, N, M, d = len(a), A.shape[1], Bq.shape[1], A.shape[2]
     TA, TB = (A, Bq) if transform is None else (A @ transform.T, Bq @ transform.T)
     cost = (TA**2).sum(-1)[:, :, None] + (TB**2).sum(-1)[:, None, :] - 2 * np.einsum("bid,bjd->bij", TA, TB)
     np.maximum(cost, 0, out=cost)

@@ -26,12 +26,11 @@ __all__ = ["SequenceEmbedder", "SignatureObjective", "WriterBatches", "embedder_
 
 def padded_inputs(features: Sequence[np.ndarray]) -> torch.Tensor:
     """(n, longest, features + 1) float32: each sequence zero-padded, its mask (1 at real points) as the last channel."""
-    longest, width = max(len(f) for f in features), features[0].shape[1]
-    out = np.zeros((len(features), longest, width + 1), dtype=np.float32)
-    for row, sequence in enumerate(features):  # copies into the padded array
-        out[row, : len(sequence), :width] = sequence
-        out[row, : len(sequence), width] = 1
-    return torch.from_numpy(out)
+    from metrickit.datasets.trajectories import pad_sequences
+
+    padded, lengths = pad_sequences(features, np.float32)
+    mask = (np.arange(padded.shape[1]) < lengths[:, None]).astype(np.float32)
+    return torch.from_numpy(np.concatenate([padded, mask[:, :, None]], axis=2))
 
 
 class SequenceEmbedder(nn.Module):

@@ -20,7 +20,7 @@ from torch import nn
 
 from metrickit._types import PairIndices, TripletIndices
 
-__all__ = ["SequenceEmbedder", "SignatureObjective", "WriterBatches", "embedder_method", "fit_sequence_embedder", "padded_inputs",
+__all__ = ["SequenceEmbedder", "SignatureObjective", "WriterBatches", "embed_features", "fit_sequence_embedder", "padded_inputs",
            "signature_pairs"]
 
 
@@ -151,15 +151,3 @@ def embed_features(model: SequenceEmbedder, features: Sequence[np.ndarray], bloc
     with torch.no_grad():
         parts = [model(padded_inputs(features[start : start + block])).numpy() for start in range(0, len(features), block)]
     return np.concatenate(parts).astype(np.float64)
-
-
-def embedder_method(model: SequenceEmbedder):
-    """The protocol's method for a trained embedder: Euclidean distances between the signatures' embeddings."""
-    from metrickit.distances.functional import euclidean_distances
-    from metrickit.signatures.evaluate import features_of
-
-    def distances(data) -> np.ndarray:
-        embeddings = embed_features(model, features_of(data))
-        return euclidean_distances(embeddings, embeddings)
-
-    return distances

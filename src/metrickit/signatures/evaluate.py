@@ -16,9 +16,10 @@ import numpy as np
 
 from metrickit.datasets.labeled import LabeledSet
 from metrickit.datasets.trajectories import Trajectory
-from metrickit.signatures.dtw import DEFAULT_WINDOW, dtw_cross_distances
+from metrickit.signatures.dtw import DEFAULT_WINDOW
 from metrickit.signatures.features import signature_features
-from metrickit.signatures.protocol import ENROLMENT_POOL, calibrated_threshold, evaluate_trials, rates_at_threshold, svc_folds, svc_trials
+from metrickit.signatures.protocol import (ENROLMENT_POOL, calibrated_threshold, evaluate_trials, rates_at_threshold, svc_folds,
+                                          svc_trials, writers_in_order)
 
 __all__ = ["Method", "choose_on_validation", "dtw_method", "enrolment_rows", "euclidean_resampled_method", "features_of", "resample",
            "run_protocol", "score_writers", "summarise_folds", "writer_layout"]
@@ -37,15 +38,12 @@ def enrolment_rows(data: LabeledSet) -> np.ndarray:
 
 
 def dtw_method(*, window: int = DEFAULT_WINDOW, transform: np.ndarray | None = None) -> Method:
-    """DTW on per-point features (with a learned local Mahalanobis ``transform`` if given)."""
+    """DTW on per-point features (with a learned local Mahalanobis ``transform`` if given), as a
+    :class:`~metrickit.signatures.model.SignatureModel` for whatever channels the signatures have."""
+    from metrickit.signatures.model import SignatureModel
 
-    def distances(data: LabeledSet) -> np.ndarray:
-        features, rows = features_of(data), enrolment_rows(data)
-        matrix = np.full((len(features), len(features)), np.nan)
-        matrix[rows] = dtw_cross_distances([features[r] for r in rows], features, window=window, transform=transform)
-        return matrix
-
-    return distances
+    method = "dtw" if transform is None else "dtw-lmnn"
+    return lambda data: SignatureModel(method, window, tuple(data.channels), transform)(data)
 
 
 def resample(sequence: np.ndarray, length: int) -> np.ndarray:
@@ -128,7 +126,7 @@ def run_protocol(data: LabeledSet, fit: Callable[[LabeledSet], Method] | Mapping
     and the error rates of the threshold calibrated on the validation writers. Given several learners by name, each
     fold keeps the one whose validation writers' mean skilled EER is lowest (nested: test writers choose nothing)."""
     candidates = dict(fit) if isinstance(fit, Mapping) else {"": fit}
-    users = sorted(set(data.labels.astype(str).tolist()), key=lambda u: (len(u), u))
+    users = writers_in_order(data.labels.tolist())
     results = []
     for k, writers in enumerate(writer_layout(users, n_folds)):
         choice = choose_on_validation(candidates, data, writers["training"], writers["validation"], n_trials=n_trials, seed=seed)
@@ -145,6 +143,6 @@ def _trial_rows(part: LabeledSet, writers: Sequence[str], method: Method, n_tria
 
 
 def _per_user(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    users = sorted({r["user"] for r in rows}, key=lambda u: (len(u), u))
+    users = writers_in_order(r["user"] for r in rows)
     return [{"user": user, "eer_skilled": float(np.mean([r["eer_skilled"] for r in rows if r["user"] == user])),
              "eer_random": float(np.mean([r["eer_random"] for r in rows if r["user"] == user]))} for user in users]

@@ -43,10 +43,13 @@ class SignatureModel:
         from metrickit.signatures.features import signature_features
 
         for trajectory in trajectories:
-            if tuple(trajectory.channels) != tuple(self.channels):
-                raise ValueError(f"{trajectory.name or 'a trajectory'} has channels {', '.join(trajectory.channels)}; this model was "
-                                 f"trained on {', '.join(self.channels)} (Task 1 files and Task 2 files need different models).")
+            self._check_channels(trajectory.channels, trajectory.name or "a trajectory")
         return [signature_features(t) for t in trajectories]
+
+    def _check_channels(self, channels: Sequence[str], what: str) -> None:
+        if tuple(channels) != tuple(self.channels):
+            raise ValueError(f"{what} has channels {', '.join(channels)}; this model was trained on {', '.join(self.channels)} "
+                             "(Task 1 files and Task 2 files need different models).")
 
     def cross_distances(self, queries: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> np.ndarray:
         """(n_queries, n_references) distances between per-point feature sequences."""
@@ -61,11 +64,10 @@ class SignatureModel:
 
     def __call__(self, data: LabeledSet) -> np.ndarray:
         """The protocol's distance matrix over ``data`` (rows of the enrolment pool filled; the embedder fills all)."""
-        from metrickit.signatures.evaluate import enrolment_rows
+        from metrickit.signatures.evaluate import enrolment_rows, features_of
 
-        trajectories = [Trajectory(points.astype(np.float64), data.channels, name) for points, name in
-                        zip(data.sequences(), data.ids or [""] * len(data.labels))]
-        features = self.features(trajectories)
+        self._check_channels(data.channels, data.name or "the signatures")
+        features = features_of(data)
         if self.method == "embedder":
             return self.cross_distances(features, features)
         rows = enrolment_rows(data)
@@ -80,8 +82,9 @@ class SignatureModel:
         if not len(probes):
             raise ValueError("no probe signatures to score.")
         probe_features, reference_features = self.features(probes), self.features(references)
-        mutual = self.cross_distances(reference_features, reference_features)
-        spread = mutual[~np.eye(len(references), dtype=bool)].mean()
+        from metrickit.signatures.protocol import reference_spread
+
+        spread = reference_spread(self.cross_distances(reference_features, reference_features))
         if not spread > 0:
             raise ValueError("the enrolment references are identical to each other; enrol distinct signatures.")
         return self.cross_distances(probe_features, reference_features).min(1) / spread

@@ -21,8 +21,8 @@ import numpy as np
 
 from metrickit.evaluation.verification import equal_error_rate
 
-__all__ = ["ENROLMENT_POOL", "GENUINE_PROBES", "SKILLED_FORGERIES", "SvcTrial", "calibrated_threshold", "evaluate_trials", "rates_at_threshold", "svc_folds",
-           "svc_trials", "trial_scores"]
+__all__ = ["ENROLMENT_POOL", "GENUINE_PROBES", "SKILLED_FORGERIES", "SvcTrial", "calibrated_threshold", "evaluate_trials",
+           "rates_at_threshold", "reference_spread", "svc_folds", "svc_trials", "trial_scores", "writers_in_order"]
 
 ENROLMENT_POOL = tuple(range(1, 11))
 GENUINE_PROBES = tuple(range(11, 21))
@@ -39,6 +39,11 @@ class SvcTrial:
     genuine: np.ndarray  # (10,)
     skilled: np.ndarray  # (20,)
     random: np.ndarray  # (n_random,)
+
+
+def writers_in_order(names) -> list[str]:
+    """Distinct writer names in natural order ('user2' before 'user10')."""
+    return sorted({str(name) for name in names}, key=lambda name: (len(name), name))
 
 
 def svc_folds(users: Sequence[str], n_folds: int = 3) -> list[list[str]]:
@@ -80,11 +85,16 @@ def svc_trials(labels: np.ndarray, samples: np.ndarray, forged: np.ndarray, user
     return trials
 
 
+def reference_spread(among_references: np.ndarray) -> float:
+    """The references' mean distance to each other (off the diagonal of their (n, n) distances): a score's divisor."""
+    return float(among_references[~np.eye(len(among_references), dtype=bool)].mean())
+
+
 def trial_scores(distances: np.ndarray, trial: SvcTrial) -> dict[str, np.ndarray]:
     """Normalised scores of the trial's genuine, skilled and random probes, from ``distances`` (rows: references,
     columns: probes; only those entries are read)."""
     references = trial.references
-    spread = distances[np.ix_(references, references)][~np.eye(len(references), dtype=bool)].mean()
+    spread = reference_spread(distances[np.ix_(references, references)])
     if not np.isfinite(spread) or spread <= 0:
         raise ValueError(f"{trial.user}, trial {trial.trial}: the references' mutual distances are {spread!r}; they must be finite and > 0.")
     scores = {kind: distances[np.ix_(references, getattr(trial, kind))].min(0) / spread for kind in ("genuine", "skilled", "random")}

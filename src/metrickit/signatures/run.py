@@ -17,14 +17,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from metrickit.signatures.evaluate import choose_on_validation, score_writers, summarise_folds, writer_layout
+from metrickit.signatures.protocol import writers_in_order
 
 __all__ = ["evaluate_signature_runs", "predict_signatures", "run_signature_training"]
 
 DATASET = "svc2004-online"
-
-
-def _writers(data) -> list[str]:
-    return sorted(set(data.labels.astype(str).tolist()), key=lambda u: (len(u), u))
 
 
 def _train_part(data, method: str, training: list[str], validation: list[str], *, fold: int | str, test: list[str], seed: int,
@@ -57,7 +54,7 @@ def run_signature_training(method: str, out_dir: str | os.PathLike, *, folds: Se
 
     out, _ = prepare_run_dir(out_dir, resume=False, overwrite=overwrite)
     data = load_svc2004_online(data_dir)
-    users = _writers(data)
+    users = writers_in_order(data.labels.tolist())
     layout = writer_layout(users)
     chosen = list(range(len(layout))) if folds is None else list(folds)
     bad = [k for k in chosen if not 0 <= k < len(layout)]
@@ -72,7 +69,7 @@ def run_signature_training(method: str, out_dir: str | os.PathLike, *, folds: Se
     results = {"dataset": DATASET, "method": method, "settings": settings, "repeat_part": "fold", "repeats": records,
                "summary": summarise_folds(records), "train_seconds": sum(r["train_seconds"] for r in records)}
     if final:
-        validation = sorted(np.random.default_rng(seed).choice(users, 5, replace=False).tolist(), key=lambda u: (len(u), u))
+        validation = writers_in_order(np.random.default_rng(seed).choice(users, 5, replace=False).tolist())
         model, record = _train_part(data, method, [u for u in users if u not in validation], validation, fold="final", test=[], **settings)
         model.save(out / FINAL / MODEL, overwrite=True)
         results["final"] = record

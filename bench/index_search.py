@@ -58,13 +58,13 @@ def mnist_gallery(args) -> dict:
     test images as test queries; groups are the digits."""
     from metrickit._io import file_sha256
     from metrickit.datasets.mnist import load_mnist
+    from metrickit.index.workflow import model_normalizes
     from metrickit.models.base import load_model
     from metrickit.runs import final_model
 
     model_path = final_model(args.model)
     model = load_model(model_path)
-    embedder = getattr(model, "embedder", None)
-    normalized = bool(embedder.normalize) if embedder is not None else False
+    normalized = model_normalizes(model)
 
     def embed(images: np.ndarray) -> np.ndarray:
         return np.concatenate([model.embed(images[start : start + 4_096]) for start in range(0, len(images), 4_096)]).astype(np.float32)

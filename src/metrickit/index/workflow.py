@@ -13,7 +13,7 @@ import numpy as np
 
 from metrickit.index.embedding_index import SIDECAR, EmbeddingIndex, index_settings
 
-__all__ = ["build_index", "evaluate_index", "read_embeddings", "search_index", "tune_index"]
+__all__ = ["build_index", "evaluate_index", "model_normalizes", "read_embeddings", "search_index", "tune_index"]
 
 NORM_TOLERANCE = 1e-3  # rows within this of unit length count as L2-normalised
 NORM_SAMPLE = 10_000  # rows of embedding files read to tell whether they are L2-normalised
@@ -50,6 +50,13 @@ def _model_sha256(model_path: str | os.PathLike | None) -> str | None:
     return file_sha256(final_model(model_path))
 
 
+def model_normalizes(model) -> bool:
+    """Whether ``model``'s embeddings are L2-normalised (then searched by inner product): a deep model says so; linear
+    and Euclidean models do not normalise."""
+    embedder = getattr(model, "embedder", None)
+    return bool(embedder.normalize) if embedder is not None else False
+
+
 def _normalised(sample: np.ndarray) -> bool:
     return bool(len(sample)) and bool(np.all(np.abs(np.linalg.norm(sample, axis=1) - 1) < NORM_TOLERANCE))
 
@@ -72,8 +79,7 @@ def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLik
         from metrickit.models.base import load_model
 
         loaded = load_model(model)
-        embedder = getattr(loaded, "embedder", None)  # a deep model says whether it L2-normalises; others do not
-        normalized = bool(embedder.normalize) if embedder is not None else False
+        normalized = model_normalizes(loaded)
     if images is not None:
         if model is None:
             raise ValueError("building from images needs --model (the model that embeds them).")

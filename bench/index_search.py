@@ -141,6 +141,12 @@ def streaming_builds(gallery: np.ndarray, kinds: list[str], threads: int, shards
     return {"shards": shards, "gallery_bytes": int(gallery.nbytes), "imports_peak_rss_bytes": imports, "rows": rows}
 
 
+def kind_spec(spec: str) -> tuple[str, dict[str, int]]:
+    """'hnsw:hnsw_m=64:hnsw_ef_construction=200' -> ('hnsw', {'hnsw_m': 64, 'hnsw_ef_construction': 200})."""
+    kind, *pairs = spec.split(":")
+    return kind, {name: int(value) for name, value in (pair.split("=", 1) for pair in pairs)}
+
+
 def main(argv=None) -> int:
     from metrickit._provenance import provenance
     from metrickit._threads import limit_threads
@@ -155,7 +161,8 @@ def main(argv=None) -> int:
     parser.add_argument("--clusters", type=int, default=10_000)
     parser.add_argument("--spread", type=float, default=1.25, help="cluster spread; 1.25 makes 25%% of exact top-10s cross clusters at the defaults")
     parser.add_argument("--queries", type=int, default=10_000)
-    parser.add_argument("--kinds", default="flat,hnsw,ivf,ivfpq")
+    parser.add_argument("--kinds", default="flat,hnsw,ivf,ivfpq",
+                        help="kinds, each with optional build settings: 'hnsw:hnsw_m=64:hnsw_ef_construction=200', 'ivf:nlist=16000'")
     parser.add_argument("--streaming-kinds", default="flat,ivfpq",
                         help="kinds also built by `metrickit index build` from .npy shards, peak memory measured ('' for none)")
     parser.add_argument("--target", type=float, default=0.95)
@@ -179,14 +186,15 @@ def main(argv=None) -> int:
     exact_validation = exact_top_k(validation, gallery, 10, inner_product=normalized)
     crossing = float(np.mean([len(set(row)) > 1 for row in groups[exact_test]]))
     rows = []
-    for kind in args.kinds.split(","):
+    for spec in args.kinds.split(","):
+        kind, settings = kind_spec(spec)
         began = time.perf_counter()
-        index = EmbeddingIndex.build(gallery, kind=kind, normalized=normalized)
+        index = EmbeddingIndex.build(gallery, kind=kind, normalized=normalized, **settings)
         build_seconds = time.perf_counter() - began
         tuned = index.tune(validation, gallery, target_recall=args.target, k=10, exact=exact_validation)
         found = index.search(test, 10)[1]
         raw = index.index
-        row = {"kind": kind, "factory": index.settings.factory, "parameters": index.settings.parameters, "build_seconds": build_seconds,
+        row = {"kind": kind, "spec": spec, "factory": index.settings.factory, "parameters": index.settings.parameters, "build_seconds": build_seconds,
                "index_bytes": int(faiss.serialize_index(raw).nbytes), "effort": tuned["effort"], "effort_name": tuned["effort_name"],
                "validation_recall_at_10": tuned["recall_at_10"], "target_reached_on_validation": tuned["reached"],
                "recall_at_1": recall_at_k(found, exact_test, 1), "recall_at_10": recall_at_k(found, exact_test, 10)}

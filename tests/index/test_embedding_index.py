@@ -33,6 +33,17 @@ def test_ivfpq_skips_polysemous_training_which_its_search_never_uses():
     assert not faiss.downcast_index(faiss.extract_index_ivf(index.index)).do_polysemous_training
 
 
+def test_hnsw_graph_degree_and_construction_effort_reach_faiss():
+    import faiss
+
+    index = EmbeddingIndex.build(_clusters(500, seed=6), kind="hnsw", hnsw_m=16, hnsw_ef_construction=120)
+    graph = faiss.downcast_index(index.index.index).hnsw
+    assert graph.efConstruction == 120 and index.settings.factory == "IDMap2,HNSW16"
+    assert index.settings.parameters == {"hnsw_m": 16, "hnsw_ef_construction": 120}
+    with pytest.raises(ValueError, match="hnsw_ef_construction"):
+        index_settings(1_000, 16, "hnsw", hnsw_ef_construction=0)
+
+
 @pytest.mark.parametrize("normalized", [False, True])
 def test_flat_search_equals_exact_ranking_with_ids_and_labels(normalized):
     gallery = _clusters(3000)

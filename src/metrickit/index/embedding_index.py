@@ -44,15 +44,19 @@ class IndexSettings:
 
 
 def index_settings(n: int, dim: int, kind: str = "auto", *, nlist: int | None = None, pq_m: int | None = None,
-                   hnsw_m: int = 32) -> IndexSettings:
-    """The index for ``n`` vectors of ``dim``: ``kind`` 'auto' is exact up to 50,000 vectors, else IVF."""
+                   hnsw_m: int = 32, hnsw_ef_construction: int = 40) -> IndexSettings:
+    """The index for ``n`` vectors of ``dim``: ``kind`` 'auto' is exact up to 50,000 vectors, else IVF. HNSW graphs
+    have ``hnsw_m`` links a node (twice that on the base layer) and are built with ``hnsw_ef_construction`` candidates
+    (faiss's default 40; larger builds slower and finds neighbours at a lower efSearch)."""
     validate_choice(kind, "kind", ("auto", *KINDS))
     if kind == "auto":
         kind = "flat" if n <= 50_000 else "ivf"
     if kind == "flat":
         return IndexSettings(kind, "IDMap2,Flat")
     if kind == "hnsw":
-        return IndexSettings(kind, f"IDMap2,HNSW{hnsw_m}", {"hnsw_m": hnsw_m})
+        hnsw_m = check_positive_int(hnsw_m, "hnsw_m")
+        return IndexSettings(kind, f"IDMap2,HNSW{hnsw_m}",
+                             {"hnsw_m": hnsw_m, "hnsw_ef_construction": check_positive_int(hnsw_ef_construction, "hnsw_ef_construction")})
     lists = nlist if nlist is not None else int(min(max(1, round(4 * math.sqrt(n))), max(1, n // 39)))  # faiss wants >= 39 points a list
     lists = check_positive_int(lists, "nlist", maximum=max(1, n))
     coarse = f"IVF{lists}_HNSW32" if n > 1_000_000 else f"IVF{lists}"
@@ -116,6 +120,8 @@ class EmbeddingIndex:
         index = faiss.index_factory(dim, chosen.factory, metric)
         if chosen.kind == "ivfpq":  # the factory's polysemous training serves Hamming-filtered search, which is not used here
             faiss.downcast_index(faiss.extract_index_ivf(index)).do_polysemous_training = False
+        if chosen.kind == "hnsw":
+            faiss.downcast_index(index.index).hnsw.efConstruction = chosen.parameters["hnsw_ef_construction"]
         return cls(index, chosen, dim=dim, inner_product=normalized, model_sha256=model_sha256)
 
     def train(self, sample) -> None:

@@ -50,6 +50,7 @@ orl_dir = _real_dataset_fixture("orl_faces", "orl_dir")
 svc2004_dir = _real_dataset_fixture("svc2004_signatures", "svc2004_dir")
 svc2004_online_dir = _real_dataset_fixture("svc2004_online", "svc2004_online_dir")
 market_dir = _real_dataset_fixture("market1501_subset", "market_dir")
+lfw_dir = _real_dataset_fixture("lfw", "lfw_dir")
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ ARCHITECTURES = {
     "conv4": (dict(in_channels=1, width=8, image_size=(28, 28), embedding_dim=16, normalize=True), Preprocessing("image", (1, 28, 28), 1 / 255, 0.1, 0.3)),
     "mlp": (dict(in_features=20, hidden=[32, 16], embedding_dim=8, normalize=False), Preprocessing("features", (20,), 1.0, 0.5, 2.0)),
     "resnet": (dict(in_channels=3, embedding_dim=16, normalize=True), Preprocessing("image", (3, 32, 16), 1 / 255)),
+    "hog": (dict(image_size=(24, 32), orientations=9, cell=8, block=2, embedding_dim=6), Preprocessing("image", (1, 24, 32), 1 / 255, 0.4, 0.2)),
 }
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from metrickit._io import file_sha256
 from metrickit.datasets.labeled import LabeledSet, Preprocessing
-from metrickit.datasets.paths import dataset_dir
+from metrickit.datasets.paths import cache_dir, dataset_dir
 from metrickit.exceptions import DatasetNotFoundError
 
 __all__ = ["ARCHIVES", "PREPROCESSING", "ROTATIONS", "SPLITS", "archive_characters", "cache_dir", "characters_of", "decode_archive",
@@ -34,15 +34,6 @@ SIZE = 28
 PREPROCESSING = Preprocessing("image", (1, SIZE, SIZE), scale=1 / 255, invert=True, resize=True, resample="lanczos")
 _DECODE_VERSION = 2  # in the cache's file names: 2 decodes through PREPROCESSING (invert, then resize)
 _ENTRY = re.compile(r"^(?:[^/]+/)?([^/]+)/(character\d+)/(\d+)_(\d+)\.png$")  # [top/]Alphabet/characterNN/ID_drawer.png
-
-
-def cache_dir() -> Path:
-    """Where decoded archives are kept: ``$METRICKIT_CACHE``, else ``$XDG_CACHE_HOME/metrickit``, else ``~/.cache/metrickit``."""
-    if os.environ.get("METRICKIT_CACHE"):
-        return Path(os.environ["METRICKIT_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "metrickit"
-
 
 
 def decode_archive(path: str | os.PathLike, cache: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from metrickit.exceptions import DatasetNotFoundError
 
-__all__ = ["data_roots", "dataset_dir", "default_data_dir", "open_archive"]
+__all__ = ["cache_dir", "data_roots", "dataset_dir", "default_data_dir", "open_archive"]
 
 ENV_VAR = "METRICKIT_DATA"
 
@@ -55,6 +55,15 @@ def dataset_dir(name: str, data_dir: str | os.PathLike | None = None) -> Path:
     tried = ", ".join(str(root / name) for root in roots)
     raise DatasetNotFoundError(f"Dataset folder '{name}/' not found; tried {tried}. Pass --data-dir (or data_dir=), or set {ENV_VAR}, "
                                f"to a folder that contains '{name}/'.")
+
+
+def cache_dir() -> Path:
+    """Where decoded datasets are kept: ``$METRICKIT_CACHE``, else ``$XDG_CACHE_HOME/metrickit``, else ``~/.cache/metrickit``
+    (never the repository or the read-only data folder)."""
+    if os.environ.get("METRICKIT_CACHE"):
+        return Path(os.environ["METRICKIT_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "metrickit"
 
 
 def open_archive(path: Path, expected: str) -> zipfile.ZipFile:

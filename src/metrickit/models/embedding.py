@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ARCHITECTURES", "ColourHistogram", "Conv4", "EmbeddingNet", "LinearEmbedder", "MLP", "Pixels", "SmallResNet", "build_embedder"]
+__all__ = ["ARCHITECTURES", "HOG", "ColourHistogram", "Conv4", "EmbeddingNet", "LinearEmbedder", "MLP", "Pixels", "SmallResNet", "build_embedder"]
 
 
 class EmbeddingNet(nn.Module):
@@ -278,11 +278,81 @@ class SmallResNet(EmbeddingNet):
         return self._dim
 
 
-ARCHITECTURES: dict[str, type[EmbeddingNet]] = {cls.name: cls for cls in (Pixels, LinearEmbedder, ColourHistogram, MLP, Conv4, SmallResNet)}
+class HOG(EmbeddingNet):
+    """Histograms of oriented gradients (Dalal & Triggs 2005), as scikit-image's ``hog`` computes them, optionally
+    followed by an affine map (a linear metric learned on them: PCA, KISSME, LMNN).
+
+    Gradients are central differences (zero on the border rows and columns); each pixel votes its gradient magnitude
+    into one of ``orientations`` unsigned orientation bins; ``cell`` x ``cell`` pixel cells average their votes; blocks
+    of ``block`` x ``block`` cells, moved one cell at a time, are L2-Hys normalised (L2, clip at 0.2, L2 again). Equal
+    to ``skimage.feature.hog(image, orientations, (cell, cell), (block, block), 'L2-Hys')`` (tested); written in torch
+    so that a descriptor-based model is one file and exports to ONNX. Orientation bins are found by comparing the
+    gradient with the bin edges' directions (no arctangent).
+    """
+
+    name = "hog"
+
+    def __init__(self, image_size: Sequence[int] = (64, 64), orientations: int = 9, cell: int = 8, block: int = 2,
+                 embedding_dim: int | None = None, *, normalize: bool = False):
+        super().__init__(image_size=[int(s) for s in image_size], orientations=int(orientations), cell=int(cell), block=int(block),
+                         embedding_dim=embedding_dim, normalize=normalize)
+        self.orientations, self.cell, self.block = int(orientations), int(cell), int(block)
+        self.cells = (int(image_size[0]) // self.cell, int(image_size[1]) // self.cell)
+        if min(self.cells) < self.block or self.orientations < 1:
+            raise ValueError(f"`image_size` {tuple(image_size)} holds {self.cells} cells of {self.cell} pixels; a block needs "
+                             f"{self.block} x {self.block} cells and `orientations` must be >= 1.")
+        edges = torch.arange(1, self.orientations, dtype=torch.float64) * (torch.pi / self.orientations)
+        self.register_buffer("edges", torch.stack([torch.cos(edges), torch.sin(edges)]).float(), persistent=False)
+        self.descriptor_dim = (self.cells[0] - self.block + 1) * (self.cells[1] - self.block + 1) * self.block**2 * self.orientations
+        self.head = nn.Linear(self.descriptor_dim, int(embedding_dim)) if embedding_dim else nn.Identity()
+        self._dim = int(embedding_dim) if embedding_dim else self.descriptor_dim
+
+    @classmethod
+    def with_affine(cls, weight: np.ndarray, bias: np.ndarray, **settings: Any) -> "HOG":
+        """HOG then ``weight @ descriptor + bias`` (weight of shape (embedding_dim, descriptor_dim))."""
+        module = cls(embedding_dim=weight.shape[0], **settings)
+        if weight.shape[1] != module.descriptor_dim:
+            raise ValueError(f"`weight` takes {weight.shape[1]} values; these HOG settings give {module.descriptor_dim}.")
+        _set_affine(module.head, weight, bias)
+        return module
+
+    def descriptors(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch_size, descriptor_dim) HOG descriptors of single-channel images (batch_size, 1, height, width)."""
+        image = x[:, 0]
+        rows = F.pad(image[:, 2:, :] - image[:, :-2, :], (0, 0, 1, 1))
+        cols = F.pad(image[:, :, 2:] - image[:, :, :-2], (1, 1, 0, 0))
+        magnitude = torch.sqrt(rows * rows + cols * cols)
+        flip = (rows < 0) | ((rows == 0) & (cols < 0))  # unsigned orientation: fold the gradient into [0, 180) degrees
+        rows, cols = torch.where(flip, -rows, rows), torch.where(flip, -cols, cols)
+        # the angle is at or past edge e when sin(angle - e) >= 0, i.e. rows cos e - cols sin e >= 0
+        past = (rows[..., None] * self.edges[0] - cols[..., None] * self.edges[1]) >= 0
+        bins = past.sum(-1)  # (batch, height, width) in 0..orientations-1
+        votes = F.one_hot(bins, self.orientations).to(magnitude.dtype) * magnitude[..., None]
+        height, width = self.cells[0] * self.cell, self.cells[1] * self.cell
+        cells = F.avg_pool2d(votes[:, :height, :width].permute(0, 3, 1, 2), self.cell)  # (batch, orientations, cell rows, cell cols)
+        across, down = self.cells[1] - self.block + 1, self.cells[0] - self.block + 1
+        blocks = torch.stack([torch.stack([cells[:, :, r : r + down, c : c + across] for c in range(self.block)], -1)
+                              for r in range(self.block)], -2)  # (batch, orientations, down, across, block row, block col)
+        blocks = blocks.permute(0, 2, 3, 4, 5, 1)  # (batch, down, across, block row, block col, orientations)
+        eps, within = 1e-5, (3, 4, 5)
+        blocks = blocks / torch.sqrt((blocks * blocks).sum(within, keepdim=True) + eps**2)
+        blocks = torch.clamp(blocks, max=0.2)
+        blocks = blocks / torch.sqrt((blocks * blocks).sum(within, keepdim=True) + eps**2)
+        return blocks.flatten(1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.descriptors(x))
+
+    @property
+    def embedding_dim(self) -> int:
+        return self._dim
+
+
+ARCHITECTURES: dict[str, type[EmbeddingNet]] = {cls.name: cls for cls in (Pixels, LinearEmbedder, ColourHistogram, MLP, Conv4, SmallResNet, HOG)}
 
 
 def build_embedder(name: str, **config: Any) -> EmbeddingNet:
-    """The embedding network ``name`` ('pixels', 'linear', 'histogram', 'mlp', 'conv4' or 'resnet') built from its ``config``."""
+    """The embedding network ``name`` ('pixels', 'linear', 'histogram', 'mlp', 'conv4', 'resnet' or 'hog') built from its ``config``."""
     if name not in ARCHITECTURES:
         raise ValueError(f"`architecture` must be one of {', '.join(map(repr, ARCHITECTURES))}; got {name!r}.")
     if name == "conv4" and "hidden" in config:  # model files written before conv-4's width had its own name

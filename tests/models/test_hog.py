@@ -1,0 +1,38 @@
+"""The HOG embedder equals scikit-image's ``hog`` (the reference implementation), and carries a linear metric."""
+
+import numpy as np
+import pytest
+import torch
+
+from metrickit.models.embedding import HOG
+
+
+@pytest.mark.parametrize("shape,orientations,cell,block", [((64, 64), 9, 8, 2), ((61, 50), 8, 6, 3), ((32, 40), 12, 4, 1)])
+def test_hog_equals_scikit_image(shape, orientations, cell, block):
+    skimage_feature = pytest.importorskip("skimage.feature")
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, size=(3, *shape)).astype(np.float64)
+    # smooth images (no gradient lies exactly on a bin edge, where rounding decides the bin), a flat one, and, with
+    # 20-degree bins (whose edges no integer gradient can hit), the noise itself
+    images = np.concatenate([np.stack([gaussian_filter(image, 2) for image in noise]), np.zeros((1, *shape)), *([noise] if orientations == 9 else [])])
+    reference = np.stack([skimage_feature.hog(image, orientations, (cell, cell), (block, block), "L2-Hys") for image in images])
+    module = HOG(shape, orientations, cell, block)
+    ours = module(torch.tensor(images[:, None], dtype=torch.float32)).numpy()
+    assert ours.shape == reference.shape == (len(images), module.descriptor_dim)
+    np.testing.assert_allclose(ours, reference, atol=1e-5)  # float32 against float64
+    standardised = module(torch.tensor((images[:, None] / 255 - 0.4) / 0.2, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(standardised[:3], reference[:3], atol=1e-5)  # orientations and block norms ignore the scale
+
+def test_hog_with_an_affine_map_and_bad_settings():
+    module = HOG((16, 16), 4, 4, 2)
+    weight, bias = np.random.default_rng(1).normal(size=(3, module.descriptor_dim)), np.arange(3.0)
+    mapped = HOG.with_affine(weight, bias, image_size=(16, 16), orientations=4, cell=4, block=2)
+    x = torch.rand(5, 1, 16, 16)
+    np.testing.assert_allclose(mapped(x).detach().numpy(), module(x).numpy() @ weight.T + bias, rtol=1e-5, atol=1e-5)
+    assert mapped.embedding_dim == 3 and mapped.config["embedding_dim"] == 3
+    with pytest.raises(ValueError, match="takes 7 values"):
+        HOG.with_affine(weight[:, :7], bias, image_size=(16, 16), orientations=4, cell=4, block=2)
+    with pytest.raises(ValueError, match="a block needs 3 x 3 cells"):
+        HOG((8, 8), 9, 4, 3)

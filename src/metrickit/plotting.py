@@ -149,12 +149,13 @@ def plot_fewshot_accuracy(methods: dict[str, dict], path: str | os.PathLike, *, 
 def plot_roc_curves(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], path: str | os.PathLike, *, title: str = "",
                     overwrite: bool = False) -> Path:
     """ROC (TAR against FAR, log scale) per method, averaged over folds: each fold's TAR read at the same FARs, then the mean."""
+    from metrickit.evaluation.verification import tar_at_fars
+
     plt = _pyplot()
     grid = np.logspace(-3, 0, 200)
     fig, ax = plt.subplots(figsize=(5.6, 4.4))
     for name, folds in curves.items():
-        # the TAR at FAR f is the best operating point with FAR <= f (a step function, as in tar_at_far)
-        tars = [tar[np.searchsorted(far, grid, side="right") - 1] for far, tar in folds]
+        tars = [tar_at_fars(far, tar, grid) for far, tar in folds]
         ax.plot(grid, np.mean(tars, axis=0), label=f"{name} ({len(folds)} fold{'s' if len(folds) > 1 else ''})")
     ax.plot(grid, grid, color="0.7", linestyle=":", label="chance")
     ax.set_xscale("log")

@@ -24,6 +24,7 @@ KINDS = (
     # benchmark JSONs (bench/results)
     "lmnn", "lmnn-mnist-select", "deep-quality", "loss-comparison", "deep-demo-select", "deep-speed", "ddp-scaling", "fewshot-shapes", "fewshot-omniglot",
     "verify-benchmark", "verify-nested-benchmark", "reid-benchmark", "index-search", "signature-online", "signature-training", "signature-eval",
+    "lfw-view1", "lfw-benchmark", "lfw-training", "lfw-eval",
     # the results.json of metrickit commands
     "demo", "lmnn-fit", "lmnn-evaluate", "training-run", "retrieval-eval", "fewshot-training", "fewshot-eval", "oneshot-eval",
     "verify-training", "verify-eval", "verify-predict", "reid-training", "reid-eval",

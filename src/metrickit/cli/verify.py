@@ -5,18 +5,33 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from metrickit.cli._options import (BUDGET_SETTINGS, LOSS_FLAGS, add_common, add_output, add_repeat_evaluation, add_repeat_training, class_list, emit, named_models,
+from metrickit.cli._options import (BUDGET_SETTINGS, LOSS_FLAGS, add_common, add_output, add_repeat_evaluation, add_repeat_training, add_settings, class_list, emit, named_models,
                                     objective_settings, repeats_note, settings_from_args)
 from metrickit.runs import RESULTS
 from metrickit.signatures import SIGNATURE_METHODS
+from metrickit.lfw.config import LFW_METHODS, LfwConfig
 from metrickit.verification.config import METHODS, VerifyConfig
 
 __all__ = ["eval_command", "predict_command", "register", "train_command"]
 
+LFW_ONLY = [m for m in LFW_METHODS if m not in METHODS]
 TRAIN_SETTINGS = [
-    ("method", dict(flag=LOSS_FLAGS, choices=(*METHODS, *SIGNATURE_METHODS), metavar="METHOD",
-                    help=f"{', '.join(METHODS)}: a method without training, or a loss; with --dataset svc2004-online (pen trajectories): "
-                         f"{', '.join(SIGNATURE_METHODS)}")), *BUDGET_SETTINGS, ("seed", dict(type=int)), *objective_settings(),
+    ("method", dict(flag=LOSS_FLAGS, choices=(*METHODS, *SIGNATURE_METHODS, *LFW_ONLY), metavar="METHOD",
+                    help=f"{', '.join(METHODS)}: a method without training, or a loss; with --dataset lfw also {', '.join(LFW_ONLY)} "
+                         f"(not lmnn); with --dataset svc2004-online (pen trajectories): {', '.join(SIGNATURE_METHODS)}")),
+    *[(name, {**spec, "given_only": True, "help": f"{spec.get('help', name.replace('_', ' '))} (default: {VerifyConfig().flat()[name]}; "
+                                                  f"lfw {LfwConfig().flat()[name]})"}) for name, spec in BUDGET_SETTINGS],
+    ("seed", dict(type=int)), *objective_settings(),
+]
+LFW_SETTINGS = [  # given only with --dataset lfw; unset, LfwConfig's defaults (chosen on View 1)
+    ("setting", dict(choices=("restricted", "unrestricted"), help="image-restricted (pair labels only) or unrestricted (identities)")),
+    ("crop", dict(type=int, metavar="PIXELS", help="side of the square cut around the face's centre (of 250)")),
+    ("size", dict(type=int, metavar="PIXELS", help="side the crop is resized to")),
+    ("min_images", dict(type=int, metavar="N", help="unrestricted: train on the people with at least N images")),
+    ("pca_dim", dict(type=int, metavar="D", help="pca and hog-* methods: PCA dimensions")),
+    ("cell", dict(type=int, metavar="PIXELS", help="hog-* methods: HOG cell side")),
+    ("orientations", dict(type=int, metavar="BINS", help="hog-* methods: HOG orientation bins")),
+    ("target_neighbors", dict(type=int, metavar="K", help="hog-lmnn: LMNN's target neighbours")),
 ]
 
 
@@ -38,10 +53,14 @@ def register(groups) -> None:
         "writers, each trained on 15 writers with 5 validation writers choosing the setting and the threshold; methods dtw "
         "(no training), dtw-lmnn (DTW with a local Mahalanobis cost learned by LMNN), embedder (1-D conv, contrastive or "
         "triplet); test folds scored by per-user EER against skilled and random forgeries over 10 seeded trials."))
-    train.add_argument("--dataset", required=True, choices=("orl", "svc2004", "svc2004-online"),
-                       help="orl or svc2004 (images), svc2004-online (pen trajectories)")
-    train.add_argument("--folds", type=class_list, metavar="K,K,..", help="only these folds (default: all)")
+    train.add_argument("--dataset", required=True, choices=("orl", "svc2004", "svc2004-online", "lfw"),
+                       help="orl, svc2004 or lfw (images), svc2004-online (pen trajectories)")
+    train.add_argument("--folds", type=class_list, metavar="K,K,..", help="only these folds (default: all; LFW's are numbered 1-10)")
     add_repeat_training(train, VerifyConfig, TRAIN_SETTINGS, train_command, "fold")
+    lfw = train.add_argument_group("LFW (--dataset lfw)")
+    lfw.add_argument("--view", type=int, choices=(1, 2), default=2,
+                     help="1: development (train on pairsDevTrain, score pairsDevTest every epoch); 2: the 10-fold report")
+    add_settings(lfw, LfwConfig, LFW_SETTINGS, given_only=True)
 
     evaluate = verbs.add_parser("eval", help="score trained folds on their unseen test identities", description=(
         "Pen-trajectory models (svc2004-online) are re-scored by SVC2004's protocol on their own test writers. Otherwise: "
@@ -70,6 +89,20 @@ def register(groups) -> None:
 def train_command(args: argparse.Namespace) -> int:
     from metrickit.verification.run import run_verify_training
 
+    given_lfw = [f"--{name.replace('_', '-')}" for name, _ in LFW_SETTINGS if getattr(args, name) is not None] + (["--view"] * (args.view != 2))
+    if args.dataset == "lfw":
+        from metrickit.lfw.run import run_lfw_training
+
+        config = LfwConfig.from_flat({k: v for k, v in settings_from_args(args, LfwConfig).items() if v is not None})
+        results = run_lfw_training(config, args.out, view=args.view, folds=args.folds, final=args.final, data_dir=args.data_dir,
+                                   overwrite=args.overwrite, quiet=args.quiet)
+        part = "view" if args.view == 1 else "fold"
+        emit(args, results, path=Path(args.out) / RESULTS, notes=[repeats_note(results, part, args.out)])
+        return 0
+    if given_lfw:
+        raise ValueError(f"{', '.join(given_lfw)} apply to --dataset lfw only.")
+    if args.method in LFW_ONLY:
+        raise ValueError(f"--method {args.method} is an LFW method (--dataset lfw).")
     if (args.dataset == "svc2004-online") != (args.method in SIGNATURE_METHODS):
         raise ValueError(f"--dataset svc2004-online takes --method {' | '.join(SIGNATURE_METHODS)}, and those methods need it; got "
                          f"--dataset {args.dataset} --method {args.method}.")
@@ -99,23 +132,43 @@ def eval_command(args: argparse.Namespace) -> int:
             write_json_atomic(Path(args.out) / RESULTS, results, overwrite=args.overwrite)
         emit(args, results, path=Path(args.out) / RESULTS if args.out else None)
         return 0
+    if _lfw_runs(args.model):
+        from metrickit.lfw.run import evaluate_lfw_runs
+
+        results = evaluate_lfw_runs(named_models(args.model), data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite)
+        emit(args, results, path=Path(args.out) / RESULTS if args.out else None, notes=[f"wrote {', '.join(results['files'])} to {args.out}"] if args.out else [])
+        return 0
     results = evaluate_verify_runs(named_models(args.model), data_dir=args.data_dir, out_dir=args.out, overwrite=args.overwrite)
     emit(args, results, path=Path(args.out) / RESULTS if args.out else None,
          notes=[f"wrote {', '.join(results['files'])} to {args.out}"] if args.out else [])
     return 0
 
 
-def _signature_runs(runs) -> bool:
-    """Whether the --model arguments are pen-trajectory models (their first model file says so)."""
+def _first_models(runs) -> list[Path]:
+    """The first model file of each --model argument (a model file, a run's first fold or view model, or its final model)."""
     from metrickit.runs import MODEL, final_model
-    from metrickit.signatures.model import is_signature_model
 
+    firsts = []
     for run in runs:
         path = Path(str(run).split("=", 1)[-1])
-        files = [path] if path.is_file() else sorted(path.glob(f"fold*/{MODEL}")) or ([final_model(path)] if (path / "final").is_dir() else [])
-        if files and is_signature_model(files[0]):
-            return True
-    return False
+        files = ([path] if path.is_file() else sorted(path.glob(f"fold*/{MODEL}")) or sorted(path.glob(f"view*/{MODEL}"))
+                 or ([final_model(path)] if (path / "final").is_dir() else []))
+        firsts += files[:1]
+    return firsts
+
+
+def _signature_runs(runs) -> bool:
+    """Whether the --model arguments are pen-trajectory models (their first model file says so)."""
+    from metrickit.signatures.model import is_signature_model
+
+    return any(is_signature_model(file) for file in _first_models(runs))
+
+
+def _lfw_runs(runs) -> bool:
+    """Whether the --model arguments were trained by the LFW protocol (their first model file says so)."""
+    from metrickit.models.base import load_model
+
+    return any(file.suffix == ".safetensors" and load_model(file).info.get("dataset") == "lfw" for file in _first_models(runs))
 
 
 def predict_command(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ import hashlib
 import io
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +57,8 @@ def load_lfw(preprocessing: Preprocessing | None = None, data_dir: str | os.Path
         from metrickit.exceptions import DatasetNotFoundError
 
         raise DatasetNotFoundError(f"archive {path} does not exist (expected LFW's lfw.zip of lfw/<Name>/<Name>_NNNN.jpg).")
-    key = hashlib.sha256(repr(sorted(prep.as_dict().items())).encode()).hexdigest()[:12]
+    decoding = replace(prep, mean=0.0, std=1.0)  # what decoding depends on: the crop and the size, not the standardisation
+    key = hashlib.sha256(repr(sorted(decoding.as_dict().items())).encode()).hexdigest()[:12]
     cached = Path(cache if cache is not None else cache_dir()) / f"lfw-{file_sha256(path)[:16]}-{key}-v{_DECODE_VERSION}.npz"
     if cached.is_file():
         with np.load(cached, allow_pickle=False) as stored:

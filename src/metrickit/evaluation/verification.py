@@ -27,6 +27,7 @@ __all__ = [
     "equal_error_rate",
     "roc_auc",
     "roc_curve",
+    "tar_at_fars",
     "tar_at_far",
     "verification_report",
 ]
@@ -52,6 +53,12 @@ def roc_curve(genuine: np.ndarray, impostor: np.ndarray) -> tuple[np.ndarray, np
     tar = np.searchsorted(np.sort(genuine), thresholds, side="right") / len(genuine)
     far = np.searchsorted(np.sort(impostor), thresholds, side="right") / len(impostor)
     return far, tar, thresholds
+
+
+def tar_at_fars(far: np.ndarray, tar: np.ndarray, fars: np.ndarray) -> np.ndarray:
+    """A ROC curve (:func:`roc_curve`'s ``far``, ``tar``) read at each of ``fars``: the largest TAR with FAR at most it
+    (the curve is a step function), so that curves of several folds can be averaged."""
+    return np.asarray(tar)[np.searchsorted(far, fars, side="right") - 1]
 
 
 def roc_auc(genuine: np.ndarray, impostor: np.ndarray) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from metrickit.reporting import deep, fewshot, lmnn, reid, search, signatures, verify
+from metrickit.reporting import deep, fewshot, lfw, lmnn, reid, search, signatures, verify
 from metrickit.reporting.document import Section
 from metrickit.runs import KINDS, RESULTS
 
@@ -19,7 +19,7 @@ __all__ = ["BUILDERS", "ORDER", "classify", "sections_of", "sort_key"]
 
 ORDER = KINDS
 BUILDERS: dict[str, Callable[[dict, Path], list[Section]]] = {
-    **lmnn.BUILDERS, **deep.BUILDERS, **fewshot.BUILDERS, **verify.BUILDERS, **reid.BUILDERS, **search.BUILDERS, **signatures.BUILDERS,
+    **lmnn.BUILDERS, **deep.BUILDERS, **fewshot.BUILDERS, **verify.BUILDERS, **reid.BUILDERS, **search.BUILDERS, **signatures.BUILDERS, **lfw.BUILDERS,
 }
 
 

@@ -50,7 +50,7 @@ def test_config_rebuilds_the_same_architecture():
 
 
 def test_unknown_architecture_and_tiny_images_are_refused():
-    with pytest.raises(ValueError, match="`architecture` must be one of 'pixels', 'linear', 'histogram', 'mlp', 'conv4', 'resnet', 'hog'; got 'vgg'."):
+    with pytest.raises(ValueError, match="`architecture` must be one of 'pixels', 'linear', 'histogram', 'mlp', 'conv4', 'resnet', 'hog', 'flip-average'; got 'vgg'."):
         build_embedder("vgg")
     with pytest.raises(ValueError, match=r"`image_size` \(8, 8\) is too small"):
         Conv4(image_size=(8, 8))

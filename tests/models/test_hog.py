@@ -36,3 +36,27 @@ def test_hog_with_an_affine_map_and_bad_settings():
         HOG.with_affine(weight[:, :7], bias, image_size=(16, 16), orientations=4, cell=4, block=2)
     with pytest.raises(ValueError, match="a block needs 3 x 3 cells"):
         HOG((8, 8), 9, 4, 3)
+
+
+def test_flip_average_is_mirror_invariant_and_round_trips(tmp_path):
+    from metrickit.datasets.labeled import Preprocessing
+    from metrickit.models.artifact import DeepMetricModel, load_deep_model, save_deep_model
+    from metrickit.models.embedding import FlipAverage, build_embedder
+
+    torch.manual_seed(0)
+    inner = build_embedder("conv4", in_channels=1, width=4, image_size=(16, 16), embedding_dim=5).eval()
+    module = FlipAverage.around(build_embedder("conv4", in_channels=1, width=4, image_size=(16, 16), embedding_dim=5, normalize=True))
+    module.inner.load_state_dict(inner.state_dict())
+    module.eval()
+    assert module.normalize and not module.inner.normalize
+    x = torch.rand(3, 1, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(module(x), module(x.flip(-1)), atol=1e-6)
+        expected = torch.nn.functional.normalize((inner(x) + inner(x.flip(-1))) / 2, dim=1)
+        assert torch.allclose(module(x), expected, atol=1e-6)
+    save_deep_model(DeepMetricModel(module, Preprocessing("image", (1, 16, 16), 1 / 255)), tmp_path / "m.safetensors")
+    loaded = load_deep_model(tmp_path / "m.safetensors")
+    assert loaded.embedder.name == "flip-average"
+    np.testing.assert_allclose(loaded.embed(x.numpy() * 255), module.embed(x.numpy()), atol=1e-6)
+    with pytest.raises(ValueError, match="must not normalise"):
+        FlipAverage("conv4", dict(in_channels=1, width=4, image_size=(16, 16), embedding_dim=5, normalize=True))

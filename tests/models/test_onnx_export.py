@@ -21,6 +21,8 @@ ARCHITECTURES = {
     "mlp": (dict(in_features=20, hidden=[32, 16], embedding_dim=8, normalize=False), Preprocessing("features", (20,), 1.0, 0.5, 2.0)),
     "resnet": (dict(in_channels=3, embedding_dim=16, normalize=True), Preprocessing("image", (3, 32, 16), 1 / 255)),
     "hog": (dict(image_size=(24, 32), orientations=9, cell=8, block=2, embedding_dim=6), Preprocessing("image", (1, 24, 32), 1 / 255, 0.4, 0.2)),
+    "flip-average": (dict(inner="conv4", inner_config=dict(in_channels=1, width=4, image_size=(16, 16), embedding_dim=5), normalize=True),
+                     Preprocessing("image", (1, 16, 16), 1 / 255, 0.1, 0.3)),
 }
 
 

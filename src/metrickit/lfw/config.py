@@ -39,13 +39,15 @@ class LfwConfig(MethodConfig):
     """``method``: 'euclidean' (pixels), 'pca', 'hog-pca', 'hog-kissme', 'hog-lmnn' (the classic pipeline, section
     ``linear``) or a deep loss (section ``embedder``, trained from scratch). ``setting``: 'restricted' (pair labels only)
     or 'unrestricted' (identities of the training folds' people with at least ``min_images`` images). Faces are cut
-    by a ``crop`` x ``crop`` square around the face's centre and resized to ``size`` x ``size``."""
+    by a ``crop`` x ``crop`` square around the face's centre and resized to ``size`` x ``size``. With ``flip`` every
+    model embeds a face as the average of its features and its mirror image's (test-time augmentation)."""
 
     method: str = "arcface"
     setting: str = "unrestricted"
     crop: int = 120
     size: int = 48
     min_images: int = 2
+    flip: bool = True
     linear: LinearConfig = field(default_factory=LinearConfig)
     embedder: EmbedderConfig = field(default_factory=lambda: EmbedderConfig(architecture="conv4", width=32, embedding_dim=128))
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)

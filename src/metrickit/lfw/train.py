@@ -2,6 +2,9 @@
 
 Methods (each ends as a model file with its face crop, standardisation and threshold):
 
+With ``flip``, each model embeds the average of a face's features and its mirror image's (the classic pipeline also
+learns on those averages).
+
 - ``euclidean``: the standardised pixels. ``pca``: PCA of the pixels (whitened when ``whiten``).
 - ``hog-pca``: HOG descriptors (:class:`~metrickit.models.embedding.HOG`) then PCA; ``hog-kissme`` adds KISSME
   (Koestinger et al. 2012: ``M = inv(cov of matched differences) - inv(cov of mismatched differences)``, clipped to
@@ -70,6 +73,10 @@ def train_experiment(data: LabeledSet, experiment: Experiment, config: LfwConfig
         embedder = _fit_linear(data, experiment, training, prep, config)
     else:
         embedder, record["deep"] = _fit_deep(data, training, prep, config, monitor, quiet)
+    if config.flip:
+        from metrickit.models.embedding import FlipAverage
+
+        embedder = FlipAverage.around(embedder)
     embedder.eval()
     embed = lambda raw: embedder.embed(prep.apply(raw))  # noqa: E731
     threshold = None
@@ -89,13 +96,14 @@ def _fit_linear(data: LabeledSet, experiment: Experiment, training: TrainingData
     """PCA of pixels or HOG descriptors, then KISSME or LMNN, as one embedder with an affine head."""
     from sklearn.decomposition import PCA
 
-    from metrickit.models.embedding import HOG, LinearEmbedder
+    from metrickit.models.embedding import HOG, FlipAverage, LinearEmbedder, Pixels
 
     settings = config.linear
-    hog = None
-    if config.method != "pca":
-        hog = HOG(prep.shape[1:], settings.orientations, settings.cell, settings.block)
-    describe = (lambda raw: prep.apply(raw).reshape(len(raw), -1)) if hog is None else (lambda raw: hog.embed(prep.apply(raw)))
+    hog = None if config.method == "pca" else HOG(prep.shape[1:], settings.orientations, settings.cell, settings.block)
+    describer = Pixels(int(np.prod(prep.shape))) if hog is None else hog
+    if config.flip:  # learn on the descriptors the model will compute: those of the face averaged with its mirror image
+        describer = FlipAverage.around(describer)
+    describe = lambda raw: describer.embed(prep.apply(raw))  # noqa: E731
     X = describe(training.images.X).astype(np.float64)
     pca = PCA(min(settings.pca_dim, *X.shape), whiten=settings.whiten, random_state=config.loop.seed).fit(X)
     weight = pca.components_ / (np.sqrt(pca.explained_variance_)[:, None] if settings.whiten else 1.0)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ARCHITECTURES", "HOG", "ColourHistogram", "Conv4", "EmbeddingNet", "LinearEmbedder", "MLP", "Pixels", "SmallResNet", "build_embedder"]
+__all__ = ["ARCHITECTURES", "FlipAverage", "HOG", "ColourHistogram", "Conv4", "EmbeddingNet", "LinearEmbedder", "MLP", "Pixels", "SmallResNet", "build_embedder"]
 
 
 class EmbeddingNet(nn.Module):
@@ -348,11 +348,40 @@ class HOG(EmbeddingNet):
         return self._dim
 
 
-ARCHITECTURES: dict[str, type[EmbeddingNet]] = {cls.name: cls for cls in (Pixels, LinearEmbedder, ColourHistogram, MLP, Conv4, SmallResNet, HOG)}
+class FlipAverage(EmbeddingNet):
+    """Another embedder's features averaged over the image and its mirror image (left-right flip), before the optional
+    L2 normalisation: a face looks the same mirrored, and the average is steadier than either (test-time augmentation
+    as one module, so it is saved, loaded and exported like any other)."""
+
+    name = "flip-average"
+
+    def __init__(self, inner: str, inner_config: dict[str, Any], *, normalize: bool = False):
+        super().__init__(inner=inner, inner_config=dict(inner_config), normalize=normalize)
+        self.inner = build_embedder(inner, **inner_config)
+        if self.inner.normalize:
+            raise ValueError("the embedder inside a flip average must not normalise; normalise the average instead (normalize=True).")
+
+    @classmethod
+    def around(cls, embedder: EmbeddingNet) -> "FlipAverage":
+        """The flip average of ``embedder`` (its weights copied), normalised after averaging where ``embedder`` normalised."""
+        module = cls(embedder.name, {**embedder.config, "normalize": False}, normalize=embedder.normalize)
+        module.inner.load_state_dict(embedder.state_dict())
+        return module.train(embedder.training)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.inner.features(x) + self.inner.features(x.flip(-1))) / 2
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.inner.embedding_dim
+
+
+ARCHITECTURES: dict[str, type[EmbeddingNet]] = {cls.name: cls for cls in (Pixels, LinearEmbedder, ColourHistogram, MLP, Conv4, SmallResNet, HOG, FlipAverage)}
 
 
 def build_embedder(name: str, **config: Any) -> EmbeddingNet:
-    """The embedding network ``name`` ('pixels', 'linear', 'histogram', 'mlp', 'conv4', 'resnet' or 'hog') built from its ``config``."""
+    """The embedding network ``name`` ('pixels', 'linear', 'histogram', 'mlp', 'conv4', 'resnet', 'hog' or 'flip-average') built from its
+    ``config``."""
     if name not in ARCHITECTURES:
         raise ValueError(f"`architecture` must be one of {', '.join(map(repr, ARCHITECTURES))}; got {name!r}.")
     if name == "conv4" and "hidden" in config:  # model files written before conv-4's width had its own name

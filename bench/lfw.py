@@ -189,7 +189,8 @@ def main(argv=None) -> int:
         rows = view1(args, chosen)
         record = {"benchmark": "lfw-view1", **common, "protocol": "train pairsDevTrain (restricted: its pairs; unrestricted: every image "
                   "of its people with >= 2 images), score pairsDevTest by ROC AUC; deep methods scored after every epoch",
-                  "rows": list(rows.values()), "seconds": time.perf_counter() - began, "provenance": provenance()}
+                  "rows": list(rows.values()), "seconds": time.perf_counter() - began, "provenance": provenance(),
+                  "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
         publish(args.out or HERE / "results" / "lfw-view1.json", "lfw-view1", record)
         return 0
     choices = {key(r["method"], r["setting"]): r for r in json.loads(Path(args.view1).read_text())["rows"]}
@@ -199,7 +200,8 @@ def main(argv=None) -> int:
     for row in rows.values():
         row.pop("_curves")
     record = {"benchmark": "lfw", **common, "view1_choices": str(Path(args.view1).name), "published": PUBLISHED, "rows": list(rows.values()),
-              "comparisons": comparisons(rows), "seconds": time.perf_counter() - began, "provenance": provenance()}
+              "comparisons": comparisons(rows), "seconds": time.perf_counter() - began, "provenance": provenance(),
+              "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     publish(args.out or HERE / "results" / "lfw.json", "lfw-benchmark", record, {"roc": figure})
     return 0
 

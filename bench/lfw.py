@@ -35,7 +35,7 @@ CANDIDATES = {
     ("euclidean", "restricted"): [dict(crop=c, size=48, flip=f) for c in (100, 120, 140) for f in (False, True)],
     ("pca", "restricted"): [dict(crop=c, size=48, pca_dim=d) for c in (100, 120) for d in (50, 100, 200)],
     ("hog-pca", "restricted"): HOG_GRID,
-    ("hog-kissme", "restricted"): HOG_GRID,
+    ("hog-kissme", "restricted"): [{**c, "root": r} for c in HOG_GRID for r in (True, False)],
     ("hog-lmnn", "unrestricted"): [dict(size=s, cell=6, pca_dim=d, target_neighbors=k) for s in (64, 80) for d in (60, 100, 150) for k in (1, 2)],
     ("contrastive", "restricted"): DEEP_GRID,
     ("contrastive", "unrestricted"): DEEP_GRID,

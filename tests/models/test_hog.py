@@ -32,6 +32,8 @@ def test_hog_with_an_affine_map_and_bad_settings():
     x = torch.rand(5, 1, 16, 16)
     np.testing.assert_allclose(mapped(x).detach().numpy(), module(x).numpy() @ weight.T + bias, rtol=1e-5, atol=1e-5)
     assert mapped.embedding_dim == 3 and mapped.config["embedding_dim"] == 3
+    rooted = HOG((16, 16), 4, 4, 2, root=True)
+    np.testing.assert_allclose(rooted(x).numpy(), np.sqrt(module(x).numpy()), atol=1e-6)
     with pytest.raises(ValueError, match="takes 7 values"):
         HOG.with_affine(weight[:, :7], bias, image_size=(16, 16), orientations=4, cell=4, block=2)
     with pytest.raises(ValueError, match="a block needs 3 x 3 cells"):

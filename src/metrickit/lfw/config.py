@@ -19,13 +19,15 @@ IDENTITY_METHODS = ("hog-lmnn", *(loss for loss in DEEP_LOSSES if loss != "contr
 
 @dataclass(frozen=True)
 class LinearConfig(Config):
-    """The classic pipeline: HOG (``orientations`` bins, ``cell`` pixels a cell, ``block`` cells a block), then PCA to
+    """The classic pipeline: HOG (``orientations`` bins, ``cell`` pixels a cell, ``block`` cells a block; its square root
+    with ``root``), then PCA to
     ``pca_dim`` (whitened when ``whiten``), then KISSME on the pairs or LMNN (``target_neighbors`` target neighbours) on the
     identities."""
 
     orientations: int = 9
     cell: int = 8
     block: int = 2
+    root: bool = True
     pca_dim: int = 100
     whiten: bool = True
     target_neighbors: int = 1

@@ -6,7 +6,7 @@ With ``flip``, each model embeds the average of a face's features and its mirror
 learns on those averages).
 
 - ``euclidean``: the standardised pixels. ``pca``: PCA of the pixels (whitened when ``whiten``).
-- ``hog-pca``: HOG descriptors (:class:`~metrickit.models.embedding.HOG`) then PCA; ``hog-kissme`` adds KISSME
+- ``hog-pca``: HOG descriptors (:class:`~metrickit.models.embedding.HOG`, square-rooted by default) then PCA; ``hog-kissme`` adds KISSME
   (Koestinger et al. 2012: ``M = inv(cov of matched differences) - inv(cov of mismatched differences)``, clipped to
   PSD) learned from the training folds' pairs; ``hog-lmnn`` adds LMNN on the training people (unrestricted only).
 - a deep loss, trained from scratch: in the unrestricted setting on class-balanced P x K batches of the training people;
@@ -99,7 +99,8 @@ def _fit_linear(data: LabeledSet, experiment: Experiment, training: TrainingData
     from metrickit.models.embedding import HOG, FlipAverage, LinearEmbedder, Pixels
 
     settings = config.linear
-    hog = None if config.method == "pca" else HOG(prep.shape[1:], settings.orientations, settings.cell, settings.block)
+    shape = dict(image_size=prep.shape[1:], orientations=settings.orientations, cell=settings.cell, block=settings.block, root=settings.root)
+    hog = None if config.method == "pca" else HOG(**shape)
     describer = Pixels(int(np.prod(prep.shape))) if hog is None else hog
     if config.flip:  # learn on the descriptors the model will compute: those of the face averaged with its mirror image
         describer = FlipAverage.around(describer)
@@ -127,7 +128,7 @@ def _fit_linear(data: LabeledSet, experiment: Experiment, training: TrainingData
     bias = -weight @ pca.mean_
     if hog is None:
         return LinearEmbedder.from_affine(weight, bias)
-    return HOG.with_affine(weight, bias, image_size=prep.shape[1:], orientations=settings.orientations, cell=settings.cell, block=settings.block)
+    return HOG.with_affine(weight, bias, **shape)
 
 
 def _fit_deep(data: LabeledSet, training: TrainingData, prep, config: LfwConfig, monitor: PairList | None, quiet: bool):

@@ -287,16 +287,17 @@ class HOG(EmbeddingNet):
     of ``block`` x ``block`` cells, moved one cell at a time, are L2-Hys normalised (L2, clip at 0.2, L2 again). Equal
     to ``skimage.feature.hog(image, orientations, (cell, cell), (block, block), 'L2-Hys')`` (tested); written in torch
     so that a descriptor-based model is one file and exports to ONNX. Orientation bins are found by comparing the
-    gradient with the bin edges' directions (no arctangent).
+    gradient with the bin edges' directions (no arctangent). With ``root`` the descriptor's square root is taken (so
+    that Euclidean distance compares histograms as the Hellinger distance does, as RootSIFT does for SIFT).
     """
 
     name = "hog"
 
     def __init__(self, image_size: Sequence[int] = (64, 64), orientations: int = 9, cell: int = 8, block: int = 2,
-                 embedding_dim: int | None = None, *, normalize: bool = False):
+                 embedding_dim: int | None = None, *, root: bool = False, normalize: bool = False):
         super().__init__(image_size=[int(s) for s in image_size], orientations=int(orientations), cell=int(cell), block=int(block),
-                         embedding_dim=embedding_dim, normalize=normalize)
-        self.orientations, self.cell, self.block = int(orientations), int(cell), int(block)
+                         embedding_dim=embedding_dim, root=bool(root), normalize=normalize)
+        self.orientations, self.cell, self.block, self.root = int(orientations), int(cell), int(block), bool(root)
         self.cells = (int(image_size[0]) // self.cell, int(image_size[1]) // self.cell)
         if min(self.cells) < self.block or self.orientations < 1:
             raise ValueError(f"`image_size` {tuple(image_size)} holds {self.cells} cells of {self.cell} pixels; a block needs "
@@ -338,7 +339,7 @@ class HOG(EmbeddingNet):
         blocks = blocks / torch.sqrt((blocks * blocks).sum(within, keepdim=True) + eps**2)
         blocks = torch.clamp(blocks, max=0.2)
         blocks = blocks / torch.sqrt((blocks * blocks).sum(within, keepdim=True) + eps**2)
-        return blocks.flatten(1)
+        return torch.sqrt(blocks.flatten(1)) if self.root else blocks.flatten(1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.descriptors(x))

@@ -13,7 +13,9 @@ def _clusters(n: int, dim: int = 16, centres: int = 50, seed: int = 0, spread: f
 def test_defaults_follow_faiss_guidelines():
     assert index_settings(10_000, 128).kind == "flat"
     ivf = index_settings(200_000, 128)
-    assert ivf.kind == "ivf" and ivf.parameters["nlist"] == round(4 * 200_000 ** 0.5) and ivf.factory.startswith("IVF1789,")
+    assert ivf.kind == "ivf" and ivf.parameters["nlist"] == 200_000 // 39 and ivf.factory.startswith("IVF5128,")  # 16 sqrt(N), 39 a list
+    assert index_settings(2_000_000, 128, "ivf").parameters["nlist"] == round(16 * 2_000_000 ** 0.5)
+    assert index_settings(1_000, 8, "hnsw").parameters["hnsw_ef_construction"] == 200
     assert "HNSW32" in index_settings(2_000_000, 128, "ivf").factory  # an HNSW coarse quantiser above a million
     pq = index_settings(200_000, 128, "ivfpq")
     assert pq.parameters["pq_m"] == 32 and pq.factory.endswith("PQ32")  # 32 one-byte codes: 1/16 of float32
@@ -21,8 +23,8 @@ def test_defaults_follow_faiss_guidelines():
     with pytest.raises(ValueError, match=r"`pq_m` \(5\) must divide the embedding dimension \(16\)"):
         index_settings(10_000, 16, "ivfpq", pq_m=5)
     million = index_settings(1_000_000, 128, "ivf")
-    assert million.training_rows(1_000_000, 100_000) == 40 * million.parameters["nlist"] == 160_000  # 40 a list, above the default
-    assert ivf.training_rows(200_000, 100_000) == 100_000 and ivf.training_rows(50_000, 100_000) == 50_000
+    assert million.training_rows(1_000_000, 100_000) == 40 * million.parameters["nlist"] == 640_000  # 40 a list, above the default
+    assert ivf.training_rows(200_000, 100_000) == 200_000 and ivf.training_rows(50_000, 100_000) == 50_000
     assert index_settings(10_000, 128, "flat").training_rows(10_000, 100_000) == 0
 
 

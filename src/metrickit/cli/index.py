@@ -31,14 +31,14 @@ def register(groups) -> None:
     build = verbs.add_parser("build", help="index embedding files, or images through a model", description=(
         "Index the rows of embedding files (.npy memory-mapped, or .npz with embeddings, ids and labels as `metrickit "
         "embed` writes), added in chunks, or the images under a folder embedded by --model. --kind auto is exact up to "
-        "50,000 vectors, else IVF with 4 sqrt(N) lists (an HNSW coarse quantiser above a million). Normalised embeddings "
+        "50,000 vectors, else IVF with 16 sqrt(N) lists (an HNSW coarse quantiser above a million). Normalised embeddings "
         "are searched by inner product. Writes index.faiss, ids.npz and the sidecar index.json (model sha256, metric, "
         "parameters, faiss version, counts)."))
     build.add_argument("--embeddings", nargs="+", metavar="FILE", default=[], help="gallery embedding files, in order")
     build.add_argument("--images", metavar="PATH", help="a folder of gallery images (labels from sub-folders), embedded by --model")
     build.add_argument("--model", metavar="MODEL", help="the model that made (or makes) the embeddings; recorded by sha256")
     build.add_argument("--kind", default="auto", choices=KIND_CHOICES)
-    build.add_argument("--nlist", type=int, help="IVF lists (default 4 sqrt(N))")
+    build.add_argument("--nlist", type=int, help="IVF lists (default 16 sqrt(N), at most N / 39)")
     build.add_argument("--pq-m", type=int, help="product-quantiser codes per vector (default dim / 4)")
     add_output(build, "DIR", "the index folder", required=True)
     add_common(build)

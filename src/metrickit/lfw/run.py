@@ -76,6 +76,8 @@ def evaluate_lfw_runs(runs: Mapping[str, str | os.PathLike], *, data_dir: str | 
     out = check_out_dir(out_dir, overwrite)
     methods, curves, views = {}, {}, set()
     for name, run in runs.items():
+        if run is None:
+            raise ValueError("LFW evaluation scores `verify train --dataset lfw` runs; for pixels train one with --method euclidean.")
         path = Path(run)
         files = [path] if path.is_file() else (repeat_models(path, "fold", "metrickit verify train --dataset lfw") if list(path.glob("fold*"))
                                                else repeat_models(path, "view", "metrickit verify train --dataset lfw --view 1"))

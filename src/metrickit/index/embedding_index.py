@@ -217,7 +217,7 @@ class EmbeddingIndex:
         if self.kind == "flat":
             return []
         if self.kind == "hnsw":
-            return [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048]
+            return [16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 128, 192, 256, 384, 512, 768, 1024, 2048]
         lists = self.settings.parameters["nlist"]
         return sorted({min(lists, 2**i) for i in range(int(math.log2(lists)) + 2)})
 

@@ -44,7 +44,7 @@ class LfwConfig(MethodConfig):
     by a ``crop`` x ``crop`` square around the face's centre and resized to ``size`` x ``size``. With ``flip`` every
     model embeds a face as the average of its features and its mirror image's (test-time augmentation)."""
 
-    method: str = "arcface"
+    method: str = "triplet"
     setting: str = "unrestricted"
     crop: int = 120
     size: int = 48

@@ -20,6 +20,7 @@ learned deep metric against the classifier embedding (softmax) and pixels. The m
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -61,8 +62,16 @@ def make_config(method: str, setting: str, settings: dict, seed: int):
     return LfwConfig.from_flat(method=method, setting=setting, seed=seed, **{"crop": 120, **settings})
 
 
+@functools.lru_cache(maxsize=2)
+def lfw(crop: int, size: int, data_dir: str | None):
+    """The LFW images decoded by one crop and the three pair lists resolved against them: loaded once per crop."""
+    from metrickit.datasets.lfw import PAIR_FILES, lfw_preprocessing, load_lfw, load_pair_list
+
+    data = load_lfw(lfw_preprocessing(crop, size), data_dir)
+    return data, {which: load_pair_list(which, data, data_dir) for which in PAIR_FILES}
+
+
 def view1(args, chosen_methods) -> dict:
-    from metrickit.datasets.lfw import lfw_preprocessing, load_lfw, load_pair_list
     from metrickit.evaluation.verification import equal_error_rate, roc_auc
     from metrickit.lfw.config import CLASSIC_METHODS
     from metrickit.lfw.protocol import view1_experiment
@@ -77,15 +86,14 @@ def view1(args, chosen_methods) -> dict:
             config = make_config(method, setting, {**settings, **({"epochs": DEEP_EPOCHS} if deep else {})}, args.seed)
 
             def run(config=config, deep=deep):
-                data = load_lfw(lfw_preprocessing(config.crop, config.size), args.data_dir)
-                experiment = view1_experiment(load_pair_list("dev-train", data, args.data_dir), load_pair_list("dev-test", data, args.data_dir))
+                data, lists = lfw(config.crop, config.size, args.data_dir)
+                experiment = view1_experiment(lists["dev-train"], lists["dev-test"])
                 began = time.perf_counter()
                 model, record = train_experiment(data, experiment, config, monitor=experiment.test if deep else None, quiet=args.quiet)
-                distances = pair_distances(model.embed, data, experiment.test)
-                same = experiment.test.same
+                scores = experiment.test.split(pair_distances(model.embed, data, experiment.test))
                 history = record.get("deep", {}).get("history", [])
-                return {"config": config.as_dict(), "roc_auc": roc_auc(distances[same], distances[~same]),
-                        "eer": equal_error_rate(distances[same], distances[~same])[0], "seconds": time.perf_counter() - began,
+                return {"config": config.as_dict(), "roc_auc": roc_auc(*scores), "eer": equal_error_rate(*scores)[0],
+                        "seconds": time.perf_counter() - began,
                         "best_epoch": record.get("deep", {}).get("best_epoch"), "training": record["training"],
                         "curve": [{"epoch": h["epoch"], "val_roc_auc": h.get("val_roc_auc"), "loss": h["loss"]} for h in history]}
 
@@ -102,7 +110,6 @@ def view1(args, chosen_methods) -> dict:
 def view2(args, chosen_methods, choices: dict) -> dict:
     import numpy as np
 
-    from metrickit.datasets.lfw import lfw_preprocessing, load_lfw, load_pair_list
     from metrickit.lfw.evaluate import score_pairs, summarize_folds
     from metrickit.lfw.protocol import view2_experiments
     from metrickit.lfw.train import train_experiment
@@ -116,8 +123,8 @@ def view2(args, chosen_methods, choices: dict) -> dict:
         folds = []
         for k in range(10):
             def run(k=k, config=config):
-                data = load_lfw(lfw_preprocessing(config.crop, config.size), args.data_dir)
-                experiment = view2_experiments(load_pair_list("view2", data, args.data_dir))[k]
+                data, lists = lfw(config.crop, config.size, args.data_dir)
+                experiment = view2_experiments(lists["view2"])[k]
                 began = time.perf_counter()
                 model, record = train_experiment(data, experiment, config, quiet=args.quiet)
                 scored = score_pairs(model, data, experiment.test, "view2")  # checks the model's people and view against fold k
@@ -207,20 +214,12 @@ def main(argv=None) -> int:
 
 
 def _plot(rows: dict, figure: Path) -> None:
-    import numpy as np
-
-    from metrickit.evaluation.verification import roc_curve
+    from metrickit.lfw.evaluate import fold_roc
     from metrickit.plotting import plot_roc_curves
 
-    curves = {}
-    for name, row in rows.items():
-        folds = []
-        for fold in row["_curves"]:
-            distances, same = np.asarray(fold["distances"]), np.asarray(fold["same"], dtype=bool)
-            folds.append(roc_curve(distances[same], distances[~same])[:2])
-        curves[name] = folds
     figure.parent.mkdir(parents=True, exist_ok=True)
-    plot_roc_curves(curves, figure, title="LFW View 2: 10 person-disjoint folds", overwrite=True)
+    plot_roc_curves({name: [fold_roc(fold) for fold in row["_curves"]] for name, row in rows.items()}, figure,
+                    title="LFW View 2: 10 person-disjoint folds", overwrite=True)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,10 @@ def test_pair_lists_are_checked_line_by_line(tmp_path):
     good = parse_pair_list("2\t1\nAnn_A\t1\t2\nAnn_A\t1\tBob_B\t2\nBob_B\t1\t3\nAnn_A\t2\tBob_B\t3\n", data)
     assert good.n_folds == 2 and list(good.same) == [True, False, True, False] and list(good.fold) == [0, 0, 1, 1]
     assert list(good.first) == [0, 0, 2, 1] and list(good.second) == [1, 3, 4, 4]
+    used, first, second = good.local()  # each image once, the pairs as positions among them
+    assert list(used) == [0, 1, 2, 3, 4] and list(used[first]) == list(good.first) and list(used[second]) == list(good.second)
+    matched, mismatched = good.split(np.array([10.0, 20.0, 30.0, 40.0]))
+    assert list(matched) == [10.0, 30.0] and list(mismatched) == [20.0, 40.0]
     with pytest.raises(ValueError, match="list.txt:1: the header"):
         parse_pair_list("two\nAnn_A\t1\t2\n", data, name="list.txt")
     with pytest.raises(ValueError, match=r"promises 1 fold\(s\) of 1 matched \+ 1 mismatched pairs \(2 lines\); found 1"):

@@ -116,6 +116,17 @@ class PairList:
         """The images the pairs use, sorted, without repeats."""
         return np.unique(np.concatenate([self.first, self.second]))
 
+    def local(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(images, first, second)``: :meth:`images`, and each pair's two images as positions in it, so that the images
+        are embedded once and the pairs read from those embeddings."""
+        used = self.images()
+        return used, np.searchsorted(used, self.first), np.searchsorted(used, self.second)
+
+    def split(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-pair ``values`` (distances, scores) of the matched pairs, then of the mismatched ones."""
+        values = np.asarray(values)
+        return values[self.same], values[~self.same]
+
     def people(self, data: LabeledSet) -> list[str]:
         """The people the pairs show, sorted."""
         return sorted(set(data.labels[self.images()].tolist()))

@@ -20,7 +20,7 @@ from metrickit.datasets.lfw import PairList
 from metrickit.evaluation.verification import equal_error_rate, roc_auc, roc_curve, tar_at_far, tar_at_fars
 from metrickit.lfw.train import pair_distances
 
-__all__ = ["FAR_GRID", "check_may_score", "score_pairs", "summarize_folds"]
+__all__ = ["FAR_GRID", "check_may_score", "fold_roc", "score_pairs", "summarize_folds"]
 
 FAR_GRID = np.concatenate([[0.0], np.logspace(-3, 0, 61)])
 
@@ -46,7 +46,7 @@ def score_pairs(model, data: LabeledSet, pairs: PairList, view: str) -> dict[str
     """Distances of ``pairs`` under ``model`` (after :func:`check_may_score`) and their scores."""
     check_may_score(model, data, pairs, view)
     distances = pair_distances(model.embed, data, pairs)
-    genuine, impostor = distances[pairs.same], distances[~pairs.same]
+    genuine, impostor = pairs.split(distances)
     eer, _ = equal_error_rate(genuine, impostor)
     result = {"roc_auc": roc_auc(genuine, impostor), "eer": eer, "n_pairs": len(pairs), "threshold": model.threshold,
               "distances": distances.tolist(), "same": pairs.same.tolist()}
@@ -55,15 +55,20 @@ def score_pairs(model, data: LabeledSet, pairs: PairList, view: str) -> dict[str
     return result
 
 
+def fold_roc(fold: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``(far, tar)`` of one result of :func:`score_pairs`, at every operating point."""
+    distances, same = np.asarray(fold["distances"]), np.asarray(fold["same"], dtype=bool)
+    return roc_curve(distances[same], distances[~same])[:2]
+
+
 def summarize_folds(folds: list[dict[str, Any]]) -> dict[str, Any]:
     """The View 2 report over fold results of :func:`score_pairs` (see the module docstring)."""
     accuracies = np.array([f["accuracy"] for f in folds])
     curves = []
     scaled_genuine, scaled_impostor = [], []
     for fold in folds:
+        curves.append(tar_at_fars(*fold_roc(fold), FAR_GRID))
         distances, same = np.asarray(fold["distances"]), np.asarray(fold["same"], dtype=bool)
-        far, tar, _ = roc_curve(distances[same], distances[~same])
-        curves.append(tar_at_fars(far, tar, FAR_GRID))
         scaled = distances / fold["threshold"] if fold["threshold"] else distances
         scaled_genuine.append(scaled[same])
         scaled_impostor.append(scaled[~same])

@@ -73,19 +73,20 @@ def final_experiment(pairs: PairList) -> Experiment:
 @dataclass(frozen=True)
 class TrainingData:
     """What a method may learn from in one experiment: ``images`` (a subset of the LFW set, labelled by person only in
-    the unrestricted setting, else by image), and for the restricted setting the ``pairs`` (``first``, ``second``
-    indices into ``images``, ``same``)."""
+    the unrestricted setting, else by image), the ``people`` they show (recorded in the model, never used to train in
+    the restricted setting), and for the restricted setting the ``pairs`` (``first``, ``second`` indices into
+    ``images``, ``same``)."""
 
     setting: str
     images: LabeledSet
+    people: list[str]
     first: np.ndarray | None = None
     second: np.ndarray | None = None
     same: np.ndarray | None = None
     dropped_duplicates: int = 0
 
     def summary(self) -> dict[str, Any]:
-        people = len(set(self.images.labels.tolist())) if self.setting == "unrestricted" else None
-        return {"setting": self.setting, "images": len(self.images.labels), "people": people,
+        return {"setting": self.setting, "images": len(self.images.labels), "people": len(self.people) if self.setting == "unrestricted" else None,
                 "pairs": None if self.same is None else len(self.same), "dropped_duplicates": self.dropped_duplicates}
 
 
@@ -98,24 +99,23 @@ def training_data(data: LabeledSet, experiment: Experiment, setting: str, *, min
     held_people = set().union(*(pairs.people(data) for pairs in held)) if held else set()
     held_digests = set(data.extra["digest"][np.concatenate([pairs.images() for pairs in held])].tolist()) if held else set()
     if setting == "restricted":
-        used = experiment.fit.images()
-        rows = np.full(len(data.labels), -1)
-        rows[used] = np.arange(len(used))
+        used, first, second = experiment.fit.local()
         images = data.subset(np.isin(np.arange(len(data.labels)), used))
         images.labels = np.array(images.ids)  # the image, not the person: restricted training never sees names
-        result = TrainingData(setting, images, rows[experiment.fit.first], rows[experiment.fit.second], experiment.fit.same.copy())
         people = set(data.labels[used].tolist())
+        result = TrainingData(setting, images, sorted(people), first, second, experiment.fit.same.copy())
     else:
         people = set(experiment.fit.people(data))
         of_people = np.isin(data.labels, sorted(people))
         duplicate = np.isin(data.extra["digest"], sorted(held_digests))
         names, counts = np.unique(data.labels[of_people & ~duplicate], return_counts=True)
         keep = of_people & ~duplicate & np.isin(data.labels, names[counts >= min_images])
-        result = TrainingData(setting, data.subset(keep), dropped_duplicates=int((of_people & duplicate).sum()))
+        result = TrainingData(setting, data.subset(keep), sorted(set(data.labels[keep].tolist())),
+                              dropped_duplicates=int((of_people & duplicate).sum()))
     clash = sorted(people & held_people)
     if clash:
         raise ValueError(f"{experiment.name}: training people {clash[:5]} are also among the people it is calibrated or scored on.")
-    if setting == "restricted" and held_digests & set(data.extra["digest"][experiment.fit.images()].tolist()):
+    if setting == "restricted" and held_digests & set(images.extra["digest"].tolist()):
         raise ValueError(f"{experiment.name}: a training image is byte-identical to a calibration or test image.")
     return result
 

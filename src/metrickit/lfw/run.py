@@ -19,19 +19,12 @@ from metrickit.lfw.config import CLASSIC_METHODS, LfwConfig
 __all__ = ["evaluate_lfw_runs", "run_lfw_training"]
 
 
-def _images(preprocessing, data_dir, quiet: bool = True):
-    """The LFW images decoded by a model's crop (its standardisation is applied when it embeds)."""
-    from metrickit.datasets.lfw import load_lfw
-
-    return load_lfw(replace(preprocessing, mean=0.0, std=1.0), data_dir, quiet=quiet)
-
-
 def run_lfw_training(config: LfwConfig, out_dir: str | os.PathLike, *, view: int = 2, folds: Sequence[int] | None = None,
                      final: bool = True, data_dir: str | os.PathLike | None = None, overwrite: bool = False,
                      quiet: bool = False) -> dict[str, Any]:
     """Train ``config`` on View 1 (``view=1``: development, watched on ``pairsDevTest`` every epoch) or on the View 2
     folds ``folds`` (1-10; default all) and, with ``final``, the final model, into ``out_dir``."""
-    from metrickit.datasets.lfw import lfw_preprocessing, load_pair_list
+    from metrickit.datasets.lfw import lfw_preprocessing, load_lfw, load_pair_list
     from metrickit.lfw.protocol import final_experiment, view1_experiment, view2_experiments
     from metrickit.lfw.train import train_experiment
     from metrickit.runs import prepare_run_dir
@@ -41,7 +34,7 @@ def run_lfw_training(config: LfwConfig, out_dir: str | os.PathLike, *, view: int
         raise ValueError(f"`view` must be 1 (development) or 2 (the 10-fold report); got {view!r}.")
     out, _ = prepare_run_dir(out_dir, resume=False, overwrite=overwrite)
     began = time.perf_counter()
-    data = _images(lfw_preprocessing(config.crop, config.size), data_dir, quiet)
+    data = load_lfw(lfw_preprocessing(config.crop, config.size), data_dir, quiet=quiet)
     meta = {"dataset": "lfw", "view": view, "config": config.as_dict(), "load_seconds": time.perf_counter() - began}
     desc = f"{config.method} ({config.setting}) on LFW View {view}"
     if view == 1:
@@ -65,9 +58,8 @@ def evaluate_lfw_runs(runs: Mapping[str, str | os.PathLike], *, data_dir: str | 
                       out_dir: str | os.PathLike | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Each run's models scored on the pairs they may be scored on; per method the View 2 table (mean accuracy ± SE,
     AUC, EER, TAR at FAR 1% pooled) or the View 1 scores; with ``out_dir``, ``results.json`` and ``roc.png``."""
-    from metrickit.datasets.lfw import load_pair_list
-    from metrickit.evaluation.verification import roc_curve
-    from metrickit.lfw.evaluate import score_pairs, summarize_folds
+    from metrickit.datasets.lfw import load_lfw, load_pair_list
+    from metrickit.lfw.evaluate import fold_roc, score_pairs, summarize_folds
     from metrickit.models.base import load_model
     from metrickit.runs import RESULTS, check_out_dir, repeat_models, tagged, write_results
 
@@ -75,6 +67,7 @@ def evaluate_lfw_runs(runs: Mapping[str, str | os.PathLike], *, data_dir: str | 
         raise ValueError("`runs` is empty: give at least one `verify train --dataset lfw` folder or model file.")
     out = check_out_dir(out_dir, overwrite)
     methods, curves, views = {}, {}, set()
+    loaded: dict = {}  # a decoding (crop, size) -> its images and pair lists: one load per crop, not per model
     for name, run in runs.items():
         if run is None:
             raise ValueError("LFW evaluation scores `verify train --dataset lfw` runs; for pixels train one with --method euclidean.")
@@ -88,16 +81,19 @@ def evaluate_lfw_runs(runs: Mapping[str, str | os.PathLike], *, data_dir: str | 
             view = record.get("view")
             if view is None:
                 raise ValueError(f"{file} was not trained by the LFW protocol (`metrickit verify train --dataset lfw`).")
-            data = _images(model.preprocessing, data_dir)
-            pairs = (load_pair_list("dev-test", data, data_dir) if view == "view1"
-                     else load_pair_list("view2", data, data_dir).folds([record["fold"]]))
+            crop = replace(model.preprocessing, mean=0.0, std=1.0)
+            if crop not in loaded:  # a model's standardisation is its own, applied when it embeds; decoding needs only the crop
+                data = load_lfw(model.preprocessing, data_dir)
+                loaded[crop] = (data, {which: load_pair_list(which, data, data_dir) for which in ("dev-test", "view2")})
+            data, lists = loaded[crop]
+            pairs = lists["dev-test"] if view == "view1" else lists["view2"].folds([record["fold"]])
             scored = score_pairs(model, data, pairs, view)
             folds.append({"model": str(file), "method": model.info.get("method"), "setting": model.info.get("setting"),
                           "experiment": record["name"], **scored})
             views.add(view)
         if len(views) > 1:
             raise ValueError("the runs mix View 1 (development) and View 2 (report) models; evaluate each view on its own.")
-        curves[name] = [roc_curve(*_split(f))[:2] for f in folds]
+        curves[name] = [fold_roc(f) for f in folds]
         summary = summarize_folds(folds) if views == {"view2"} else {k: folds[0][k] for k in ("roc_auc", "eer", "n_pairs")}
         methods[name] = {"method": folds[0]["method"], "setting": folds[0]["setting"], "summary": summary,
                          "folds": [{k: v for k, v in f.items() if k not in ("distances", "same")} for f in folds]}
@@ -113,10 +109,3 @@ def evaluate_lfw_runs(runs: Mapping[str, str | os.PathLike], *, data_dir: str | 
         results["provenance"] = provenance()
         write_results(out / RESULTS, "lfw-eval", results)
     return results
-
-
-def _split(fold: dict[str, Any]):
-    import numpy as np
-
-    distances, same = np.asarray(fold["distances"]), np.asarray(fold["same"], dtype=bool)
-    return distances[same], distances[~same]

@@ -34,11 +34,12 @@ __all__ = ["kissme", "pair_distances", "train_experiment"]
 
 def pair_distances(embed, data: LabeledSet, pairs: PairList) -> np.ndarray:
     """Euclidean distances of ``pairs``' images under ``embed`` (raw images -> embeddings), each image embedded once."""
-    used = pairs.images()
-    rows = np.full(len(data.labels), -1)
-    rows[used] = np.arange(len(used))
-    embeddings = np.asarray(embed(data.X[used]), dtype=np.float64)
-    return np.linalg.norm(embeddings[rows[pairs.first]] - embeddings[rows[pairs.second]], axis=1)
+    used, first, second = pairs.local()
+    return _distances(np.asarray(embed(data.X[used]), dtype=np.float64), first, second)
+
+
+def _distances(embeddings: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(embeddings[first] - embeddings[second], axis=1)
 
 
 def kissme(differences_same: np.ndarray, differences_other: np.ndarray) -> np.ndarray:
@@ -83,7 +84,7 @@ def train_experiment(data: LabeledSet, experiment: Experiment, config: LfwConfig
     if experiment.calibration is not None:
         threshold, accuracy = best_accuracy_threshold(pair_distances(embed, data, experiment.calibration), experiment.calibration.same)
         record["calibration_accuracy"] = accuracy
-    trained_people = sorted(set(data.labels[np.isin(data.ids, training.images.ids)].tolist()))
+    trained_people = training.people
     record.update(method=config.method, setting=config.setting, experiment=experiment.name, threshold=threshold,
                   train_seconds=time.perf_counter() - began)
     info = {"method": config.method, "dataset": "lfw", "setting": config.setting, "experiment": experiment.record(data),
@@ -108,14 +109,15 @@ def _fit_linear(data: LabeledSet, experiment: Experiment, training: TrainingData
     X = describe(training.images.X).astype(np.float64)
     pca = PCA(min(settings.pca_dim, *X.shape), whiten=settings.whiten, random_state=config.loop.seed).fit(X)
     weight = pca.components_ / (np.sqrt(pca.explained_variance_)[:, None] if settings.whiten else 1.0)
-    if config.method == "hog-kissme":
+    if config.method == "hog-kissme":  # on the training folds' pairs, in either setting
         pairs = experiment.fit
-        used = pairs.images()
-        rows = np.full(len(data.labels), -1)
-        rows[used] = np.arange(len(used))
-        Z = (describe(data.X[used]).astype(np.float64) - pca.mean_) @ weight.T
-        differences = Z[rows[pairs.first]] - Z[rows[pairs.second]]
-        weight = kissme(differences[pairs.same], differences[~pairs.same]) @ weight
+        if training.same is not None:  # restricted: the training images are the pairs' images, already described
+            described, first, second = X, training.first, training.second
+        else:
+            used, first, second = pairs.local()
+            described = describe(data.X[used]).astype(np.float64)
+        differences = ((described[first] - described[second]) @ weight.T)  # the mean cancels in a difference
+        weight = kissme(*pairs.split(differences)) @ weight
     elif config.method == "hog-lmnn":
         from metrickit.linear.lmnn import LMNN
 
@@ -136,25 +138,24 @@ def _fit_deep(data: LabeledSet, training: TrainingData, prep, config: LfwConfig,
     import torch
 
     from metrickit.training.config import DataConfig, TrainConfig
-    from metrickit.training.loop import ClassSplit, build_model, train
+    from metrickit.training.loop import ClassSplit, build_model, train, train_with_validation
 
-    validate = None
-    if monitor is not None:
+    score = watched = None
+    if monitor is not None:  # View 1: pairsDevTest's ROC AUC after every epoch
         from metrickit.evaluation.verification import roc_auc
 
-        def validate(model, _val):
-            distances = pair_distances(lambda raw: model.embed(prep.apply(raw)), data, monitor)
-            value = roc_auc(distances[monitor.same], distances[~monitor.same])
-            return value, {"val_roc_auc": value}
+        used, watched_first, watched_second = monitor.local()
+        watched = LabeledSet(prep.apply(data.X[used]), data.labels[used], prep)
+        score = lambda embeddings: roc_auc(*monitor.split(_distances(embeddings, watched_first, watched_second)))  # noqa: E731
 
     inputs = prep.apply(training.images.X)
     if training.setting == "unrestricted":
         train_config = TrainConfig(DataConfig(dataset="lfw", n_val_classes=0), config.embedder, config.objective, config.batches, config.loop)
         fit = LabeledSet(inputs, training.images.labels, prep)
-        classes = sorted(set(fit.labels.tolist()))
-        holder = LabeledSet(inputs[:1], training.images.labels[:1], prep) if monitor is not None else None  # the monitor scores pairs itself
-        result = train(train_config, quiet=quiet, split=ClassSplit(fit, holder, None, classes, [], []),
-                       validate=validate or (lambda model, val: (0.0, {})))
+        if watched is not None:
+            result = train_with_validation(train_config, fit, watched, score, "roc_auc", quiet=quiet)
+        else:
+            result = train(train_config, quiet=quiet, split=ClassSplit(fit, None, None, sorted(set(fit.labels.tolist())), [], []))
         return result.model.embedder, {"best_epoch": result.best_epoch, "history": result.history}
     from metrickit.lfw.pairs import GivenPairs, PairBatchSampler
     from metrickit.training.engine import fit as fit_loop
@@ -166,6 +167,12 @@ def _fit_deep(data: LabeledSet, training: TrainingData, prep, config: LfwConfig,
     sampler = PairBatchSampler(len(same), batch_pairs, n_batches=config.loop.batches_per_epoch, seed=config.loop.seed)
     result = fit_loop(config.loop, lambda: build_model(config.embedder, config.objective.loss, prep.shape),
                       lambda model: GivenPairs(config.objective.margin_value), sampler,
-                      torch.from_numpy(inputs[rows]), torch.from_numpy(codes), validate=validate and (lambda model: validate(model, None)), quiet=quiet,
-                      unit="batch")
+                      torch.from_numpy(inputs[rows]), torch.from_numpy(codes), validate=(lambda model: _watch(model, watched, score)) if watched is not None else None,
+                      quiet=quiet, unit="batch")
     return result.model, {"best_epoch": result.best_epoch, "history": result.history}
+
+
+def _watch(model, watched: LabeledSet, score) -> tuple[float, dict[str, float]]:
+    """The loop's validator for View 1's pairs (as :func:`~metrickit.training.loop.train_with_validation` records it)."""
+    value = float(score(model.embed(watched.X)))
+    return value, {"val_roc_auc": value}

@@ -3,6 +3,8 @@
 import json
 import zipfile
 
+import pytest
+
 
 from metrickit.cli.app import main
 
@@ -25,7 +27,9 @@ def test_lfw_train_eval_predict_and_refusals(lfw_dir, tmp_path, capsys, monkeypa
             (tmp_path / name).write_bytes(archive.read(f"lfw/Aaron_Peirsol/{name}"))
     assert main(["verify", "predict", "--model", str(tmp_path / "kiss"), str(tmp_path / "Aaron_Peirsol_0001.jpg"),
                  str(tmp_path / "Aaron_Peirsol_0002.jpg"), "--json"]) == 0
-    assert "same" in json.loads(capsys.readouterr().out)["pairs"][0]
+    predicted = json.loads(capsys.readouterr().out)
+    row = predicted["pairs"][0]  # the final model's threshold (set on View 2's fold 10) decides
+    assert predicted["threshold"] == pytest.approx(trained["final"]["threshold"]) and row["same"] == (row["distance"] <= predicted["threshold"])
     # a fold model renamed into another fold's place is still scored on its own fold only; View 1 models never on View 2
     (tmp_path / "moved" / "fold4").mkdir(parents=True)
     (tmp_path / "kiss" / "fold3" / "model.safetensors").rename(tmp_path / "moved" / "fold4" / "model.safetensors")

@@ -31,4 +31,6 @@ def test_view1_table_names_each_choice():
          "tried": [{"settings": {"size": 80, "cell": 6}, "roc_auc": 0.875, "eer": 0.204, "seconds": 30.0},
                    {"settings": {"size": 64, "cell": 8}, "roc_auc": 0.81, "eer": 0.26, "seconds": 20.0}]}]})
     text = result_text(record)
-    assert "size 80, cell 6" in text and "0.8750" in text and "20.40%" in text and "0.8" in text
+    row = next(line for line in text.splitlines() if line.startswith("hog-kissme"))
+    assert row.split()[2:3] == ["2"] and "size 80, cell 6" in row and "0.8750" in row and "20.40%" in row  # the chosen one's EER
+    assert row.split()[-1] == "0.8"  # 30 s + 20 s over all candidates, in minutes

@@ -73,6 +73,20 @@ def test_tuning_picks_the_least_effort_that_reaches_the_target_on_held_out_queri
     assert index.search_effort == report["effort"]
 
 
+def test_tuning_stops_where_recall_stops_rising_and_keeps_the_effort_before_the_plateau():
+    data = _clusters(12_000, seed=1)
+    gallery, queries = data[:10_000], data[10_000:10_200]
+    index = EmbeddingIndex.build(gallery, kind="ivfpq", nlist=64, pq_m=2)  # 2 bytes a vector cap recall far below 0.99
+    report = index.tune(queries, gallery, target_recall=0.99, k=10)
+    recalls = [row["recall_at_10"] for row in report["tried"]]
+    assert not report["reached"] and report["stopped"] == "plateau"
+    assert len(recalls) < len(index.efforts())  # the ladder goes on to 64 probes; the tuning did not
+    assert recalls[-2] - recalls[-3] < 0.001 and recalls[-1] - recalls[-2] < 0.001
+    assert report["effort"] == report["tried"][-3]["effort"] == index.search_effort
+    with pytest.raises(ValueError, match="`plateau` must be a recall gain >= 0"):
+        index.tune(queries, gallery, plateau=-0.1)
+
+
 def test_tuning_against_precomputed_exact_neighbours_matches_tuning_that_computes_them():
     from metrickit.index import exact_top_k
 

@@ -92,7 +92,7 @@ def tune_command(args: argparse.Namespace) -> int:
     report = tune_index(args.index, args.queries, args.gallery, target_recall=args.target, k=args.k)
     effort = f"{report['effort_name']} {report['effort']}" if report["effort"] is not None else "exact search"
     emit(args, report, f"{effort}: recall@{args.k} {report[f'recall_at_{args.k}']:.4f}, recall@1 {report['recall_at_1']:.4f} on "
-                       f"{report['n_queries']} held-out queries ({'reached' if report['reached'] else 'did not reach'} {args.target}); saved in {args.index}")
+                       f"{report['n_queries']} held-out queries ({'reached' if report['reached'] else 'did not reach'} {args.target}{'; recall stopped rising' if report['stopped'] == 'plateau' else ''}); saved in {args.index}")
     return 0
 
 

@@ -222,17 +222,22 @@ class EmbeddingIndex:
         lists = self.settings.parameters["nlist"]
         return sorted({min(lists, 2**i) for i in range(int(math.log2(lists)) + 2)})
 
-    def tune(self, queries, gallery, *, target_recall: float = 0.95, k: int = 10, exact: np.ndarray | None = None) -> dict[str, Any]:
+    def tune(self, queries, gallery, *, target_recall: float = 0.95, k: int = 10, exact: np.ndarray | None = None,
+             plateau: float = 0.001) -> dict[str, Any]:
         """Set the least effort whose recall@``k`` on ``queries`` (held out: not in the index) reaches ``target_recall``,
         against exact search over ``gallery`` (the indexed embeddings, in the order of :attr:`ids`), or against
         ``exact``, the gallery positions of each query's exact top ``k`` when already known (``gallery`` is then only
-        checked for its size). Records and returns what was measured; if no effort reaches the target, the largest is
-        kept and ``reached`` is False."""
+        checked for its size). Records and returns what was measured. If no effort reaches the target, ``reached`` is
+        False and the effort kept is where recall stopped rising: the largest tried, or, once two steps in a row each
+        gain less than ``plateau`` (an IVF-PQ's codes cap its recall, and four times the probes then buy nothing), the
+        effort before them; ``stopped`` says which."""
         queries, gallery = _embeddings(queries, "queries", self.dim), _embeddings(gallery, "gallery", self.dim)
         if len(gallery) != len(self):
             raise ValueError(f"`gallery` has {len(gallery)} rows; the index holds {len(self)}.")
         if not 0 < target_recall <= 1:
             raise ValueError(f"`target_recall` must be in (0, 1]; got {target_recall!r}.")
+        if not plateau >= 0:
+            raise ValueError(f"`plateau` must be a recall gain >= 0; got {plateau!r}.")
         from metrickit.index.recall import exact_top_k, recall_at_k
 
         if exact is None:
@@ -240,18 +245,24 @@ class EmbeddingIndex:
         elif np.shape(exact)[:1] != (len(queries),) or np.ndim(exact) != 2 or np.shape(exact)[1] < k:
             raise ValueError(f"`exact` must hold {len(queries)} rows of at least {k} gallery positions; got shape {np.shape(exact)}.")
         exact = self.ids[np.asarray(exact)[:, :k]]
-        tried = []
+        tried, stopped, best = [], "end of efforts", None
         for effort in self.efforts() or [None]:
             if effort is not None:
                 self.set_effort(effort)
             found = self.search(queries, k)[1]
             tried.append({"effort": effort, f"recall_at_{k}": recall_at_k(found, exact, k), "recall_at_1": recall_at_k(found, exact, 1)})
-            if tried[-1][f"recall_at_{k}"] >= target_recall:
+            recalls = [row[f"recall_at_{k}"] for row in tried[-3:]]
+            if recalls[-1] >= target_recall:
+                stopped = "target reached"
                 break
-        best = tried[-1]
+            if len(recalls) == 3 and recalls[1] - recalls[0] < plateau and recalls[2] - recalls[1] < plateau:
+                stopped, best = "plateau", tried[-3]
+                self.set_effort(best["effort"])
+                break
+        best = best or tried[-1]
         self.recall = {"k": k, "target": target_recall, "reached": best[f"recall_at_{k}"] >= target_recall, "effort_name": _EFFORT.get(self.kind),
                        "effort": best["effort"], f"recall_at_{k}": best[f"recall_at_{k}"], "recall_at_1": best["recall_at_1"],
-                       "n_queries": len(queries), "tried": tried}
+                       "n_queries": len(queries), "stopped": stopped, "tried": tried}
         return self.recall
 
     def save(self, folder: str | os.PathLike, *, overwrite: bool = False) -> Path:

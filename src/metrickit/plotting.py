@@ -148,15 +148,21 @@ def plot_fewshot_accuracy(methods: dict[str, dict], path: str | os.PathLike, *, 
 
 def plot_roc_curves(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], path: str | os.PathLike, *, title: str = "",
                     overwrite: bool = False) -> Path:
-    """ROC (TAR against FAR, log scale) per method, averaged over folds: each fold's TAR read at the same FARs, then the mean."""
+    """ROC (TAR against FAR, log scale) per method, averaged over folds: each fold's TAR read at the same FARs, then the
+    mean. The legend lists the methods best first (mean TAR over the plotted FARs); beyond six it sits beside the axes,
+    and beyond ten the colours come from a 20-colour map, so no two methods share one."""
     from metrickit.evaluation.verification import tar_at_fars
 
     plt = _pyplot()
     grid = np.logspace(-3, 0, 200)
-    fig, ax = plt.subplots(figsize=(5.6, 4.4))
-    for name, folds in curves.items():
-        tars = [tar_at_fars(far, tar, grid) for far, tar in folds]
-        ax.plot(grid, np.mean(tars, axis=0), label=f"{name} ({len(folds)} fold{'s' if len(folds) > 1 else ''})")
+    means = {name: np.mean([tar_at_fars(far, tar, grid) for far, tar in folds], axis=0) for name, folds in curves.items()}
+    order = sorted(means, key=lambda name: -float(np.mean(means[name])))
+    beside = len(curves) > 6
+    fig, ax = plt.subplots(figsize=(8.6 if beside else 5.6, 4.4))
+    colours = plt.get_cmap("tab20").colors if len(curves) > 10 else plt.get_cmap("tab10").colors
+    for i, name in enumerate(order):
+        folds = len(curves[name])
+        ax.plot(grid, means[name], color=colours[i % len(colours)], label=f"{name} ({folds} fold{'s' if folds > 1 else ''})")
     ax.plot(grid, grid, color="0.7", linestyle=":", label="chance")
     ax.set_xscale("log")
     ax.set_xlim(1e-3, 1)
@@ -164,7 +170,7 @@ def plot_roc_curves(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], path
     ax.set_xlabel("false accept rate (impostor pairs accepted)")
     ax.set_ylabel("true accept rate (genuine pairs accepted)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, **({"loc": "center left", "bbox_to_anchor": (1.02, 0.5)} if beside else {"loc": "lower right"}))
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     return _save(fig, path, overwrite)

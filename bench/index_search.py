@@ -173,7 +173,8 @@ def main(argv=None) -> int:
     parser.add_argument("--spread", type=float, default=1.25, help="cluster spread; 1.25 makes 25%% of exact top-10s cross clusters at the defaults")
     parser.add_argument("--queries", type=int, default=10_000)
     parser.add_argument("--kinds", default="flat,hnsw,ivf,ivfpq",
-                        help="kinds, each with optional build settings: 'hnsw:hnsw_m=64:hnsw_ef_construction=200', 'ivf:nlist=16000'")
+                        help="kinds, each with optional build settings: 'hnsw:hnsw_m=64:hnsw_ef_construction=200', 'ivf:nlist=16000' "
+                             "('' for none: only the streaming builds)")
     parser.add_argument("--streaming-kinds", default="flat,ivfpq",
                         help="kinds also built by `metrickit index build` from .npy shards, peak memory measured ('' for none)")
     parser.add_argument("--target", type=float, default=0.95)
@@ -197,7 +198,7 @@ def main(argv=None) -> int:
     exact_validation = exact_top_k(validation, gallery, 10, inner_product=normalized)
     crossing = float(np.mean([len(set(row)) > 1 for row in groups[exact_test]]))
     rows = []
-    for spec in args.kinds.split(","):
+    for spec in filter(None, args.kinds.split(",")):
         kind, settings = kind_spec(spec)
         began = time.perf_counter()
         index = EmbeddingIndex.build(gallery, kind=kind, normalized=normalized, **settings)

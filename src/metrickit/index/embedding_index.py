@@ -178,9 +178,11 @@ class EmbeddingIndex:
         """``(scores, ids)`` of each query's ``k`` nearest gallery entries, nearest first: squared distances, or inner
         products for a normalised index."""
         queries = _embeddings(queries, "queries", self.dim)
-        if not len(self):
-            raise ValueError("the index is empty: add gallery embeddings before searching.")
-        k = check_positive_int(k, "k", maximum=len(self))
+        n = self.index.ntotal
+        if type(k) is not int or not 0 < k <= n:  # a plain int in range skips the checks (a microsecond a call, one query at a time)
+            if not n:
+                raise ValueError("the index is empty: add gallery embeddings before searching.")
+            k = check_positive_int(k, "k", maximum=n)
         return self.index.search(queries, k)
 
     def labels_of(self, ids: np.ndarray) -> np.ndarray:

@@ -58,7 +58,7 @@ def model_normalizes(model) -> bool:
 
 
 def _normalised(sample: np.ndarray) -> bool:
-    return bool(len(sample)) and bool(np.all(np.abs(np.linalg.norm(sample, axis=1) - 1) < NORM_TOLERANCE))
+    return bool(len(sample)) and bool(np.all(np.abs(np.sqrt(np.einsum("ij,ij->i", sample, sample)) - 1) < NORM_TOLERANCE))  # no temporary the sample's size
 
 
 def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLike] = (), images: str | os.PathLike | None = None,
@@ -102,16 +102,14 @@ def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLik
     training_rows = index_settings(total, dim, kind, **settings).training_rows(total, train_size)
     if normalized is None:  # embedding files: whether rows are unit length is read from the sample
         training_rows = max(training_rows, min(total, NORM_SAMPLE))
-    rows = np.sort(np.random.default_rng(seed).choice(total, training_rows, replace=False))
-    starts = np.cumsum([0, *sizes])
-    sample = [np.asarray(s["embeddings"][rows[(rows >= a) & (rows < b)] - a], dtype=np.float32)
-              for s, a, b in zip(sources, starts[:-1], starts[1:]) if ((rows >= a) & (rows < b)).any()]
+    step = {id(s): min(chunk_rows, IMAGE_CHUNK) if isinstance(s["embeddings"], _EmbeddedImages) else chunk_rows for s in sources}
+    sample = _training_sample(sources, np.sort(np.random.default_rng(seed).choice(total, training_rows, replace=False)), dim, step)
     if normalized is None:
-        normalized = _normalised(np.concatenate(sample))
+        normalized = _normalised(sample)
     index = EmbeddingIndex.empty(total, dim, kind=kind, normalized=normalized, model_sha256=model_sha256, **settings)
     if not index.index.is_trained:
-        index.train(np.concatenate(sample))
-    step = {id(s): min(chunk_rows, IMAGE_CHUNK) if isinstance(s["embeddings"], _EmbeddedImages) else chunk_rows for s in sources}
+        index.train(sample)
+    del sample
     chunks = [(s, start) for s in sources for start in range(0, len(s["embeddings"]), step[id(s)])]
     for source, start in progress(chunks, quiet=quiet, desc="indexing", unit="chunk"):
         stop = start + step[id(source)]
@@ -123,6 +121,25 @@ def build_index(out: str | os.PathLike, *, embeddings: Sequence[str | os.PathLik
     index.save(out, overwrite=overwrite)
     return {"out": str(out), "kind": index.kind, "factory": index.settings.factory, "count": len(index), "dim": dim,
             "normalized": normalized, "build_seconds": seconds, "index_bytes": (Path(out) / "index.faiss").stat().st_size}
+
+
+def _training_sample(sources: list[dict], rows: np.ndarray, dim: int, step: dict[int, int]) -> np.ndarray:
+    """The gallery's ``rows`` (sorted positions over all sources) as one float32 matrix, filled in place a chunk at a time
+    with each chunk's pages released: a list of per-file samples joined by concatenate held the sample twice, and the
+    sampled pages of every file stayed resident (an IVF16000,PQ32 build from a million rows peaked at 1.7 GiB for a
+    46 MiB index)."""
+    sample = np.empty((len(rows), dim), dtype=np.float32)
+    filled, start = 0, 0
+    for source in sources:
+        stop = start + len(source["embeddings"])
+        mine = rows[(rows >= start) & (rows < stop)] - start
+        for first in range(0, len(mine), step[id(source)]):
+            chunk = mine[first : first + step[id(source)]]
+            sample[filled : filled + len(chunk)] = source["embeddings"][chunk]
+            filled += len(chunk)
+            _release_pages(source["embeddings"])
+        start = stop
+    return sample
 
 
 def _release_pages(rows) -> None:

@@ -31,6 +31,9 @@ def _index_search(record: dict, path: Path) -> list[Section]:
         title = f"Search: {gallery['n']:,} x {gallery['dim']} embeddings, faiss indexes through metrickit"
         described = (f"Gallery: a mixture of {gallery['clusters']:,} Gaussian clusters ({gallery['generator']}, spread "
                      f"{gallery['spread']}); the exact top 10 spans more than one cluster for {crossing:.0%} of the test queries.")
+    if not record["rows"]:  # a run of the streaming builds alone
+        return _streaming(record.get("streaming_builds"), gallery=f"{title.split(', faiss')[0].removeprefix('Search: ')}: {described}",
+                          record=record)
     return [Section(title, [
         Paragraph(described + f" Each kind's search effort is tuned on {record['queries']['validation']:,} validation queries to "
                   f"recall@10 >= {record['target']}; recall and speed are measured on {record['queries']['test']:,} other test queries "
@@ -42,14 +45,17 @@ def _index_search(record: dict, path: Path) -> list[Section]:
     ]), *_streaming(record.get("streaming_builds"))]
 
 
-def _streaming(streaming: dict | None) -> list[Section]:
+def _streaming(streaming: dict | None, gallery: str | None = None, record: dict | None = None) -> list[Section]:
+    """The streaming builds' table: below the search table (``gallery`` None), or alone with its own gallery text and
+    provenance."""
     if not streaming:
         return []
     mib = lambda value: f"{value / 2**20:,.0f}"  # noqa: E731
     rows = [[r["kind"], mib(r["index_bytes"]), mib(r["peak_rss_bytes"]), mib(r["budget_bytes"]), "yes" if r["within_budget"] else "NO",
              f"{r['seconds']:.1f}"] for r in streaming["rows"]]
     return [Section("Streaming index builds: peak memory", [
-        Paragraph(f"`metrickit index build` from {streaming['shards']} memory-mapped .npy shards of the gallery above "
+        *([Paragraph(f"Gallery: {gallery}"), provenance_bullets(record)] if gallery else []),
+        Paragraph(f"`metrickit index build` from {streaming['shards']} memory-mapped .npy shards of the gallery {'' if gallery else 'above '}"
                   f"({mib(streaming['gallery_bytes'])} MiB in all), each kind in its own process; peak resident memory is the "
                   f"process's own high-water mark (the interpreter and the command's imports alone: "
                   f"{mib(streaming['imports_peak_rss_bytes'])} MiB). Budget: the index's size + 1 GiB."),

@@ -157,6 +157,22 @@ def test_the_index_section_describes_a_trained_models_mnist_gallery():
     assert "more than one digit for 3% of the test queries" in text and "abababababab" in text
 
 
+def test_a_run_of_the_streaming_builds_alone_is_shown_with_its_own_gallery_and_no_empty_search_table():
+    from metrickit.reporting import result_text
+    from metrickit.runs import tagged
+
+    record = tagged("index-search", {"gallery": {"n": 1_000_000, "dim": 128, "clusters": 10_000, "spread": 1.25, "generator": "g"},
+                                     "queries": {"validation": 2000, "test": 10000}, "target": 0.95, "threads": 2,
+                                     "top10_crossing_groups": 0.25, "rows": []})
+    record["streaming_builds"] = {"shards": 4, "gallery_bytes": 488 * 2**20, "imports_peak_rss_bytes": 29 * 2**20,
+                                  "rows": [{"kind": "ivfpq", "index_bytes": 46 * 2**20, "peak_rss_bytes": 600 * 2**20,
+                                            "budget_bytes": 1070 * 2**20, "within_budget": True, "seconds": 180.0}]}
+    text = " ".join(result_text(record).split())
+    assert "Gallery: 1,000,000 x 128 embeddings: a mixture of 10,000 Gaussian clusters" in text
+    assert "shards of the gallery (488 MiB" in text and "ivfpq 46 600 1,070 yes 180.0" in text
+    assert "recall@1" not in text and "Search:" not in text
+
+
 def test_the_signature_section_reports_both_forgery_kinds_the_global_threshold_and_the_library_choice():
     from metrickit.reporting import result_text
     from metrickit.runs import tagged

@@ -32,7 +32,7 @@ def _index_search(record: dict, path: Path) -> list[Section]:
         described = (f"Gallery: a mixture of {gallery['clusters']:,} Gaussian clusters ({gallery['generator']}, spread "
                      f"{gallery['spread']}); the exact top 10 spans more than one cluster for {crossing:.0%} of the test queries.")
     if not record["rows"]:  # a run of the streaming builds alone
-        return _streaming(record.get("streaming_builds"), gallery=f"{title.split(', faiss')[0].removeprefix('Search: ')}: {described}",
+        return _streaming(record.get("streaming_builds"), gallery=f"{title.split(', faiss')[0].removeprefix('Search: ')}: {described.removeprefix('Gallery: ')}",
                           record=record)
     return [Section(title, [
         Paragraph(described + f" Each kind's search effort is tuned on {record['queries']['validation']:,} validation queries to "

@@ -155,3 +155,8 @@ def test_ready_float32_queries_pass_without_a_copy_and_bad_ones_still_get_the_na
         _embeddings(ready, "queries", 8)
     with pytest.raises(ValueError, match="`queries` has 8 features but 4 were expected"):
         _embeddings(np.ones((2, 8), np.float32), "queries", 4)
+    huge = np.full((2, 8), 1e30, dtype=np.float32)  # finite, but the squares overflow float32: the element-wise check decides
+    assert _embeddings(huge, "queries", 8) is huge
+    huge[0, 0], huge[1, 1] = np.inf, -np.inf
+    with pytest.raises(ValueError, match="`queries` must contain only finite values; found 0 NaN and 2 infinite"):
+        _embeddings(huge, "queries", 8)

@@ -328,9 +328,11 @@ class EmbeddingIndex:
 
 def _embeddings(values, name: str, dim: int | None = None) -> np.ndarray:
     """A C-contiguous float32 matrix of finite values (faiss's input), or a one-line error naming ``name``. An array
-    that already is one passes with a single finiteness check (a query at a time costs microseconds)."""
+    that already is one passes with a single finiteness check: its dot product with itself (one BLAS call, half the
+    cost of ``isfinite(...).all()`` on a query, which a 30 µs search notices), finite unless a value is NaN or infinite
+    or the squares overflow, when the element-wise check decides."""
     if (isinstance(values, np.ndarray) and values.dtype == np.float32 and values.ndim == 2 and values.flags.c_contiguous
-            and (dim is None or values.shape[1] == dim) and np.isfinite(values).all()):
+            and (dim is None or values.shape[1] == dim) and (math.isfinite(np.vdot(values, values)) or np.isfinite(values).all())):
         return values
     array = check_array_2d(values, name, dtype=np.float32, n_features=dim)
     return np.ascontiguousarray(array)

@@ -18,6 +18,7 @@ overhead).
 from __future__ import annotations
 
 import argparse
+import math
 import subprocess
 import sys
 import tempfile
@@ -180,6 +181,8 @@ def main(argv=None) -> int:
     parser.add_argument("--target", type=float, default=0.95)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="timing passes, metrickit and raw faiss interleaved block by block")
+    parser.add_argument("--min-seconds", type=float, default=5.0,
+                        help="more passes until each side is timed for about this long (a fast index's 3 passes last a second)")
     parser.add_argument("--out", help="result JSON (default: bench/results/index-search[-mnist].json)")
     args = parser.parse_args(argv)
     if args.gallery == "mnist" and not args.model:
@@ -211,11 +214,13 @@ def main(argv=None) -> int:
                "validation_recall_at_10": tuned["recall_at_10"], "target_reached_on_validation": tuned["reached"], "tuning_stopped": tuned["stopped"],
                "recall_at_1": recall_at_k(found, exact_test, 1), "recall_at_10": recall_at_k(found, exact_test, 10)}
         for batch, limit in ((1, 1_000), (1_000, None)):
-            if batch == 1 and timed_qps(lambda q: index.search(q, 10), test, 1, limit) > 2_000:
+            probe = timed_qps(lambda q: index.search(q, 10), test, batch, limit)
+            if batch == 1 and probe > 2_000:
                 limit = None  # fast one at a time: every test query, so that each timing round lasts seconds, not noise
-            ours, theirs = paired_qps(lambda q: index.search(q, 10), lambda q: raw.search(q, 10), test, batch, limit, args.repeats)
+            passes = max(args.repeats, math.ceil(args.min_seconds * probe / len(test[:limit] if limit else test)))
+            ours, theirs = paired_qps(lambda q: index.search(q, 10), lambda q: raw.search(q, 10), test, batch, limit, passes)
             row[f"qps_batch_{batch}"], row[f"raw_faiss_qps_batch_{batch}"] = ours, theirs
-            row[f"overhead_batch_{batch}"] = theirs / ours - 1
+            row[f"overhead_batch_{batch}"], row[f"timing_passes_batch_{batch}"] = theirs / ours - 1, passes
         rows.append(row)
         print(f"{kind}: {row}", flush=True)
     streaming = streaming_builds(gallery, args.streaming_kinds.split(","), args.threads) if args.streaming_kinds else None

@@ -178,7 +178,7 @@ class EmbeddingIndex:
         """``(scores, ids)`` of each query's ``k`` nearest gallery entries, nearest first: squared distances, or inner
         products for a normalised index."""
         queries = _embeddings(queries, "queries", self.dim)
-        n = self.index.ntotal
+        n = len(self.ids)  # kept with the index (add, remove, load); reading faiss's ntotal costs half a microsecond
         if type(k) is not int or not 0 < k <= n:  # a plain int in range skips the checks (a microsecond a call, one query at a time)
             if not n:
                 raise ValueError("the index is empty: add gallery embeddings before searching.")

@@ -168,6 +168,7 @@ def test_a_run_of_the_streaming_builds_alone_is_shown_with_its_own_gallery_and_n
                                   "rows": [{"kind": "ivfpq", "index_bytes": 46 * 2**20, "peak_rss_bytes": 600 * 2**20,
                                             "budget_bytes": 1070 * 2**20, "within_budget": True, "seconds": 180.0}]}
     text = " ".join(result_text(record).split())
+    assert "Streaming index builds: peak memory (1,000,000 x 128 embeddings, a run of its own)" in text
     assert "Gallery: 1,000,000 x 128 embeddings: a mixture of 10,000 Gaussian clusters" in text
     assert "shards of the gallery (488 MiB" in text and "ivfpq 46 600 1,070 yes 180.0" in text
     assert "recall@1" not in text and "Search:" not in text

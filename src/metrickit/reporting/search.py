@@ -53,7 +53,8 @@ def _streaming(streaming: dict | None, gallery: str | None = None, record: dict 
     mib = lambda value: f"{value / 2**20:,.0f}"  # noqa: E731
     rows = [[r["kind"], mib(r["index_bytes"]), mib(r["peak_rss_bytes"]), mib(r["budget_bytes"]), "yes" if r["within_budget"] else "NO",
              f"{r['seconds']:.1f}"] for r in streaming["rows"]]
-    return [Section("Streaming index builds: peak memory", [
+    title = "Streaming index builds: peak memory" + (f" ({gallery.split(':')[0]}, a run of its own)" if gallery else "")
+    return [Section(title, [
         *([Paragraph(f"Gallery: {gallery}"), provenance_bullets(record)] if gallery else []),
         Paragraph(f"`metrickit index build` from {streaming['shards']} memory-mapped .npy shards of the gallery {'' if gallery else 'above '}"
                   f"({mib(streaming['gallery_bytes'])} MiB in all), each kind in its own process; peak resident memory is the "

@@ -211,7 +211,7 @@ def main(argv=None) -> int:
         raw = index.index
         row = {"kind": kind, "spec": spec, "factory": index.settings.factory, "parameters": index.settings.parameters, "build_seconds": build_seconds,
                "index_bytes": int(faiss.serialize_index(raw).nbytes), "effort": tuned["effort"], "effort_name": tuned["effort_name"],
-               "validation_recall_at_10": tuned["recall_at_10"], "target_reached_on_validation": tuned["reached"], "tuning_stopped": tuned["stopped"],
+               "validation_recall_at_10": tuned["recall_at_10"], "target_reached_on_validation": tuned["reached"], "tuning_stopped": tuned["stopped"], "tuning_tried": tuned["tried"],
                "recall_at_1": recall_at_k(found, exact_test, 1), "recall_at_10": recall_at_k(found, exact_test, 10)}
         for batch, limit in ((1, 1_000), (1_000, None)):
             probe = timed_qps(lambda q: index.search(q, 10), test, batch, limit)

@@ -22,20 +22,19 @@ def _index_search(record: dict, path: Path) -> list[Section]:
     metric = "inner product (the model L2-normalises)" if gallery.get("normalized") else "squared Euclidean distance"
     if gallery.get("source") == "mnist":
         model = gallery["model"]
-        title = f"Search: {gallery['n']:,} MNIST embeddings ({gallery['dim']}-d), faiss indexes through metrickit"
-        described = (f"Gallery: a trained {model['name']} model's embeddings ({Path(model['path']).name}, sha256 {model['sha256'][:12]}, "
+        name = f"{gallery['n']:,} MNIST embeddings ({gallery['dim']}-d)"
+        described = (f"a trained {model['name']} model's embeddings ({Path(model['path']).name}, sha256 {model['sha256'][:12]}, "
                      f"trained on digits {', '.join(map(str, model['training_classes']))}) of the MNIST training images less "
                      f"{record['queries']['validation']:,} validation queries; test queries are the MNIST test images; searched by {metric}. "
                      f"The exact top 10 holds more than one digit for {crossing:.0%} of the test queries.")
     else:
-        title = f"Search: {gallery['n']:,} x {gallery['dim']} embeddings, faiss indexes through metrickit"
-        described = (f"Gallery: a mixture of {gallery['clusters']:,} Gaussian clusters ({gallery['generator']}, spread "
+        name = f"{gallery['n']:,} x {gallery['dim']} embeddings"
+        described = (f"a mixture of {gallery['clusters']:,} Gaussian clusters ({gallery['generator']}, spread "
                      f"{gallery['spread']}); the exact top 10 spans more than one cluster for {crossing:.0%} of the test queries.")
     if not record["rows"]:  # a run of the streaming builds alone
-        return _streaming(record.get("streaming_builds"), gallery=f"{title.split(', faiss')[0].removeprefix('Search: ')}: {described.removeprefix('Gallery: ')}",
-                          record=record)
-    return [Section(title, [
-        Paragraph(described + f" Each kind's search effort is tuned on {record['queries']['validation']:,} validation queries to "
+        return _streaming(record.get("streaming_builds"), alone=(name, described, record))
+    return [Section(f"Search: {name}, faiss indexes through metrickit", [
+        Paragraph(f"Gallery: {described} Each kind's search effort is tuned on {record['queries']['validation']:,} validation queries to "
                   f"recall@10 >= {record['target']}; recall and speed are measured on {record['queries']['test']:,} other test queries "
                   f"(none indexed), {record['threads']} threads. Speed-up and memory are against the flat (exact) index; overhead "
                   "compares metrickit's search with the same faiss index called directly (one at a time / batches of 1,000)."),
@@ -45,18 +44,18 @@ def _index_search(record: dict, path: Path) -> list[Section]:
     ]), *_streaming(record.get("streaming_builds"))]
 
 
-def _streaming(streaming: dict | None, gallery: str | None = None, record: dict | None = None) -> list[Section]:
-    """The streaming builds' table: below the search table (``gallery`` None), or alone with its own gallery text and
-    provenance."""
+def _streaming(streaming: dict | None, alone: tuple[str, str, dict] | None = None) -> list[Section]:
+    """The streaming builds' table: below the search table, or ``alone`` (the gallery's name and description and the
+    run's record) with its own gallery text and provenance."""
     if not streaming:
         return []
     mib = lambda value: f"{value / 2**20:,.0f}"  # noqa: E731
     rows = [[r["kind"], mib(r["index_bytes"]), mib(r["peak_rss_bytes"]), mib(r["budget_bytes"]), "yes" if r["within_budget"] else "NO",
              f"{r['seconds']:.1f}"] for r in streaming["rows"]]
-    title = "Streaming index builds: peak memory" + (f" ({gallery.split(':')[0]}, a run of its own)" if gallery else "")
+    title = "Streaming index builds: peak memory" + (f" ({alone[0]}, a run of its own)" if alone else "")
     return [Section(title, [
-        *([Paragraph(f"Gallery: {gallery}"), provenance_bullets(record)] if gallery else []),
-        Paragraph(f"`metrickit index build` from {streaming['shards']} memory-mapped .npy shards of the gallery {'' if gallery else 'above '}"
+        *([Paragraph(f"Gallery: {alone[0]}: {alone[1]}"), provenance_bullets(alone[2])] if alone else []),
+        Paragraph(f"`metrickit index build` from {streaming['shards']} memory-mapped .npy shards of the gallery {'' if alone else 'above '}"
                   f"({mib(streaming['gallery_bytes'])} MiB in all), each kind in its own process; peak resident memory is the "
                   f"process's own high-water mark (the interpreter and the command's imports alone: "
                   f"{mib(streaming['imports_peak_rss_bytes'])} MiB). Budget: the index's size + 1 GiB."),

@@ -160,3 +160,17 @@ def test_ready_float32_queries_pass_without_a_copy_and_bad_ones_still_get_the_na
     huge[0, 0], huge[1, 1] = np.inf, -np.inf
     with pytest.raises(ValueError, match="`queries` must contain only finite values; found 0 NaN and 2 infinite"):
         _embeddings(huge, "queries", 8)
+
+
+def test_search_refuses_a_bad_k_and_an_empty_index_and_takes_numpy_integers():
+    gallery = _clusters(100, seed=5)
+    index = EmbeddingIndex.build(gallery, kind="flat")
+    assert np.array_equal(index.search(gallery[:3], np.int64(4))[1], index.search(gallery[:3], 4)[1])
+    with pytest.raises(ValueError, match=r"`k` must be >= 1 and <= 100; got 101"):
+        index.search(gallery[:3], 101)
+    with pytest.raises(ValueError, match=r"`k` must be >= 1 and <= 100; got 0"):
+        index.search(gallery[:3], 0)
+    with pytest.raises(TypeError, match="`k` must be an integer"):
+        index.search(gallery[:3], True)
+    with pytest.raises(ValueError, match="the index is empty"):
+        EmbeddingIndex.empty(100, 16, kind="flat").search(gallery[:3], 1)
